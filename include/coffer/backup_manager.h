@@ -1,0 +1,65 @@
+// The coffer library API: what the CLI (and any other program) calls.
+//
+//   coffer::BackupConfig config;               // or config::load(...)
+//   config.backup_dir = "/srv/backups";
+//   config.backup_paths = {"/srv/app/uploads"};
+//   config.passphrase = "...";
+//   coffer::BackupManager manager(config);
+//   coffer::BackupInfo b = manager.create_full_backup();
+//   manager.restore_from_backup(b.backup_id, {.target = "/tmp/restore"});
+//
+// Every method throws coffer::Error (see error.h) on failure. Each create_* call appends one
+// record to BACKUP_DIR/backup_log.json, success or failure. A BackupManager is not
+// thread-safe; several processes may use one repository at once.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coffer/backup_config.h"
+#include "coffer/backup_types.h"
+#include "coffer/error.h"
+
+namespace coffer {
+
+class Repository;
+
+class BackupManager {
+ public:
+  explicit BackupManager(BackupConfig config);
+  ~BackupManager();
+
+  // Creates the repository in backup_dir (create_* also do it on first use).
+  void init_repository();
+
+  BackupInfo create_full_backup() { return create_backup(BackupType::kFull); }
+  BackupInfo create_incremental_backup() { return create_backup(BackupType::kIncremental); }
+  BackupInfo create_differential_backup() { return create_backup(BackupType::kDifferential); }
+  BackupInfo create_backup(BackupType type);
+
+  // Committed backups, oldest first.
+  std::vector<BackupInfo> list_backups();
+  // `backup_id` may be "latest".
+  RestoreResult restore_from_backup(const std::string& backup_id, const RestoreOptions& options = {});
+  VerifyResult verify(const VerifyOptions& options = {});
+
+  // Called during long operations, a few times a second at most.
+  void set_progress_callback(std::function<void(const Progress&)> cb) { on_progress_ = std::move(cb); }
+  // Called for each warning (skipped or changed files, ...) as it happens.
+  void set_warning_callback(std::function<void(const std::string&)> cb) { on_warning_ = std::move(cb); }
+
+  const BackupConfig& config() const { return config_; }
+
+ private:
+  Repository& repository(bool create_if_missing);
+  std::string resolve_id(const std::string& backup_id);
+
+  BackupConfig config_;
+  std::unique_ptr<Repository> repo_;
+  std::function<void(const Progress&)> on_progress_;
+  std::function<void(const std::string&)> on_warning_;
+};
+
+}  // namespace coffer

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what coffer needs to build, test and demo on a fresh Debian 12 machine. Idempotent.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config g++ python3
+      libssl-dev libzstd-dev liblz4-dev zlib1g-dev libargon2-dev
+      nlohmann-json3-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
+      libgtest-dev libgmock-dev zstd)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,56 @@
+// Shared pieces of the command-line program: the parsed global options, output helpers and
+// the progress line. Each command lives in its own cmd_<name>.cpp.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "coffer/backup_manager.h"
+#include "config/config_loader.h"
+
+namespace coffer::cli {
+
+struct GlobalOptions {
+  std::string config_file;
+  std::map<std::string, std::string> flags;  // setting name -> value, from --backup-dir etc.
+  bool json = false;
+  bool verbose = false;
+  bool quiet = false;
+};
+
+config::Sources sources_of(const GlobalOptions& g);
+BackupConfig load_config(const GlobalOptions& g);
+// A manager wired to the terminal: progress line on a TTY (not with --json/--quiet), warnings
+// to stderr.
+std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g);
+
+void print_json(const nlohmann::json& j);
+std::string human_bytes(uint64_t n);
+nlohmann::json to_json(const BackupInfo& b);
+
+// Progress line on stderr when it is a terminal; a no-op otherwise.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled);
+  void update(const Progress& p);
+  void clear();
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  double start_;
+};
+
+// Each command registers its subcommand and returns the function that runs it (exit code).
+using Runner = std::function<int()>;
+Runner add_init(CLI::App& app, GlobalOptions& g);
+Runner add_create(CLI::App& app, GlobalOptions& g);
+Runner add_list(CLI::App& app, GlobalOptions& g);
+Runner add_restore(CLI::App& app, GlobalOptions& g);
+Runner add_verify(CLI::App& app, GlobalOptions& g);
+Runner add_config(CLI::App& app, GlobalOptions& g);
+
+}  // namespace coffer::cli

@@ -1,0 +1,94 @@
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/cli.h"
+
+namespace coffer::cli {
+
+config::Sources sources_of(const GlobalOptions& g) {
+  config::Sources s;
+  s.environment = config::process_environment();
+  if (!g.config_file.empty()) s.config_file = g.config_file;
+  s.flags = g.flags;
+  return s;
+}
+
+BackupConfig load_config(const GlobalOptions& g) { return config::load(sources_of(g)); }
+
+std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g) {
+  auto manager = std::make_unique<BackupManager>(load_config(g));
+  auto progress = std::make_shared<ProgressLine>(!g.json && !g.quiet && ::isatty(STDERR_FILENO));
+  manager->set_progress_callback([progress](const Progress& p) { progress->update(p); });
+  manager->set_warning_callback([progress](const std::string& w) {
+    progress->clear();
+    spdlog::warn("{}", w);
+  });
+  return manager;
+}
+
+void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+nlohmann::json to_json(const BackupInfo& b) {
+  return {{"backup_id", b.backup_id},
+          {"backup_type", backup_type_name(b.type)},
+          {"timestamp", b.timestamp},
+          {"status", b.status},
+          {"parent", b.parent.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.parent)},
+          {"file_count", b.file_count},
+          {"size_bytes", b.size_bytes},
+          {"bytes_added", b.bytes_added},
+          {"files_read", b.files_read},
+          {"duration_seconds", b.duration_seconds},
+          {"hostname", b.hostname},
+          {"warnings", b.warnings}};
+}
+
+static double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+ProgressLine::ProgressLine(bool enabled) : enabled_(enabled), start_(now_seconds()) {}
+
+void ProgressLine::update(const Progress& p) {
+  if (!enabled_) return;
+  double elapsed = std::max(now_seconds() - start_, 1e-3);
+  double rate = p.bytes_done / elapsed;
+  std::string eta = "--";
+  if (rate > 0 && p.bytes_total > p.bytes_done) {
+    int s = static_cast<int>((p.bytes_total - p.bytes_done) / rate);
+    eta = std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
+  }
+  std::fprintf(stderr, "\r\033[K%s: %llu/%llu files, %s/%s, %s/s, ETA %s", p.phase.c_str(),
+               static_cast<unsigned long long>(p.files_done), static_cast<unsigned long long>(p.files_total),
+               human_bytes(p.bytes_done).c_str(), human_bytes(p.bytes_total).c_str(),
+               human_bytes(static_cast<uint64_t>(rate)).c_str(), eta.c_str());
+  std::fflush(stderr);
+  shown_ = true;
+}
+
+void ProgressLine::clear() {
+  if (!shown_) return;
+  std::fprintf(stderr, "\r\033[K");
+  std::fflush(stderr);
+  shown_ = false;
+}
+
+}  // namespace coffer::cli

@@ -1,0 +1,28 @@
+#include <spdlog/spdlog.h>
+
+#include "cli/cli.h"
+
+namespace coffer::cli {
+
+Runner add_create(CLI::App& app, GlobalOptions& g) {
+  auto* cmd = app.add_subcommand("create", "back up the file trees (and, later, the database)");
+  auto type = std::make_shared<std::string>("full");
+  cmd->add_option("--type", *type, "full, incremental or differential")
+      ->check(CLI::IsMember({"full", "incremental", "differential"}));
+  return [&g, type] {
+    auto manager = make_manager(g);
+    BackupInfo b = manager->create_backup(*backup_type_from_name(*type));
+    if (g.json) {
+      print_json(to_json(b));
+    } else if (!g.quiet) {
+      std::printf("\r\033[K");
+      std::printf("backup %s done: %llu files, %s, %s added, %.1f s%s\n", b.backup_id.c_str(),
+                  static_cast<unsigned long long>(b.file_count), human_bytes(b.size_bytes).c_str(),
+                  human_bytes(b.bytes_added).c_str(), b.duration_seconds,
+                  b.warnings.empty() ? "" : (", " + std::to_string(b.warnings.size()) + " warnings").c_str());
+    }
+    return 0;
+  };
+}
+
+}  // namespace coffer::cli

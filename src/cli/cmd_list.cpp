@@ -1,0 +1,30 @@
+#include "cli/cli.h"
+
+namespace coffer::cli {
+
+Runner add_list(CLI::App& app, GlobalOptions& g) {
+  app.add_subcommand("list", "list the backups in the repository");
+  return [&g] {
+    auto manager = make_manager(g);
+    std::vector<BackupInfo> backups = manager->list_backups();
+    if (g.json) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& b : backups) out.push_back(to_json(b));
+      print_json(out);
+      return 0;
+    }
+    if (backups.empty()) {
+      std::printf("no backups yet\n");
+      return 0;
+    }
+    std::printf("%-34s %-13s %-20s %8s %10s %10s %8s\n", "ID", "TYPE", "TIME (UTC)", "FILES", "SIZE", "ADDED",
+                "SECONDS");
+    for (const auto& b : backups)
+      std::printf("%-34s %-13s %-20s %8llu %10s %10s %8.1f\n", b.backup_id.c_str(), backup_type_name(b.type),
+                  b.timestamp.c_str(), static_cast<unsigned long long>(b.file_count),
+                  human_bytes(b.size_bytes).c_str(), human_bytes(b.bytes_added).c_str(), b.duration_seconds);
+    return 0;
+  };
+}
+
+}  // namespace coffer::cli

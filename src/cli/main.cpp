@@ -1,0 +1,67 @@
+// coffer: back up and restore an application's PostgreSQL database and file trees.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/cli.h"
+
+using namespace coffer;
+
+int main(int argc, char** argv) {
+  CLI::App app{"coffer: encrypted, deduplicating backups of an application's database and files"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  cli::GlobalOptions g;
+  app.add_option("--config", g.config_file, "TOML config file (keys: lower-case setting names)");
+  auto flag = [&](const std::string& name, const std::string& setting, const std::string& help) {
+    app.add_option_function<std::string>(name, [&g, setting](const std::string& v) { g.flags[setting] = v; }, help);
+  };
+  flag("--backup-dir", "BACKUP_DIR", "repository folder (BACKUP_DIR, default ./backups)");
+  flag("--paths", "BACKUP_PATHS", "folders to back up, colon-separated (BACKUP_PATHS)");
+  flag("--passphrase-file", "BACKUP_PASSPHRASE_FILE", "file holding the passphrase (BACKUP_PASSPHRASE_FILE)");
+  flag("--compression", "COMPRESSION", "true|false|zstd|gzip|lz4|none (COMPRESSION)");
+  flag("--compression-level", "COMPRESSION_LEVEL", "codec level (COMPRESSION_LEVEL)");
+  flag("--encryption", "ENCRYPTION", "true|false, for a new repository (ENCRYPTION)");
+  flag("--retention-days", "RETENTION_DAYS", "days to keep backups (RETENTION_DAYS)");
+  app.add_flag("--json", g.json, "machine-readable output on stdout");
+  app.add_flag("-v,--verbose", g.verbose, "more log output");
+  app.add_flag("-q,--quiet", g.quiet, "only errors");
+
+  std::vector<std::pair<CLI::App*, cli::Runner>> commands;
+  auto reg = [&](cli::Runner (*add)(CLI::App&, cli::GlobalOptions&)) {
+    size_t before = app.get_subcommands({}).size();
+    cli::Runner r = add(app, g);
+    commands.emplace_back(app.get_subcommands({})[before], std::move(r));
+  };
+  reg(cli::add_init);
+  reg(cli::add_create);
+  reg(cli::add_list);
+  reg(cli::add_restore);
+  reg(cli::add_verify);
+  reg(cli::add_config);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : exit_code(ErrorCategory::kInput);
+  }
+  spdlog::set_pattern("%^%l%$: %v");
+  spdlog::set_level(g.quiet ? spdlog::level::err : g.verbose ? spdlog::level::debug : spdlog::level::info);
+  spdlog::default_logger()->sinks().clear();
+  spdlog::default_logger()->sinks().push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+
+  try {
+    for (auto& [sub, run] : commands)
+      if (sub->parsed()) return run();
+    return exit_code(ErrorCategory::kInput);
+  } catch (const Error& e) {
+    if (g.json) cli::print_json({{"error", e.what()}, {"category", category_name(e.category())}});
+    spdlog::error("{}", e.what());
+    return exit_code(e.category());
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
+    return exit_code(ErrorCategory::kInternal);
+  }
+}

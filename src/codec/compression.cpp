@@ -1,0 +1,291 @@
+#include "codec/compression.h"
+
+#include <lz4.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <climits>
+#include <memory>
+
+#include "coffer/error.h"
+
+namespace coffer {
+
+namespace {
+
+constexpr size_t kLz4LengthPrefix = 4;
+// zlib counts in uInt; feed it in pieces small enough to fit.
+constexpr size_t kZlibStep = 1u << 30;
+
+[[noreturn]] void damaged(const std::string& what) {
+  fail(ErrorCategory::kDamaged,
+       "compressed payload is damaged: " + what + " (the object is corrupt; run a repository check)");
+}
+
+[[noreturn]] void too_large(const char* codec, size_t max_size) {
+  damaged(std::string(codec) + " payload decompresses to more than the allowed " +
+          std::to_string(max_size) + " bytes");
+}
+
+int clamp_level(Codec c, int level) {
+  auto [lo, hi] = level_range(c);
+  return std::clamp(level, lo, hi);
+}
+
+// ---- zstd ----
+
+Bytes zstd_compress(ByteView data, int level) {
+  Bytes out(ZSTD_compressBound(data.size()));
+  size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level);
+  if (ZSTD_isError(n)) {
+    fail(ErrorCategory::kInternal, std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+  }
+  out.resize(n);
+  return out;
+}
+
+struct DctxFree {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+// Frames written without a content size (e.g. by streaming tools): grow the output as we go,
+// never past max_size. The caller has checked that `in` is exactly one frame.
+Bytes zstd_decompress_streaming(ByteView in, size_t max_size) {
+  std::unique_ptr<ZSTD_DCtx, DctxFree> dctx(ZSTD_createDCtx());
+  if (!dctx) fail(ErrorCategory::kInternal, "zstd: out of memory creating a decompression context");
+  const size_t limit = max_size < SIZE_MAX ? max_size + 1 : SIZE_MAX;  // +1 detects overflow
+  Bytes out;
+  size_t produced = 0;
+  ZSTD_inBuffer input{in.data(), in.size(), 0};
+  while (true) {
+    if (produced == out.size()) {
+      if (out.size() >= limit) too_large("zstd", max_size);
+      size_t grow = std::max(ZSTD_DStreamOutSize(), out.size());
+      out.resize(out.size() + std::min(grow, limit - out.size()));
+    }
+    ZSTD_outBuffer output{out.data(), out.size(), produced};
+    size_t rc = ZSTD_decompressStream(dctx.get(), &output, &input);
+    produced = output.pos;
+    if (ZSTD_isError(rc)) damaged(std::string("zstd: ") + ZSTD_getErrorName(rc));
+    if (rc == 0) break;  // frame complete
+    // All input used and room left over, yet the frame is not complete: it was cut short.
+    if (input.pos == input.size && produced < out.size()) damaged("zstd frame is truncated");
+  }
+  if (produced > max_size) too_large("zstd", max_size);
+  out.resize(produced);
+  return out;
+}
+
+Bytes zstd_decompress(ByteView in, size_t max_size) {
+  // Exactly one frame and nothing after it.
+  size_t frame_size = ZSTD_findFrameCompressedSize(in.data(), in.size());
+  if (ZSTD_isError(frame_size)) damaged(std::string("zstd: ") + ZSTD_getErrorName(frame_size));
+  if (frame_size != in.size()) damaged("zstd payload has trailing bytes after its frame");
+
+  unsigned long long content = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (content == ZSTD_CONTENTSIZE_ERROR) damaged("zstd frame header is invalid");
+  if (content == ZSTD_CONTENTSIZE_UNKNOWN) return zstd_decompress_streaming(in, max_size);
+  if (content > max_size) too_large("zstd", max_size);
+
+  Bytes out(static_cast<size_t>(content));
+  size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
+  if (ZSTD_isError(n)) damaged(std::string("zstd: ") + ZSTD_getErrorName(n));
+  if (n != content) damaged("zstd frame is shorter than its declared size");
+  return out;
+}
+
+// ---- gzip (zlib deflate with a gzip header) ----
+
+constexpr int kGzipWindowBits = 15 + 16;
+
+Bytes gzip_compress(ByteView data, int level) {
+  z_stream zs{};
+  if (deflateInit2(&zs, level, Z_DEFLATED, kGzipWindowBits, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    fail(ErrorCategory::kInternal, "gzip: deflateInit2 failed");
+  }
+  Bytes out(deflateBound(&zs, static_cast<uLong>(data.size())));
+  const uint8_t* src = data.data();
+  size_t src_left = data.size();
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    size_t in_now = std::min(src_left, kZlibStep);
+    zs.next_in = const_cast<Bytef*>(src);
+    zs.avail_in = static_cast<uInt>(in_now);
+    if (zs.total_out == out.size()) out.resize(out.size() * 2);  // bound was too small
+    size_t out_used = static_cast<size_t>(zs.total_out);
+    zs.next_out = out.data() + out_used;
+    zs.avail_out = static_cast<uInt>(std::min(out.size() - out_used, kZlibStep));
+    rc = deflate(&zs, in_now == src_left ? Z_FINISH : Z_NO_FLUSH);
+    size_t consumed = in_now - zs.avail_in;
+    src += consumed;
+    src_left -= consumed;
+    if (rc == Z_BUF_ERROR) rc = Z_OK;  // no progress possible this round; loop grows output
+  }
+  size_t total = static_cast<size_t>(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) fail(ErrorCategory::kInternal, "gzip: deflate failed");
+  out.resize(total);
+  return out;
+}
+
+struct InflateGuard {
+  z_stream* zs;
+  ~InflateGuard() { inflateEnd(zs); }
+};
+
+Bytes gzip_decompress(ByteView in, size_t max_size) {
+  z_stream zs{};
+  if (inflateInit2(&zs, kGzipWindowBits) != Z_OK) {
+    fail(ErrorCategory::kInternal, "gzip: inflateInit2 failed");
+  }
+  InflateGuard guard{&zs};
+  const size_t limit = max_size < SIZE_MAX ? max_size + 1 : SIZE_MAX;  // +1 detects overflow
+  Bytes out;
+  size_t produced = 0;
+  const uint8_t* src = in.data();
+  size_t src_left = in.size();
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    if (produced == out.size()) {
+      if (out.size() >= limit) too_large("gzip", max_size);
+      size_t grow = std::max<size_t>(64 * 1024, std::min(out.size(), in.size() * 4));
+      out.resize(std::min(limit, out.size() + grow));
+    }
+    size_t in_now = std::min(src_left, kZlibStep);
+    zs.next_in = const_cast<Bytef*>(src);
+    zs.avail_in = static_cast<uInt>(in_now);
+    zs.next_out = out.data() + produced;
+    zs.avail_out = static_cast<uInt>(std::min(out.size() - produced, kZlibStep));
+    uInt out_before = zs.avail_out;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    size_t consumed = in_now - zs.avail_in;
+    src += consumed;
+    src_left -= consumed;
+    produced += out_before - zs.avail_out;
+    if (rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_STREAM_ERROR) {
+      damaged(std::string("gzip: ") + (zs.msg ? zs.msg : "invalid deflate data"));
+    }
+    if (rc == Z_MEM_ERROR) fail(ErrorCategory::kInternal, "gzip: out of memory while inflating");
+    // All input handed over and output room left, yet the stream has not ended: cut short.
+    if (rc != Z_STREAM_END && src_left == 0 && zs.avail_out > 0) damaged("gzip stream is truncated");
+  }
+  if (produced > max_size) too_large("gzip", max_size);
+  if (src_left != 0) damaged("gzip payload has trailing bytes after its stream");
+  out.resize(produced);
+  return out;
+}
+
+// ---- lz4 (block format, prefixed with the 4-byte little-endian plaintext length) ----
+
+Bytes lz4_compress(ByteView data) {
+  if (data.size() > static_cast<size_t>(LZ4_MAX_INPUT_SIZE)) {
+    fail(ErrorCategory::kInternal, "lz4: input of " + std::to_string(data.size()) +
+                                       " bytes exceeds the lz4 block limit; use zstd");
+  }
+  int src_size = static_cast<int>(data.size());
+  Bytes out(kLz4LengthPrefix + static_cast<size_t>(LZ4_compressBound(src_size)));
+  for (size_t i = 0; i < kLz4LengthPrefix; ++i) out[i] = static_cast<uint8_t>(data.size() >> (8 * i));
+  int n = LZ4_compress_default(reinterpret_cast<const char*>(data.data()),
+                               reinterpret_cast<char*>(out.data() + kLz4LengthPrefix), src_size,
+                               static_cast<int>(out.size() - kLz4LengthPrefix));
+  if (n <= 0) fail(ErrorCategory::kInternal, "lz4 compression failed");
+  out.resize(kLz4LengthPrefix + static_cast<size_t>(n));
+  return out;
+}
+
+Bytes lz4_decompress(ByteView in, size_t max_size) {
+  if (in.size() < kLz4LengthPrefix + 1) damaged("lz4 payload is truncated");
+  uint32_t length = 0;
+  for (size_t i = 0; i < kLz4LengthPrefix; ++i) length |= static_cast<uint32_t>(in[i]) << (8 * i);
+  if (length > max_size) too_large("lz4", max_size);
+  if (length > static_cast<uint32_t>(LZ4_MAX_INPUT_SIZE)) damaged("lz4 length prefix is out of range");
+  ByteView block = in.subspan(kLz4LengthPrefix);
+  if (block.size() > static_cast<size_t>(INT_MAX)) damaged("lz4 block is too large");
+  Bytes out(std::max<uint32_t>(length, 1));  // never hand lz4 a null destination
+  int n = LZ4_decompress_safe(reinterpret_cast<const char*>(block.data()),
+                              reinterpret_cast<char*>(out.data()), static_cast<int>(block.size()),
+                              static_cast<int>(length));
+  if (n < 0 || static_cast<uint32_t>(n) != length) damaged("lz4 block does not match its length");
+  out.resize(length);
+  return out;
+}
+
+}  // namespace
+
+std::optional<Codec> codec_from_name(std::string_view name) {
+  if (name == "zstd") return Codec::kZstd;
+  if (name == "gzip") return Codec::kGzip;
+  if (name == "lz4") return Codec::kLz4;
+  if (name == "none") return Codec::kNone;
+  return std::nullopt;
+}
+
+const char* codec_name(Codec c) {
+  switch (c) {
+    case Codec::kNone: return "none";
+    case Codec::kZstd: return "zstd";
+    case Codec::kGzip: return "gzip";
+    case Codec::kLz4: return "lz4";
+  }
+  return "unknown";
+}
+
+int default_level(Codec c) {
+  switch (c) {
+    case Codec::kZstd: return 3;
+    case Codec::kGzip: return 6;
+    case Codec::kNone:
+    case Codec::kLz4: return 0;
+  }
+  return 0;
+}
+
+std::pair<int, int> level_range(Codec c) {
+  switch (c) {
+    case Codec::kZstd: return {1, 19};
+    case Codec::kGzip: return {1, 9};
+    case Codec::kNone:
+    case Codec::kLz4: return {0, 0};
+  }
+  return {0, 0};
+}
+
+Bytes encode_payload(const CompressionSpec& spec, ByteView data) {
+  Bytes packed;
+  // Out-of-range levels are clamped rather than rejected: the config loader validates them.
+  int level = clamp_level(spec.codec, spec.level);
+  switch (spec.codec) {
+    case Codec::kZstd: packed = zstd_compress(data, level); break;
+    case Codec::kGzip: packed = gzip_compress(data, level); break;
+    case Codec::kLz4: packed = lz4_compress(data); break;
+    case Codec::kNone: break;
+  }
+  Codec used = spec.codec;
+  if (used == Codec::kNone || packed.size() >= data.size()) {
+    used = Codec::kNone;
+    packed.assign(data.begin(), data.end());
+  }
+  Bytes out;
+  out.reserve(1 + packed.size());
+  out.push_back(static_cast<uint8_t>(used));
+  out.insert(out.end(), packed.begin(), packed.end());
+  return out;
+}
+
+Bytes decode_payload(ByteView encoded, size_t max_size) {
+  if (encoded.empty()) damaged("payload is empty (no codec byte)");
+  ByteView body = encoded.subspan(1);
+  switch (encoded[0]) {
+    case static_cast<uint8_t>(Codec::kNone):
+      if (body.size() > max_size) too_large("uncompressed", max_size);
+      return Bytes(body.begin(), body.end());
+    case static_cast<uint8_t>(Codec::kZstd): return zstd_decompress(body, max_size);
+    case static_cast<uint8_t>(Codec::kGzip): return gzip_decompress(body, max_size);
+    case static_cast<uint8_t>(Codec::kLz4): return lz4_decompress(body, max_size);
+    default: break;
+  }
+  damaged("unknown codec id " + std::to_string(encoded[0]));
+}
+
+}  // namespace coffer

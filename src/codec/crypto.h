@@ -1,0 +1,48 @@
+// Cryptographic primitives, all on OpenSSL 3 (AES-NI and SHA-NI when the CPU has them) and
+// libargon2. Nothing here logs or formats key material.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "util/bytes.h"
+
+namespace coffer {
+
+constexpr size_t kKeySize = 32;
+constexpr size_t kNonceSize = 12;   // AES-256-GCM, random per message
+constexpr size_t kTagSize = 16;
+constexpr size_t kSealOverhead = kNonceSize + kTagSize;
+
+using Key = std::array<uint8_t, kKeySize>;
+using Digest = std::array<uint8_t, 32>;
+
+// Cryptographically secure random bytes (OpenSSL RAND_bytes). Throws Error(kInternal) on failure.
+void random_bytes(uint8_t* out, size_t n);
+Bytes random_bytes(size_t n);
+Key random_key();
+
+// AES-256-GCM with a fresh random 96-bit nonce. Output: nonce || ciphertext || tag.
+// `aad` is authenticated but not stored (binds the object kind to its ciphertext).
+Bytes seal(const Key& key, ByteView plaintext, ByteView aad);
+// Inverse of seal. Throws Error(kDamaged) when the tag does not verify (wrong key, damaged
+// or swapped data) or the input is shorter than kSealOverhead.
+Bytes open(const Key& key, ByteView sealed, ByteView aad);
+
+// HMAC-SHA-256 (keyed chunk ids) and plain SHA-256.
+Digest hmac_sha256(const Key& key, ByteView data);
+Digest sha256(ByteView data);
+
+// Constant-time comparison.
+bool equal_ct(ByteView a, ByteView b);
+
+// Argon2id key derivation from a passphrase. memory_kib, iterations, parallelism as in RFC 9106.
+struct KdfParams {
+  uint32_t memory_kib = 64 * 1024;
+  uint32_t iterations = 3;
+  uint32_t parallelism = 2;
+};
+Key derive_key(const std::string& passphrase, ByteView salt, const KdfParams& params);
+
+}  // namespace coffer

@@ -1,0 +1,567 @@
+// Config loading: collect raw text per setting from file, environment and flags (the highest
+// source wins per setting), then parse and validate each into BackupConfig.
+#include "config/config_loader.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include "coffer/error.h"
+
+namespace coffer::config {
+namespace {
+
+enum class Kind { kString, kPath, kPathList, kInt, kBool, kCompression };
+
+struct SettingSpec {
+  const char* name;
+  Kind kind;
+  bool secret;
+};
+
+// Display order; also the set of accepted names (file keys are these in lower case).
+const std::vector<SettingSpec>& specs() {
+  static const std::vector<SettingSpec> table = {
+      {"BACKUP_DIR", Kind::kPath, false},
+      {"BACKUP_PATHS", Kind::kPathList, false},
+      {"RETENTION_DAYS", Kind::kInt, false},
+      {"COMPRESSION", Kind::kCompression, false},
+      {"COMPRESSION_ALGORITHM", Kind::kString, false},
+      {"COMPRESSION_LEVEL", Kind::kInt, false},
+      {"ENCRYPTION", Kind::kBool, false},
+      {"BACKUP_PASSPHRASE", Kind::kString, true},
+      {"BACKUP_PASSPHRASE_FILE", Kind::kPath, false},
+      {"DB_HOST", Kind::kString, false},
+      {"DB_PORT", Kind::kInt, false},
+      {"DB_NAME", Kind::kString, false},
+      {"DB_USER", Kind::kString, false},
+      {"DB_PASSWORD", Kind::kString, true},
+      {"S3_BUCKET", Kind::kString, false},
+      {"S3_REGION", Kind::kString, false},
+      {"AWS_ACCESS_KEY_ID", Kind::kString, false},
+      {"AWS_SECRET_ACCESS_KEY", Kind::kString, true},
+  };
+  return table;
+}
+
+const SettingSpec* find_spec(const std::string& name) {
+  for (const auto& s : specs()) {
+    if (name == s.name) return &s;
+  }
+  return nullptr;
+}
+
+enum class Origin { kDefault, kFile, kEnvironment, kFlag };
+
+const char* origin_name(Origin o) {
+  switch (o) {
+    case Origin::kDefault: return "default";
+    case Origin::kFile: return "file";
+    case Origin::kEnvironment: return "environment";
+    case Origin::kFlag: return "flag";
+  }
+  return "default";
+}
+
+// A setting's value as given by one source, before parsing.
+struct RawValue {
+  std::string text;
+  std::optional<std::vector<std::string>> list;  // BACKUP_PATHS given as a TOML array
+  Origin origin = Origin::kDefault;
+};
+
+struct RawSettings {
+  std::map<std::string, RawValue> values;
+  std::string config_file;  // for messages
+};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+std::string known_keys_list() {
+  std::string out;
+  for (const auto& s : specs()) {
+    if (!out.empty()) out += ", ";
+    out += lower(s.name);
+  }
+  return out;
+}
+
+// ---- Reading the TOML file ------------------------------------------------------------------
+
+std::string nth_line(const std::filesystem::path& file, size_t line_number) {
+  std::ifstream in(file);
+  std::string line;
+  for (size_t i = 1; std::getline(in, line); ++i) {
+    if (i == line_number) return line;
+  }
+  return {};
+}
+
+// toml++ descriptions can quote a few characters of the offending value; suppress them when the
+// broken line assigns a secret.
+bool line_assigns_secret(const std::string& line) {
+  std::string trimmed = lower(line);
+  trimmed.erase(0, trimmed.find_first_not_of(" \t\"'"));
+  for (const auto& s : specs()) {
+    if (!s.secret) continue;
+    const std::string key = lower(s.name);
+    if (trimmed.rfind(key, 0) == 0) return true;
+  }
+  return false;
+}
+
+toml::table parse_toml(const std::filesystem::path& file) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(file, ec);
+  if (!std::filesystem::exists(status)) {
+    fail(ErrorCategory::kConfig, "config file '" + file.string() +
+                                     "' (from --config) does not exist: check the path");
+  }
+  if (std::filesystem::is_directory(status)) {
+    fail(ErrorCategory::kConfig,
+         "config file '" + file.string() + "' (from --config) is a directory, not a TOML file");
+  }
+  try {
+    return toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    const size_t line = e.source().begin.line;
+    std::string what(e.description());
+    if (line > 0 && line_assigns_secret(nth_line(file, line))) {
+      what = "invalid value for a secret setting (value not shown)";
+    }
+    fail(ErrorCategory::kConfig, "config file '" + file.string() + "' line " +
+                                     std::to_string(line) + ": TOML syntax error: " + what);
+  }
+}
+
+std::string kind_expectation(Kind kind) {
+  switch (kind) {
+    case Kind::kString: return "a string";
+    case Kind::kPath: return "a string (a path)";
+    case Kind::kPathList: return "a string (\"a:b\") or an array of strings";
+    case Kind::kInt: return "an integer";
+    case Kind::kBool: return "a boolean (true or false)";
+    case Kind::kCompression: return "a boolean or an algorithm name string";
+  }
+  return "a value";
+}
+
+[[noreturn]] void wrong_toml_type(const std::string& file, const std::string& key, Kind kind) {
+  fail(ErrorCategory::kConfig, "config file '" + file + "': key '" + key + "' must be " +
+                                   kind_expectation(kind));
+}
+
+RawValue raw_from_toml(const std::string& file, const std::string& key, const toml::node& node,
+                       Kind kind) {
+  RawValue raw;
+  raw.origin = Origin::kFile;
+  if (const auto* s = node.as_string(); s && kind != Kind::kInt && kind != Kind::kBool) {
+    raw.text = s->get();
+    return raw;
+  }
+  if (const auto* i = node.as_integer(); i && kind == Kind::kInt) {
+    raw.text = std::to_string(i->get());
+    return raw;
+  }
+  if (const auto* b = node.as_boolean(); b && (kind == Kind::kBool || kind == Kind::kCompression)) {
+    raw.text = b->get() ? "true" : "false";
+    return raw;
+  }
+  if (const auto* arr = node.as_array(); arr && kind == Kind::kPathList) {
+    std::vector<std::string> items;
+    for (const auto& element : *arr) {
+      const auto* s = element.as_string();
+      if (!s) wrong_toml_type(file, key, kind);
+      items.push_back(s->get());
+    }
+    raw.list = items;
+    for (const auto& item : items) raw.text += (raw.text.empty() ? "" : ":") + item;
+    return raw;
+  }
+  wrong_toml_type(file, key, kind);
+}
+
+void read_file_into(const std::filesystem::path& file, RawSettings& raw) {
+  const toml::table table = parse_toml(file);
+  raw.config_file = file.string();
+  for (const auto& [key_node, value] : table) {
+    const std::string key(key_node.str());
+    const SettingSpec* spec = key == lower(key) ? find_spec(upper(key)) : nullptr;
+    if (!spec) {
+      fail(ErrorCategory::kConfig, "unknown key '" + key + "' in config file '" + file.string() +
+                                       "': known keys are " + known_keys_list());
+    }
+    raw.values[spec->name] = raw_from_toml(file.string(), key, value, spec->kind);
+  }
+}
+
+RawSettings collect(const Sources& sources) {
+  RawSettings raw;
+  if (sources.config_file) read_file_into(*sources.config_file, raw);
+  for (const auto& [name, value] : sources.environment) {
+    // The environment holds many unrelated variables; only known, non-empty ones count.
+    if (value.empty() || !find_spec(name)) continue;
+    raw.values[name] = RawValue{value, std::nullopt, Origin::kEnvironment};
+  }
+  for (const auto& [name, value] : sources.flags) {
+    if (!find_spec(name)) {
+      fail(ErrorCategory::kInternal, "flag mapped to unknown setting '" + name + "'");
+    }
+    raw.values[name] = RawValue{value, std::nullopt, Origin::kFlag};
+  }
+  return raw;
+}
+
+// ---- Parsing and validating values ----------------------------------------------------------
+
+class Interpreter {
+ public:
+  explicit Interpreter(RawSettings raw) : raw_(std::move(raw)) {}
+
+  BackupConfig build() {
+    BackupConfig c;
+    if (auto v = get("BACKUP_DIR")) c.backup_dir = path_value("BACKUP_DIR", *v);
+    if (auto v = get("BACKUP_PATHS")) c.backup_paths = path_list("BACKUP_PATHS", *v);
+    if (auto v = get("RETENTION_DAYS")) {
+      c.retention_days = int_in_range("RETENTION_DAYS", *v, 1, std::numeric_limits<int>::max(),
+                                      "a whole number of days >= 1");
+    }
+    build_compression(c);
+    if (auto v = get("ENCRYPTION")) c.encryption = bool_value("ENCRYPTION", *v);
+    if (auto v = get("BACKUP_PASSPHRASE")) c.passphrase = secret_value("BACKUP_PASSPHRASE", *v);
+    if (auto v = get("BACKUP_PASSPHRASE_FILE")) {
+      c.passphrase_file = path_value("BACKUP_PASSPHRASE_FILE", *v);
+    }
+    if (auto v = get("DB_HOST")) c.db_host = v->text;
+    if (auto v = get("DB_PORT")) {
+      c.db_port = int_in_range("DB_PORT", *v, 1, 65535, "a TCP port number 1..65535");
+    }
+    if (auto v = get("DB_NAME")) c.db_name = v->text;
+    if (auto v = get("DB_USER")) c.db_user = v->text;
+    if (auto v = get("DB_PASSWORD")) c.db_password = secret_value("DB_PASSWORD", *v);
+    if (auto v = get("S3_BUCKET")) c.s3_bucket = v->text;
+    if (auto v = get("S3_REGION")) c.s3_region = v->text;
+    if (auto v = get("AWS_ACCESS_KEY_ID")) c.aws_access_key_id = v->text;
+    if (auto v = get("AWS_SECRET_ACCESS_KEY")) {
+      c.aws_secret_access_key = secret_value("AWS_SECRET_ACCESS_KEY", *v);
+    }
+    return c;
+  }
+
+  // Origin of each setting's effective value (derived settings may differ from raw origins).
+  Origin origin_of(const std::string& name) const {
+    if (auto it = derived_origin_.find(name); it != derived_origin_.end()) return it->second;
+    if (auto it = raw_.values.find(name); it != raw_.values.end()) return it->second.origin;
+    return Origin::kDefault;
+  }
+
+ private:
+  std::optional<RawValue> get(const std::string& name) const {
+    auto it = raw_.values.find(name);
+    if (it == raw_.values.end()) return std::nullopt;
+    return it->second;
+  }
+
+  std::string origin_phrase(Origin o) const {
+    switch (o) {
+      case Origin::kDefault: return "default";
+      case Origin::kFile: return "config file '" + raw_.config_file + "'";
+      case Origin::kEnvironment: return "environment";
+      case Origin::kFlag: return "command-line flag";
+    }
+    return "default";
+  }
+
+  [[noreturn]] void invalid(const std::string& name, const RawValue& v,
+                            const std::string& allowed) const {
+    const SettingSpec* spec = find_spec(name);
+    const std::string shown = spec && spec->secret ? "" : "='" + v.text + "'";
+    fail(ErrorCategory::kConfig, name + shown + " (from " + origin_phrase(v.origin) +
+                                     ") is not valid: expected " + allowed);
+  }
+
+  std::filesystem::path path_value(const std::string& name, const RawValue& v) const {
+    if (v.text.empty()) invalid(name, v, "a non-empty path");
+    return v.text;
+  }
+
+  std::vector<std::filesystem::path> path_list(const std::string& name, const RawValue& v) const {
+    std::vector<std::filesystem::path> out;
+    if (v.list) {
+      for (const auto& item : *v.list) {
+        if (item.empty()) invalid(name, v, "an array of non-empty paths");
+        out.emplace_back(item);
+      }
+      return out;
+    }
+    // Colon-separated like PATH; empty segments ("a::b", trailing ':') are skipped.
+    std::stringstream in(v.text);
+    std::string item;
+    while (std::getline(in, item, ':')) {
+      if (!item.empty()) out.emplace_back(item);
+    }
+    return out;
+  }
+
+  static std::optional<int> parse_int(const std::string& text) {
+    int value = 0;
+    const char* begin = text.data();
+    const char* end = begin + text.size();
+    auto [ptr, ec] = std::from_chars(begin, end, value);
+    if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+    return value;
+  }
+
+  int int_in_range(const std::string& name, const RawValue& v, int min, int max,
+                   const std::string& allowed) const {
+    auto value = parse_int(v.text);
+    if (!value || *value < min || *value > max) invalid(name, v, allowed);
+    return *value;
+  }
+
+  static std::optional<bool> parse_bool(const std::string& text) {
+    const std::string t = lower(text);
+    if (t == "true" || t == "yes" || t == "1" || t == "on") return true;
+    if (t == "false" || t == "no" || t == "0" || t == "off") return false;
+    return std::nullopt;
+  }
+
+  bool bool_value(const std::string& name, const RawValue& v) const {
+    auto b = parse_bool(v.text);
+    if (!b) invalid(name, v, "true, false, yes, no, 1, 0, on or off");
+    return *b;
+  }
+
+  std::string secret_value(const std::string& name, const RawValue& v) const {
+    if (v.text.empty()) invalid(name, v, "a non-empty value (leave it unset instead)");
+    return v.text;
+  }
+
+  static bool is_algorithm(const std::string& name) {
+    return name == "zstd" || name == "gzip" || name == "lz4" || name == "none";
+  }
+
+  // Mirrors level_range()/default_level() in codec/compression.h; {0, 0} = level ignored.
+  static std::pair<int, int> level_range(const std::string& algorithm) {
+    if (algorithm == "zstd") return {1, 19};
+    if (algorithm == "gzip") return {1, 9};
+    return {0, 0};
+  }
+  static int default_level(const std::string& algorithm) {
+    if (algorithm == "zstd") return 3;
+    if (algorithm == "gzip") return 6;
+    return 0;
+  }
+
+  // COMPRESSION may be a boolean or an algorithm name; COMPRESSION_ALGORITHM names one too.
+  // When both name an algorithm, the higher-precedence source wins (a same-source disagreement is
+  // an error). false or "none" turns compression off; explicit true with "none" is a contradiction.
+  void build_compression(BackupConfig& c) {
+    struct Choice {
+      std::string algorithm;
+      Origin origin;
+    };
+    const auto compression_raw = get("COMPRESSION");
+    std::optional<bool> enabled;
+    std::optional<Choice> by_compression;
+    if (compression_raw) {
+      const std::string t = lower(compression_raw->text);
+      if (auto b = parse_bool(t)) {
+        enabled = *b;
+      } else if (is_algorithm(t)) {
+        by_compression = Choice{t, compression_raw->origin};
+      } else {
+        invalid("COMPRESSION", *compression_raw,
+                "true, false, yes, no, 1, 0, on, off or an algorithm name (zstd, gzip, lz4, "
+                "none)");
+      }
+    }
+    std::optional<Choice> by_algorithm;
+    if (auto v = get("COMPRESSION_ALGORITHM")) {
+      const std::string t = lower(v->text);
+      if (!is_algorithm(t)) invalid("COMPRESSION_ALGORITHM", *v, "zstd, gzip, lz4 or none");
+      by_algorithm = Choice{t, v->origin};
+    }
+
+    std::optional<Choice> chosen = by_compression ? by_compression : by_algorithm;
+    if (by_compression && by_algorithm && by_compression->algorithm != by_algorithm->algorithm) {
+      if (by_compression->origin == by_algorithm->origin) {
+        fail(ErrorCategory::kConfig,
+             "COMPRESSION='" + by_compression->algorithm + "' and COMPRESSION_ALGORITHM='" +
+                 by_algorithm->algorithm + "' (both from " + origin_phrase(by_algorithm->origin) +
+                 ") disagree: set only one of them");
+      }
+      chosen = by_compression->origin > by_algorithm->origin ? by_compression : by_algorithm;
+    }
+    if (enabled == true && chosen && chosen->algorithm == "none") {
+      fail(ErrorCategory::kConfig,
+           "COMPRESSION='" + compression_raw->text + "' (from " +
+               origin_phrase(compression_raw->origin) + ") contradicts COMPRESSION_ALGORITHM='none'"
+               " (from " + origin_phrase(chosen->origin) +
+               "): choose zstd, gzip or lz4, or set COMPRESSION=false");
+    }
+
+    Choice effective{c.compression_algorithm, Origin::kDefault};
+    if (enabled == false) {
+      effective = Choice{"none", compression_raw->origin};
+    } else if (chosen) {
+      effective = *chosen;
+    }
+    const std::string algorithm = effective.algorithm;
+    c.compression_algorithm = algorithm;
+    c.compression = algorithm != "none";
+    derived_origin_["COMPRESSION_ALGORITHM"] = effective.origin;
+    // COMPRESSION_ALGORITHM=none alone turns compression off, so it is also COMPRESSION's origin.
+    derived_origin_["COMPRESSION"] = compression_raw ? compression_raw->origin
+                                     : c.compression ? Origin::kDefault
+                                                     : effective.origin;
+
+    const auto [min, max] = level_range(algorithm);
+    if (auto v = get("COMPRESSION_LEVEL")) {
+      auto level = parse_int(v->text);
+      if (!level) invalid("COMPRESSION_LEVEL", *v, "a whole number");
+      if (min != max && (*level < min || *level > max)) {
+        fail(ErrorCategory::kConfig,
+             "COMPRESSION_LEVEL='" + v->text + "' (from " + origin_phrase(v->origin) +
+                 ") is not valid for compression algorithm " + algorithm + ": expected " +
+                 std::to_string(min) + ".." + std::to_string(max));
+      }
+      c.compression_level = *level;
+    } else {
+      c.compression_level = default_level(algorithm);
+    }
+  }
+
+  RawSettings raw_;
+  std::map<std::string, Origin> derived_origin_;
+};
+
+std::string display_value(const BackupConfig& c, const std::string& name) {
+  auto secret = [](const std::optional<std::string>& s) {
+    return s ? std::string("<redacted>") : std::string();
+  };
+  if (name == "BACKUP_DIR") return c.backup_dir.string();
+  if (name == "BACKUP_PATHS") {
+    std::string out;
+    for (const auto& p : c.backup_paths) out += (out.empty() ? "" : ":") + p.string();
+    return out;
+  }
+  if (name == "RETENTION_DAYS") return std::to_string(c.retention_days);
+  if (name == "COMPRESSION") return c.compression ? "true" : "false";
+  if (name == "COMPRESSION_ALGORITHM") return c.compression_algorithm;
+  if (name == "COMPRESSION_LEVEL") return std::to_string(c.compression_level);
+  if (name == "ENCRYPTION") return c.encryption ? "true" : "false";
+  if (name == "BACKUP_PASSPHRASE") return secret(c.passphrase);
+  if (name == "BACKUP_PASSPHRASE_FILE") return c.passphrase_file.string();
+  if (name == "DB_HOST") return c.db_host;
+  if (name == "DB_PORT") return std::to_string(c.db_port);
+  if (name == "DB_NAME") return c.db_name;
+  if (name == "DB_USER") return c.db_user;
+  if (name == "DB_PASSWORD") return secret(c.db_password);
+  if (name == "S3_BUCKET") return c.s3_bucket;
+  if (name == "S3_REGION") return c.s3_region;
+  if (name == "AWS_ACCESS_KEY_ID") return c.aws_access_key_id;
+  if (name == "AWS_SECRET_ACCESS_KEY") return secret(c.aws_secret_access_key);
+  fail(ErrorCategory::kInternal, "no display rule for setting " + name);
+}
+
+}  // namespace
+
+const std::vector<std::string>& setting_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& s : specs()) out.emplace_back(s.name);
+    return out;
+  }();
+  return names;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (const auto& name : setting_names()) {
+    if (const char* value = std::getenv(name.c_str())) env[name] = value;
+  }
+  return env;
+}
+
+BackupConfig load(const Sources& sources) { return Interpreter(collect(sources)).build(); }
+
+std::vector<SettingView> describe(const Sources& sources) {
+  Interpreter interpreter(collect(sources));
+  const BackupConfig config = interpreter.build();
+  std::vector<SettingView> out;
+  for (const auto& name : setting_names()) {
+    out.push_back({name, display_value(config, name), origin_name(interpreter.origin_of(name))});
+  }
+  return out;
+}
+
+std::optional<std::string> read_passphrase(const BackupConfig& config) {
+  if (!config.passphrase_file.empty()) {
+    const std::string file = config.passphrase_file.string();
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+      fail(ErrorCategory::kConfig, "cannot read passphrase file '" + file +
+                                       "' (BACKUP_PASSPHRASE_FILE): " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      fail(ErrorCategory::kConfig,
+           "passphrase file '" + file + "' (BACKUP_PASSPHRASE_FILE) is not a regular file");
+    }
+    if (st.st_mode & (S_IRGRP | S_IROTH)) {
+      spdlog::warn("passphrase file '{}' is readable by group or others; run: chmod 600 '{}'",
+                   file, file);
+    }
+    std::ifstream in(config.passphrase_file, std::ios::binary);
+    if (!in) {
+      fail(ErrorCategory::kConfig, "cannot read passphrase file '" + file +
+                                       "' (BACKUP_PASSPHRASE_FILE): " + std::strerror(errno));
+    }
+    std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (!in.good() && !in.eof()) {
+      fail(ErrorCategory::kConfig,
+           "cannot read passphrase file '" + file + "' (BACKUP_PASSPHRASE_FILE)");
+    }
+    if (!content.empty() && content.back() == '\n') {
+      content.pop_back();
+      if (!content.empty() && content.back() == '\r') content.pop_back();
+    }
+    if (content.empty()) {
+      fail(ErrorCategory::kConfig, "passphrase file '" + file +
+                                       "' (BACKUP_PASSPHRASE_FILE) is empty: put the "
+                                       "passphrase in it");
+    }
+    return content;
+  }
+  if (config.passphrase) {
+    if (config.passphrase->empty()) {
+      fail(ErrorCategory::kConfig, "BACKUP_PASSPHRASE is empty: set a non-empty passphrase");
+    }
+    return config.passphrase;
+  }
+  return std::nullopt;
+}
+
+}  // namespace coffer::config

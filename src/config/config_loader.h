@@ -1,0 +1,48 @@
+// Builds a BackupConfig from defaults, a TOML file, environment variables and flags.
+// Precedence: flags > environment > file > defaults. Every value is validated here; an invalid
+// one throws Error(kConfig) whose message names the setting, the bad value (unless secret) and
+// what is allowed.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coffer/backup_config.h"
+
+namespace coffer::config {
+
+// Where the inputs come from. Keys of `environment` and `flags` are setting names as the
+// environment spells them (BACKUP_DIR, RETENTION_DAYS, ...): the CLI maps each flag to one.
+struct Sources {
+  std::map<std::string, std::string> environment;   // usually from environ
+  std::optional<std::filesystem::path> config_file; // --config; must exist when given
+  std::map<std::string, std::string> flags;
+};
+
+// Snapshot of the process environment, restricted to the settings coffer knows.
+std::map<std::string, std::string> process_environment();
+
+BackupConfig load(const Sources& sources);
+
+// One line of `coffer config`: the setting's name, its value (secrets shown as "<redacted>",
+// unset ones as ""), and where it came from: "default", "file", "environment" or "flag".
+struct SettingView {
+  std::string name;
+  std::string value;
+  std::string origin;
+};
+// Loads like load() and also reports the origin of every setting, in a stable order.
+std::vector<SettingView> describe(const Sources& sources);
+
+// Names of all settings coffer reads, in display order.
+const std::vector<std::string>& setting_names();
+
+// Reads the passphrase per the config (file first, then BACKUP_PASSPHRASE). Strips one trailing
+// newline from a file. Returns nullopt when neither is set. Throws Error(kConfig) when the file
+// cannot be read (naming the file), and warns (spdlog) when the file is readable by others.
+std::optional<std::string> read_passphrase(const BackupConfig& config);
+
+}  // namespace coffer::config

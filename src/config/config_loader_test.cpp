@@ -1,0 +1,521 @@
+#include "config/config_loader.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "coffer/error.h"
+
+namespace coffer {
+namespace {
+
+using config::Sources;
+namespace fs = std::filesystem;
+
+class ConfigLoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "coffer-config-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path write(const std::string& name, const std::string& content, mode_t mode = 0600) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    ::chmod(p.c_str(), mode);
+    return p;
+  }
+  Sources with_file(const std::string& toml) {
+    Sources s;
+    s.config_file = write("coffer.toml", toml);
+    return s;
+  }
+
+  fs::path dir_;
+};
+
+// Runs f and returns the kConfig error message; fails the test when no kConfig error is thrown.
+std::string config_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kConfig) << e.what();
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "unexpected exception: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "expected a configuration error";
+  return {};
+}
+
+std::map<std::string, config::SettingView> views_by_name(const Sources& s) {
+  std::map<std::string, config::SettingView> out;
+  for (const auto& v : config::describe(s)) out[v.name] = v;
+  return out;
+}
+
+TEST_F(ConfigLoaderTest, DefaultsWhenNothingIsSet) {
+  const BackupConfig c = config::load(Sources{});
+  const BackupConfig d;
+  EXPECT_EQ(c.backup_dir, d.backup_dir);
+  EXPECT_TRUE(c.backup_paths.empty());
+  EXPECT_EQ(c.retention_days, 30);
+  EXPECT_TRUE(c.compression);
+  EXPECT_EQ(c.compression_algorithm, "zstd");
+  EXPECT_EQ(c.compression_level, 3);
+  EXPECT_TRUE(c.encryption);
+  EXPECT_FALSE(c.passphrase);
+  EXPECT_TRUE(c.passphrase_file.empty());
+  EXPECT_EQ(c.db_host, "localhost");
+  EXPECT_EQ(c.db_port, 5432);
+  EXPECT_FALSE(c.db_password);
+  EXPECT_EQ(c.s3_region, "us-east-1");
+  EXPECT_FALSE(c.aws_secret_access_key);
+
+  const auto views = config::describe(Sources{});
+  ASSERT_EQ(views.size(), config::setting_names().size());
+  for (size_t i = 0; i < views.size(); ++i) {
+    EXPECT_EQ(views[i].name, config::setting_names()[i]);
+    EXPECT_EQ(views[i].origin, "default") << views[i].name;
+  }
+}
+
+// One value per setting, as environment/flag text and as TOML, and how to read it back.
+struct SettingCase {
+  std::string name;
+  std::string text;
+  std::string toml;
+  std::function<std::string(const BackupConfig&)> read;
+};
+
+std::vector<SettingCase> setting_cases() {
+  auto secret = [](const std::optional<std::string>& s) { return s.value_or("<unset>"); };
+  return {
+      {"BACKUP_DIR", "/srv/b", "\"/srv/b\"", [](auto& c) { return c.backup_dir.string(); }},
+      {"BACKUP_PATHS", "/etc", "\"/etc\"",
+       [](auto& c) { return c.backup_paths.size() == 1 ? c.backup_paths[0].string() : "?"; }},
+      {"RETENTION_DAYS", "7", "7", [](auto& c) { return std::to_string(c.retention_days); }},
+      {"COMPRESSION", "lz4", "\"lz4\"", [](auto& c) { return c.compression_algorithm; }},
+      {"COMPRESSION_ALGORITHM", "gzip", "\"gzip\"",
+       [](auto& c) { return c.compression_algorithm; }},
+      {"COMPRESSION_LEVEL", "12", "12",
+       [](auto& c) { return std::to_string(c.compression_level); }},
+      {"ENCRYPTION", "false", "false",
+       [](auto& c) { return std::string(c.encryption ? "true" : "false"); }},
+      {"BACKUP_PASSPHRASE", "pp", "\"pp\"", [=](auto& c) { return secret(c.passphrase); }},
+      {"BACKUP_PASSPHRASE_FILE", "/k", "\"/k\"",
+       [](auto& c) { return c.passphrase_file.string(); }},
+      {"DB_HOST", "db.example", "\"db.example\"", [](auto& c) { return c.db_host; }},
+      {"DB_PORT", "6543", "6543", [](auto& c) { return std::to_string(c.db_port); }},
+      {"DB_NAME", "app", "\"app\"", [](auto& c) { return c.db_name; }},
+      {"DB_USER", "bob", "\"bob\"", [](auto& c) { return c.db_user; }},
+      {"DB_PASSWORD", "pw", "\"pw\"", [=](auto& c) { return secret(c.db_password); }},
+      {"S3_BUCKET", "bkt", "\"bkt\"", [](auto& c) { return c.s3_bucket; }},
+      {"S3_REGION", "eu-west-1", "\"eu-west-1\"", [](auto& c) { return c.s3_region; }},
+      {"AWS_ACCESS_KEY_ID", "AKIA1", "\"AKIA1\"", [](auto& c) { return c.aws_access_key_id; }},
+      {"AWS_SECRET_ACCESS_KEY", "sk", "\"sk\"",
+       [=](auto& c) { return secret(c.aws_secret_access_key); }},
+  };
+}
+
+std::string lower(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+TEST_F(ConfigLoaderTest, CasesCoverEverySetting) {
+  std::vector<std::string> names;
+  for (const auto& c : setting_cases()) names.push_back(c.name);
+  EXPECT_EQ(names, config::setting_names());
+}
+
+TEST_F(ConfigLoaderTest, EachSourceAloneSetsEachSetting) {
+  for (const auto& sc : setting_cases()) {
+    SCOPED_TRACE(sc.name);
+    Sources env;
+    env.environment[sc.name] = sc.text;
+    EXPECT_EQ(sc.read(config::load(env)), sc.text);
+    EXPECT_EQ(views_by_name(env)[sc.name].origin, "environment");
+
+    Sources flag;
+    flag.flags[sc.name] = sc.text;
+    EXPECT_EQ(sc.read(config::load(flag)), sc.text);
+    EXPECT_EQ(views_by_name(flag)[sc.name].origin, "flag");
+
+    const Sources file = with_file(lower(sc.name) + " = " + sc.toml + "\n");
+    EXPECT_EQ(sc.read(config::load(file)), sc.text);
+    EXPECT_EQ(views_by_name(file)[sc.name].origin, "file");
+  }
+}
+
+TEST_F(ConfigLoaderTest, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
+  const Sources all = with_file(
+      "retention_days = 10\ndb_host = \"file-host\"\ndb_name = \"file-db\"\ns3_bucket = \"fb\"\n");
+  Sources s = all;
+  s.environment = {{"RETENTION_DAYS", "20"}, {"DB_HOST", "env-host"}};
+  s.flags = {{"RETENTION_DAYS", "40"}};
+  const BackupConfig c = config::load(s);
+  EXPECT_EQ(c.retention_days, 40);      // flag > env > file
+  EXPECT_EQ(c.db_host, "env-host");     // env > file
+  EXPECT_EQ(c.db_name, "file-db");      // file > default
+  EXPECT_EQ(c.db_port, 5432);           // default
+  auto v = views_by_name(s);
+  EXPECT_EQ(v["RETENTION_DAYS"].origin, "flag");
+  EXPECT_EQ(v["DB_HOST"].origin, "environment");
+  EXPECT_EQ(v["DB_NAME"].origin, "file");
+  EXPECT_EQ(v["DB_PORT"].origin, "default");
+
+  // Same for every setting: with all three sources set, each layer removed in turn.
+  for (const auto& sc : setting_cases()) {
+    if (sc.name == "COMPRESSION" || sc.name == "COMPRESSION_ALGORITHM") continue;  // own test
+    SCOPED_TRACE(sc.name);
+    const std::string key = lower(sc.name);
+    Sources layered = with_file(key + " = " + sc.toml + "\n");
+    const std::string file_value = sc.text;
+    const std::string env_value = sc.name == "COMPRESSION_LEVEL" ? "4" : "8";
+    const std::string flag_value = sc.name == "COMPRESSION_LEVEL" ? "5" : "9";
+    layered.environment[sc.name] = env_value;
+    layered.flags[sc.name] = flag_value;
+    if (sc.name == "ENCRYPTION") {
+      layered.environment[sc.name] = "on";
+      layered.flags[sc.name] = "no";
+      EXPECT_FALSE(config::load(layered).encryption);
+      layered.flags.clear();
+      EXPECT_TRUE(config::load(layered).encryption);
+      layered.environment.clear();
+      EXPECT_FALSE(config::load(layered).encryption);
+      continue;
+    }
+    EXPECT_EQ(sc.read(config::load(layered)), flag_value);
+    layered.flags.clear();
+    EXPECT_EQ(sc.read(config::load(layered)), env_value);
+    layered.environment.clear();
+    EXPECT_EQ(sc.read(config::load(layered)), file_value);
+  }
+}
+
+TEST_F(ConfigLoaderTest, EmptyEnvironmentValueCountsAsUnset) {
+  Sources s = with_file("db_host = \"from-file\"\n");
+  s.environment = {{"DB_HOST", ""}, {"RETENTION_DAYS", ""}};
+  const BackupConfig c = config::load(s);
+  EXPECT_EQ(c.db_host, "from-file");
+  EXPECT_EQ(c.retention_days, 30);
+}
+
+TEST_F(ConfigLoaderTest, UnrelatedEnvironmentVariablesAreIgnored) {
+  Sources s;
+  s.environment = {{"PATH", "/bin"}, {"HOME", "/root"}};
+  EXPECT_EQ(config::load(s).retention_days, 30);
+}
+
+struct InvalidCase {
+  std::string name;
+  std::string value;
+};
+
+TEST_F(ConfigLoaderTest, InvalidValuesNameTheSettingValueAndOrigin) {
+  const std::vector<InvalidCase> cases = {
+      {"RETENTION_DAYS", "abc"},   {"RETENTION_DAYS", "0"},     {"RETENTION_DAYS", "-3"},
+      {"RETENTION_DAYS", "1.5"},   {"RETENTION_DAYS", " 7"},    {"COMPRESSION", "maybe"},
+      {"COMPRESSION_ALGORITHM", "brotli"}, {"COMPRESSION_LEVEL", "fast"},
+      {"ENCRYPTION", "sure"},      {"DB_PORT", "70000"},        {"DB_PORT", "0"},
+      {"DB_PORT", "99999999999"},
+  };
+  for (const auto& ic : cases) {
+    SCOPED_TRACE(ic.name + "=" + ic.value);
+    Sources env;
+    env.environment[ic.name] = ic.value;
+    const std::string msg = config_error([&] { config::load(env); });
+    EXPECT_NE(msg.find(ic.name + "='" + ic.value + "'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("(from environment)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("expected"), std::string::npos) << msg;
+
+    Sources flag;
+    flag.flags[ic.name] = ic.value;
+    EXPECT_NE(config_error([&] { config::load(flag); }).find(ic.name), std::string::npos);
+  }
+  Sources s;
+  s.environment["RETENTION_DAYS"] = "abc";
+  EXPECT_EQ(config_error([&] { config::load(s); }),
+            "RETENTION_DAYS='abc' (from environment) is not valid: expected a whole number of "
+            "days >= 1");
+}
+
+TEST_F(ConfigLoaderTest, InvalidFileValueNamesTheFile) {
+  const Sources s = with_file("db_port = 70000\n");
+  const std::string msg = config_error([&] { config::load(s); });
+  EXPECT_NE(msg.find("DB_PORT='70000'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(s.config_file->string()), std::string::npos) << msg;
+}
+
+TEST_F(ConfigLoaderTest, CompressionLevelOutOfRangeNamesLevelAndAlgorithm) {
+  Sources s;
+  s.environment = {{"COMPRESSION_LEVEL", "99"}};
+  std::string msg = config_error([&] { config::load(s); });
+  EXPECT_NE(msg.find("COMPRESSION_LEVEL='99'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("zstd"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1..19"), std::string::npos) << msg;
+
+  s.environment = {{"COMPRESSION_LEVEL", "12"}, {"COMPRESSION", "gzip"}};
+  msg = config_error([&] { config::load(s); });
+  EXPECT_NE(msg.find("gzip"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1..9"), std::string::npos) << msg;
+
+  s.environment = {{"COMPRESSION_LEVEL", "9"}, {"COMPRESSION", "gzip"}};
+  EXPECT_EQ(config::load(s).compression_level, 9);
+  s.environment = {{"COMPRESSION_LEVEL", "99"}, {"COMPRESSION_ALGORITHM", "lz4"}};
+  EXPECT_EQ(config::load(s).compression_algorithm, "lz4");  // level ignored by lz4
+}
+
+TEST_F(ConfigLoaderTest, CompressionValueSetsAlgorithmAndSwitch) {
+  struct Case {
+    std::string compression;
+    bool on;
+    std::string algorithm;
+    int level;
+  };
+  const std::vector<Case> cases = {
+      {"gzip", true, "gzip", 6},   {"GZIP", true, "gzip", 6},  {"lz4", true, "lz4", 0},
+      {"zstd", true, "zstd", 3},   {"none", false, "none", 0}, {"false", false, "none", 0},
+      {"Off", false, "none", 0},   {"0", false, "none", 0},    {"no", false, "none", 0},
+      {"TRUE", true, "zstd", 3},   {"yes", true, "zstd", 3},   {"1", true, "zstd", 3},
+      {"on", true, "zstd", 3},
+  };
+  for (const auto& tc : cases) {
+    SCOPED_TRACE(tc.compression);
+    Sources s;
+    s.environment = {{"COMPRESSION", tc.compression}};
+    const BackupConfig c = config::load(s);
+    EXPECT_EQ(c.compression, tc.on);
+    EXPECT_EQ(c.compression_algorithm, tc.algorithm);
+    EXPECT_EQ(c.compression_level, tc.level);
+  }
+}
+
+TEST_F(ConfigLoaderTest, CompressionAndAlgorithmInteraction) {
+  Sources s;
+  s.environment = {{"COMPRESSION_ALGORITHM", "none"}};
+  EXPECT_FALSE(config::load(s).compression);
+  EXPECT_EQ(views_by_name(s)["COMPRESSION"].origin, "environment");
+
+  // false wins over an algorithm.
+  s.environment = {{"COMPRESSION", "false"}, {"COMPRESSION_ALGORITHM", "gzip"}};
+  EXPECT_FALSE(config::load(s).compression);
+  EXPECT_EQ(config::load(s).compression_algorithm, "none");
+
+  // Both name an algorithm: the higher source wins; same source disagreeing is an error.
+  s.environment = {{"COMPRESSION", "gzip"}};
+  s.flags = {{"COMPRESSION_ALGORITHM", "lz4"}};
+  EXPECT_EQ(config::load(s).compression_algorithm, "lz4");
+  s.flags.clear();
+  s.environment = {{"COMPRESSION", "gzip"}, {"COMPRESSION_ALGORITHM", "lz4"}};
+  EXPECT_NE(config_error([&] { config::load(s); }).find("COMPRESSION_ALGORITHM"),
+            std::string::npos);
+
+  s.environment = {{"COMPRESSION", "true"}, {"COMPRESSION_ALGORITHM", "none"}};
+  EXPECT_NE(config_error([&] { config::load(s); }).find("contradicts"), std::string::npos);
+
+  const Sources file = with_file("compression = false\n");
+  EXPECT_FALSE(config::load(file).compression);
+}
+
+TEST_F(ConfigLoaderTest, BackupPathsFromStringAndArray) {
+  Sources env;
+  env.environment = {{"BACKUP_PATHS", "/etc:/home/user::/var/www:"}};
+  EXPECT_EQ(config::load(env).backup_paths,
+            (std::vector<fs::path>{"/etc", "/home/user", "/var/www"}));
+
+  const Sources str = with_file("backup_paths = \"/a:/b\"\n");
+  EXPECT_EQ(config::load(str).backup_paths, (std::vector<fs::path>{"/a", "/b"}));
+
+  const Sources arr = with_file("backup_paths = [\"/a\", \"/with:colon\"]\n");
+  EXPECT_EQ(config::load(arr).backup_paths, (std::vector<fs::path>{"/a", "/with:colon"}));
+  EXPECT_EQ(views_by_name(arr)["BACKUP_PATHS"].value, "/a:/with:colon");
+
+  const Sources bad = with_file("backup_paths = [\"/a\", 3]\n");
+  EXPECT_NE(config_error([&] { config::load(bad); }).find("backup_paths"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, UnknownTomlKeyNamesKeyAndFile) {
+  const Sources s = with_file("retention_days = 3\nretension_days = 4\n");
+  const std::string msg = config_error([&] { config::load(s); });
+  EXPECT_NE(msg.find("retension_days"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(s.config_file->string()), std::string::npos) << msg;
+
+  const Sources upper = with_file("RETENTION_DAYS = 3\n");
+  EXPECT_NE(config_error([&] { config::load(upper); }).find("RETENTION_DAYS"), std::string::npos);
+  const Sources table = with_file("[db]\nhost = \"x\"\n");
+  EXPECT_NE(config_error([&] { config::load(table); }).find("'db'"), std::string::npos);
+}
+
+TEST_F(ConfigLoaderTest, WrongTomlTypeNamesKey) {
+  for (const std::string& toml : std::vector<std::string>{"retention_days = \"30\"", "db_host = 5", "encryption = \"yes\"",
+                                 "backup_dir = true", "db_port = 1.5"}) {
+    SCOPED_TRACE(toml);
+    const Sources s = with_file(toml + "\n");
+    const std::string key = toml.substr(0, toml.find(' '));
+    EXPECT_NE(config_error([&] { config::load(s); }).find("'" + key + "'"), std::string::npos);
+  }
+}
+
+TEST_F(ConfigLoaderTest, TomlSyntaxErrorNamesFileAndLine) {
+  const Sources s = with_file("retention_days = 3\n\ndb_host = \"unterminated\n");
+  const std::string msg = config_error([&] { config::load(s); });
+  EXPECT_NE(msg.find(s.config_file->string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("line 3"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigLoaderTest, MissingConfigFileIsAnError) {
+  Sources s;
+  s.config_file = dir_ / "nope.toml";
+  const std::string msg = config_error([&] { config::load(s); });
+  EXPECT_NE(msg.find("nope.toml"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigLoaderTest, SecretsNeverAppearInDescribeOrErrors) {
+  const std::string secret = "Sekr1t-Zebra-4417";
+  Sources s = with_file("db_password = \"" + secret + "\"\n");
+  s.environment = {{"BACKUP_PASSPHRASE", secret}};
+  s.flags = {{"AWS_SECRET_ACCESS_KEY", secret}};
+  auto views = views_by_name(s);
+  for (const auto& [name, view] : views) {
+    EXPECT_EQ(view.value.find(secret), std::string::npos) << name;
+  }
+  EXPECT_EQ(views["BACKUP_PASSPHRASE"].value, "<redacted>");
+  EXPECT_EQ(views["DB_PASSWORD"].value, "<redacted>");
+  EXPECT_EQ(views["DB_PASSWORD"].origin, "file");
+  EXPECT_EQ(views["AWS_SECRET_ACCESS_KEY"].value, "<redacted>");
+  EXPECT_EQ(views["AWS_SECRET_ACCESS_KEY"].origin, "flag");
+
+  // Error paths that see a secret's text: TOML syntax errors and wrong types on secret lines.
+  for (const std::string& toml :
+       {"backup_passphrase = \"" + secret + "\\q\"", "db_password = " + secret,
+        "aws_secret_access_key = [\"" + secret + "\"]", std::string("backup_passphrase = \"\"")}) {
+    SCOPED_TRACE(toml);
+    const Sources bad = with_file(toml + "\n");
+    const std::string msg = config_error([&] { config::load(bad); });
+    EXPECT_EQ(msg.find(secret), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("Zebra"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("\\q"), std::string::npos) << msg;
+  }
+  // A secret's value is never quoted, not even when empty.
+  const Sources empty = with_file("backup_passphrase = \"\"\n");
+  EXPECT_EQ(config_error([&] { config::load(empty); }).rfind("BACKUP_PASSPHRASE (from", 0), 0u);
+}
+
+TEST_F(ConfigLoaderTest, UnknownFlagNameIsAnInternalError) {
+  Sources s;
+  s.flags = {{"RETENTION", "3"}};
+  try {
+    config::load(s);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kInternal);
+  }
+}
+
+TEST_F(ConfigLoaderTest, ProcessEnvironmentReadsOnlyKnownSettings) {
+  ::setenv("S3_BUCKET", "env-bucket-123", 1);
+  ::setenv("COFFER_UNRELATED_TEST_VAR", "x", 1);
+  const auto env = config::process_environment();
+  ::unsetenv("S3_BUCKET");
+  ::unsetenv("COFFER_UNRELATED_TEST_VAR");
+  ASSERT_TRUE(env.count("S3_BUCKET"));
+  EXPECT_EQ(env.at("S3_BUCKET"), "env-bucket-123");
+  EXPECT_FALSE(env.count("COFFER_UNRELATED_TEST_VAR"));
+  for (const auto& [name, value] : env) {
+    EXPECT_NE(std::find(config::setting_names().begin(), config::setting_names().end(), name),
+              config::setting_names().end());
+  }
+}
+
+// --- read_passphrase ---
+
+TEST_F(ConfigLoaderTest, PassphraseFileStripsOneTrailingNewline) {
+  BackupConfig c;
+  c.passphrase_file = write("pass", "correct horse\n");
+  EXPECT_EQ(config::read_passphrase(c), "correct horse");
+  c.passphrase_file = write("pass2", "two newlines\n\n");
+  EXPECT_EQ(config::read_passphrase(c), "two newlines\n");
+  c.passphrase_file = write("pass3", "crlf\r\n");
+  EXPECT_EQ(config::read_passphrase(c), "crlf");
+  c.passphrase_file = write("pass4", "no newline");
+  EXPECT_EQ(config::read_passphrase(c), "no newline");
+}
+
+TEST_F(ConfigLoaderTest, PassphraseFileWinsOverEnvironmentValue) {
+  BackupConfig c;
+  c.passphrase = "from-env";
+  EXPECT_EQ(config::read_passphrase(c), "from-env");
+  c.passphrase_file = write("pass", "from-file\n");
+  EXPECT_EQ(config::read_passphrase(c), "from-file");
+  EXPECT_EQ(config::read_passphrase(BackupConfig{}), std::nullopt);
+}
+
+TEST_F(ConfigLoaderTest, PassphraseViaLoadFromFileSetting) {
+  Sources s;
+  s.environment = {{"BACKUP_PASSPHRASE_FILE", write("pass", "loaded\n").string()},
+                   {"ENCRYPTION", "true"}};
+  EXPECT_EQ(config::read_passphrase(config::load(s)), "loaded");
+}
+
+TEST_F(ConfigLoaderTest, MissingOrEmptyPassphraseFileIsAnError) {
+  BackupConfig c;
+  c.passphrase_file = dir_ / "absent-pass";
+  std::string msg = config_error([&] { config::read_passphrase(c); });
+  EXPECT_NE(msg.find("absent-pass"), std::string::npos) << msg;
+
+  c.passphrase_file = write("empty", "\n");
+  msg = config_error([&] { config::read_passphrase(c); });
+  EXPECT_NE(msg.find("empty"), std::string::npos) << msg;
+
+  c.passphrase_file = dir_;
+  EXPECT_NE(config_error([&] { config::read_passphrase(c); }).find(dir_.string()),
+            std::string::npos);
+
+  BackupConfig direct;
+  direct.passphrase = "";
+  config_error([&] { config::read_passphrase(direct); });
+}
+
+TEST_F(ConfigLoaderTest, EncryptionWithoutPassphraseLoadsFine) {
+  Sources s;
+  s.environment = {{"ENCRYPTION", "yes"}};
+  const BackupConfig c = config::load(s);
+  EXPECT_TRUE(c.encryption);
+  EXPECT_EQ(config::read_passphrase(c), std::nullopt);
+}
+
+TEST_F(ConfigLoaderTest, WarnsWhenPassphraseFileIsReadableByOthers) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+
+  BackupConfig c;
+  c.passphrase_file = write("private", "p\n", 0600);
+  config::read_passphrase(c);
+  const size_t quiet = sink->last_formatted().size();
+  c.passphrase_file = write("shared", "p\n", 0644);
+  config::read_passphrase(c);
+  const auto lines = sink->last_formatted();
+  spdlog::set_default_logger(previous);
+
+  EXPECT_EQ(quiet, 0u);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("shared"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("chmod 600"), std::string::npos) << lines[0];
+}
+
+}  // namespace
+}  // namespace coffer

@@ -1,0 +1,222 @@
+#include "engine/backup_job.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "coffer/error.h"
+#include "engine/backup_id.h"
+#include "engine/tree_stream.h"
+#include "repo/chunk_store.h"
+#include "source/files/tree_walker.h"
+
+namespace coffer {
+namespace fs = std::filesystem;
+using files::EntryType;
+using files::FileEntry;
+
+namespace {
+
+// Reads a regular file without following symlinks. Reports whether it changed while read.
+class FileSource : public ByteSource {
+ public:
+  explicit FileSource(int fd) : fd_(fd) {}
+  ~FileSource() override { ::close(fd_); }
+  size_t read(uint8_t* buf, size_t n) override {
+    while (true) {
+      ssize_t r = ::read(fd_, buf, n);
+      if (r >= 0) return static_cast<size_t>(r);
+      if (errno != EINTR) fail(ErrorCategory::kStorage, std::string("read failed: ") + std::strerror(errno));
+    }
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string hostname() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+bool unchanged(const FileEntry& now, const FileEntry& before) {
+  return before.type == EntryType::kFile && now.size == before.size && now.mtime_ns == before.mtime_ns &&
+         now.ctime_ns == before.ctime_ns && now.inode == before.inode;
+}
+
+int64_t mtime_ns(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
+
+}  // namespace
+
+std::optional<Manifest> find_parent(Repository& repo, BackupType type) {
+  if (type == BackupType::kFull) return std::nullopt;
+  std::optional<Manifest> best;
+  for (const std::string& id : repo.list_backup_ids()) {
+    Manifest m = repo.read_manifest(id);
+    if (type == BackupType::kDifferential && m.info.type != BackupType::kFull) continue;
+    // Timestamps have one-second resolution; ids break ties (suffix _2 sorts after the base).
+    if (!best || std::tie(m.info.timestamp, m.info.backup_id) > std::tie(best->info.timestamp, best->info.backup_id))
+      best = std::move(m);
+  }
+  return best;
+}
+
+BackupInfo run_backup(Repository& repo, const BackupConfig& config, const BackupJobOptions& options) {
+  auto started = std::chrono::system_clock::now();
+  auto steady_start = std::chrono::steady_clock::now();
+  auto warn = [&](const std::string& w, BackupInfo& info) {
+    info.warnings.push_back(w);
+    if (options.on_warning) options.on_warning(w);
+  };
+
+  if (config.backup_paths.empty())
+    fail(ErrorCategory::kConfig, "BACKUP_PATHS is empty: set it to the folders to back up (colon-separated)");
+  std::vector<files::WalkRoot> roots = files::name_roots(config.backup_paths);
+
+  BackupInfo info;
+  info.type = options.type;
+  info.hostname = hostname();
+  info.timestamp = iso8601_utc(started);
+
+  std::optional<Manifest> parent = find_parent(repo, options.type);
+  if (options.type != BackupType::kFull && !parent) {
+    warn(std::string("no earlier ") + (options.type == BackupType::kDifferential ? "full " : "") +
+             "backup to compare with: taking a full backup instead",
+         info);
+    info.type = BackupType::kFull;
+  }
+  std::unordered_map<std::string, FileEntry> previous;
+  if (parent) {
+    info.parent = parent->info.backup_id;
+    for (FileEntry& e : read_tree(repo, parent->tree, parent->info.backup_id))
+      if (e.type == EntryType::kFile) previous.emplace(e.path, std::move(e));
+  }
+
+  // Phase 1: walk (metadata only), which also gives progress its totals.
+  std::vector<FileEntry> entries;
+  std::vector<fs::path> sources;
+  Progress progress{"scan"};
+  files::walk(roots, {[&](FileEntry& e, const fs::path& source) {
+                        if (e.type == EntryType::kFile) {
+                          ++progress.files_total;
+                          progress.bytes_total += e.size;
+                        }
+                        entries.push_back(std::move(e));
+                        sources.push_back(source);
+                      },
+                      [&](const std::string& w) { warn(w, info); }});
+
+  // Phase 2: content.
+  ChunkStore store(repo, options.compression);
+  progress.phase = "backup";
+  auto last_report = std::chrono::steady_clock::now();
+  auto report = [&](bool force) {
+    if (!options.on_progress) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_report < std::chrono::milliseconds(200)) return;
+    last_report = now;
+    options.on_progress(progress);
+  };
+  Bytes small;
+  std::vector<FileEntry> kept;
+  kept.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    FileEntry& e = entries[i];
+    if (e.type != EntryType::kFile) {
+      kept.push_back(std::move(e));
+      continue;
+    }
+    auto prev = previous.find(e.path);
+    if (prev != previous.end() && unchanged(e, prev->second) &&
+        std::all_of(prev->second.chunks.begin(), prev->second.chunks.end(),
+                    [&](const ChunkRef& c) { return repo.index().contains(c.id); })) {
+      e.chunks = prev->second.chunks;
+    } else {
+      int fd = ::open(sources[i].c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+      if (fd < 0) {
+        warn("skipped " + sources[i].string() + ": " + (errno == ENOENT ? "vanished during the backup"
+                                                                         : std::string(std::strerror(errno))),
+             info);
+        progress.files_done++;
+        continue;
+      }
+      FileSource src(fd);
+      struct stat before;
+      ::fstat(fd, &before);
+      if (!S_ISREG(before.st_mode)) {
+        warn("skipped " + sources[i].string() + ": no longer a regular file", info);
+        continue;
+      }
+      e.chunks = store.add_stream(src, BlobType::kData, repo.file_chunker(), [&](size_t n) {
+        progress.bytes_done += n;
+        report(false);
+      });
+      struct stat after;
+      ::fstat(fd, &after);
+      uint64_t read_size = 0;
+      for (const ChunkRef& c : e.chunks) read_size += c.size;
+      if (read_size != e.size || mtime_ns(after) != e.mtime_ns || after.st_size != before.st_size) {
+        warn("file changed while it was read: " + sources[i].string() + " (backed up as read)", info);
+        e.size = read_size;
+        e.mtime_ns = mtime_ns(after);
+        e.ctime_ns = 0;  // forces the next incremental to read it again
+      }
+      ++info.files_read;
+    }
+    ++info.file_count;
+    info.size_bytes += e.size;
+    progress.files_done++;
+    report(false);
+    kept.push_back(std::move(e));
+  }
+  report(true);
+
+  // A hard link whose first path vanished cannot be restored as a link: drop it with a warning.
+  std::unordered_map<std::string, bool> present;
+  for (const FileEntry& e : kept)
+    if (e.type == EntryType::kFile) present[e.path] = true;
+  std::erase_if(kept, [&](const FileEntry& e) {
+    if (e.type != EntryType::kHardlink || present.count(e.hardlink_target)) return false;
+    warn("skipped hard link " + e.path + ": its first link vanished during the backup", info);
+    return true;
+  });
+
+  Manifest manifest;
+  for (const auto& r : roots) manifest.roots.push_back({r.name, r.source.string()});
+  manifest.tree = write_tree(store, repo.tree_chunker(), kept);
+  store.commit();  // packs, then index
+
+  ChunkStoreStats stats = store.stats();
+  info.bytes_added = stats.bytes_stored;
+  info.duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - steady_start).count();
+  manifest.metadata = {{"compressed", options.compression.codec != Codec::kNone},
+                       {"compression", codec_name(options.compression.codec)},
+                       {"compression_level", options.compression.level},
+                       {"encrypted", repo.encrypted()},
+                       {"chunks_new", stats.chunks_new},
+                       {"chunks_known", stats.chunks_known},
+                       {"bytes_new_raw", stats.bytes_new_raw},
+                       {"tool", "coffer 0.1.0"}};
+  // The manifest is the commit point: write it under a free id (put_if_absent closes races).
+  while (true) {
+    auto ids = repo.list_backup_ids();
+    info.backup_id = make_backup_id(info.type, started, [&](const std::string& id) {
+      return std::binary_search(ids.begin(), ids.end(), id);
+    });
+    manifest.info = info;
+    if (repo.write_manifest(manifest, nullptr)) break;
+  }
+  info.status = "success";
+  return info;
+}
+
+}  // namespace coffer

@@ -1,0 +1,30 @@
+// One backup of the file trees into a repository: walk, detect changes against the parent
+// backup, store new content, write the file list, commit (packs -> index -> manifest).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "codec/compression.h"
+#include "coffer/backup_config.h"
+#include "coffer/backup_types.h"
+#include "repo/repository.h"
+
+namespace coffer {
+
+struct BackupJobOptions {
+  BackupType type = BackupType::kFull;
+  CompressionSpec compression;
+  std::function<void(const Progress&)> on_progress;
+  std::function<void(const std::string&)> on_warning;
+};
+
+// Runs the backup and returns what it committed. Throws coffer::Error on failure; then nothing
+// is committed (packs written so far are unreferenced and removed by cleanup).
+BackupInfo run_backup(Repository& repo, const BackupConfig& config, const BackupJobOptions& options);
+
+// The backup an incremental (latest of any type) or differential (latest full) compares
+// against; nullopt when there is none.
+std::optional<Manifest> find_parent(Repository& repo, BackupType type);
+
+}  // namespace coffer

@@ -1,0 +1,64 @@
+#include "engine/tree_stream.h"
+
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "coffer/error.h"
+
+namespace coffer {
+namespace {
+
+class MemorySource : public ByteSource {
+ public:
+  explicit MemorySource(const std::string& s) : s_(s) {}
+  size_t read(uint8_t* buf, size_t n) override {
+    n = std::min(n, s_.size() - pos_);
+    std::memcpy(buf, s_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  const std::string& s_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::vector<ChunkRef> write_tree(ChunkStore& store, const ChunkerParams& params,
+                                 const std::vector<files::FileEntry>& entries) {
+  std::string text;
+  for (const auto& e : entries) {
+    text += files::to_json(e).dump();
+    text += '\n';
+  }
+  MemorySource source(text);
+  return store.add_stream(source, BlobType::kTree, params);
+}
+
+std::vector<files::FileEntry> read_tree(Repository& repo, const std::vector<ChunkRef>& tree,
+                                        const std::string& backup_id) {
+  std::string text;
+  for (const ChunkRef& ref : tree) {
+    Bytes chunk = repo.read_blob(ref.id);
+    text.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+  }
+  std::vector<files::FileEntry> entries;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) fail(ErrorCategory::kDamaged, "file list of backup " + backup_id + " is truncated");
+    try {
+      entries.push_back(files::from_json(nlohmann::json::parse(text.begin() + pos, text.begin() + nl)));
+    } catch (const nlohmann::json::exception& e) {
+      fail(ErrorCategory::kDamaged, "file list of backup " + backup_id + " is damaged: " + e.what());
+    } catch (const Error& e) {
+      fail(ErrorCategory::kDamaged, "file list of backup " + backup_id + ": " + e.what());
+    }
+    pos = nl + 1;
+  }
+  return entries;
+}
+
+}  // namespace coffer

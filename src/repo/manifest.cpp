@@ -1,0 +1,102 @@
+#include "repo/manifest.h"
+
+#include "coffer/error.h"
+#include "util/bytes.h"
+
+namespace coffer {
+
+const char* backup_type_name(BackupType t) {
+  switch (t) {
+    case BackupType::kFull: return "full";
+    case BackupType::kIncremental: return "incremental";
+    case BackupType::kDifferential: return "differential";
+  }
+  return "full";
+}
+
+std::optional<BackupType> backup_type_from_name(const std::string& name) {
+  if (name == "full") return BackupType::kFull;
+  if (name == "incremental") return BackupType::kIncremental;
+  if (name == "differential") return BackupType::kDifferential;
+  return std::nullopt;
+}
+
+bool is_valid_backup_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  return true;
+}
+
+std::string manifest_key(const std::string& backup_id) { return "snapshots/" + backup_id; }
+
+nlohmann::json manifest_to_json(const Manifest& m) {
+  const BackupInfo& i = m.info;
+  nlohmann::json roots = nlohmann::json::array();
+  for (const auto& r : m.roots) roots.push_back({{"name", r.name}, {"source", r.source}});
+  nlohmann::json tree = nlohmann::json::array();
+  for (const auto& c : m.tree) tree.push_back({to_hex(c.id), c.size});
+  return {{"format_version", m.format_version},
+          {"backup_id", i.backup_id},
+          {"backup_type", backup_type_name(i.type)},
+          {"parent", i.parent},
+          {"timestamp", i.timestamp},
+          {"hostname", i.hostname},
+          {"file_count", i.file_count},
+          {"size_bytes", i.size_bytes},
+          {"bytes_added", i.bytes_added},
+          {"files_read", i.files_read},
+          {"duration_seconds", i.duration_seconds},
+          {"warnings", i.warnings},
+          {"roots", roots},
+          {"tree", tree},
+          {"metadata", m.metadata}};
+}
+
+Manifest manifest_from_json(const nlohmann::json& j, const std::string& what) {
+  try {
+    Manifest m;
+    m.format_version = j.at("format_version").get<int>();
+    if (m.format_version != 1)
+      fail(ErrorCategory::kDamaged, what + " has format version " + std::to_string(m.format_version) +
+                                        ", which this coffer does not read: upgrade coffer");
+    BackupInfo& i = m.info;
+    i.backup_id = j.at("backup_id").get<std::string>();
+    if (!is_valid_backup_id(i.backup_id)) fail(ErrorCategory::kDamaged, what + " has an invalid backup id");
+    auto type = backup_type_from_name(j.at("backup_type").get<std::string>());
+    if (!type) fail(ErrorCategory::kDamaged, what + " has an unknown backup type");
+    i.type = *type;
+    i.parent = j.at("parent").get<std::string>();
+    i.timestamp = j.at("timestamp").get<std::string>();
+    i.hostname = j.at("hostname").get<std::string>();
+    i.file_count = j.at("file_count").get<uint64_t>();
+    i.size_bytes = j.at("size_bytes").get<uint64_t>();
+    i.bytes_added = j.at("bytes_added").get<uint64_t>();
+    i.files_read = j.at("files_read").get<uint64_t>();
+    i.duration_seconds = j.at("duration_seconds").get<double>();
+    i.warnings = j.at("warnings").get<std::vector<std::string>>();
+    i.status = "success";
+    for (const auto& r : j.at("roots")) {
+      ManifestRoot root{r.at("name").get<std::string>(), r.at("source").get<std::string>()};
+      if (root.name.empty() || root.name.find('/') != std::string::npos || root.name == "." || root.name == "..")
+        fail(ErrorCategory::kDamaged, what + " has an unsafe root name");
+      m.roots.push_back(std::move(root));
+    }
+    for (const auto& c : j.at("tree")) {
+      ChunkRef ref;
+      Bytes id = from_hex(c.at(0).get<std::string>());
+      if (id.size() != ref.id.size()) fail(ErrorCategory::kDamaged, what + " has a bad chunk id");
+      std::copy(id.begin(), id.end(), ref.id.begin());
+      ref.size = c.at(1).get<uint32_t>();
+      m.tree.push_back(ref);
+    }
+    m.metadata = j.value("metadata", nlohmann::json::object());
+    return m;
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(ErrorCategory::kDamaged, what + " is damaged: " + e.what());
+  }
+}
+
+}  // namespace coffer

@@ -1,0 +1,38 @@
+// A backup's manifest: the commit point of a backup (DESIGN.md invariant 3). Stored sealed
+// ("manifest") as JSON at snapshots/<backup id>, written only after every chunk it refers to
+// is in a pack listed by an index file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "coffer/backup_types.h"
+#include "repo/chunk_id.h"
+
+namespace coffer {
+
+struct ManifestRoot {
+  std::string name;    // first path component inside the backup
+  std::string source;  // absolute path it was read from
+};
+
+struct Manifest {
+  int format_version = 1;
+  BackupInfo info;
+  std::vector<ManifestRoot> roots;
+  std::vector<ChunkRef> tree;   // chunks of the tree stream (JSON lines of files::FileEntry)
+  nlohmann::json metadata = nlohmann::json::object();  // compression, encryption, tool version
+};
+
+nlohmann::json manifest_to_json(const Manifest& m);
+// Validates types and values; throws Error(kDamaged) naming `what`.
+Manifest manifest_from_json(const nlohmann::json& j, const std::string& what);
+
+std::string manifest_key(const std::string& backup_id);  // "snapshots/<id>"
+
+// True for ids made by make_backup_id (letters, digits, '_' only; no path tricks).
+bool is_valid_backup_id(const std::string& id);
+
+}  // namespace coffer

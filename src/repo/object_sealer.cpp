@@ -1,0 +1,42 @@
+#include "repo/object_sealer.h"
+
+#include <cstring>
+
+#include "coffer/error.h"
+
+namespace coffer {
+
+Digest ObjectSealer::tag(std::string_view kind, ByteView plaintext) const {
+  // Length-prefix the kind so (kind, plaintext) pairs cannot collide.
+  Bytes msg;
+  msg.reserve(1 + kind.size() + plaintext.size());
+  msg.push_back(static_cast<uint8_t>(kind.size()));
+  msg.insert(msg.end(), kind.begin(), kind.end());
+  msg.insert(msg.end(), plaintext.begin(), plaintext.end());
+  return hmac_sha256(keys_.id, msg);
+}
+
+Bytes ObjectSealer::seal(std::string_view kind, ByteView plaintext) const {
+  if (encrypted_) return coffer::seal(keys_.encryption, plaintext, as_bytes(kind));
+  Bytes out(plaintext.begin(), plaintext.end());
+  Digest t = tag(kind, plaintext);
+  out.insert(out.end(), t.begin(), t.end());
+  return out;
+}
+
+Bytes ObjectSealer::open(std::string_view kind, ByteView stored, const std::string& what) const {
+  if (encrypted_) {
+    try {
+      return coffer::open(keys_.encryption, stored, as_bytes(kind));
+    } catch (const Error&) {
+      fail(ErrorCategory::kDamaged, what + " is damaged: authentication failed");
+    }
+  }
+  if (stored.size() < 32) fail(ErrorCategory::kDamaged, what + " is damaged: too short");
+  ByteView plain = stored.first(stored.size() - 32);
+  Digest t = tag(kind, plain);
+  if (!equal_ct(t, stored.last(32))) fail(ErrorCategory::kDamaged, what + " is damaged: integrity check failed");
+  return Bytes(plain.begin(), plain.end());
+}
+
+}  // namespace coffer

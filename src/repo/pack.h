@@ -1,0 +1,56 @@
+// Pack files: many sealed blobs in one object, to keep object counts (and S3 requests) low.
+//
+//   [blob 0] [blob 1] ... [blob n-1] [sealed header] [header length: u32 LE] ["CPK1"]
+//
+// Each blob is ObjectSealer::seal("blob", payload) where payload = encode_payload(chunk).
+// The header (sealed as "pack-header") lists, per blob: type u8, id[32], offset u32,
+// stored length u32, plaintext length u32. A pack is named by the SHA-256 of its bytes, so
+// its integrity can be checked without keys; the header lets the index be rebuilt from packs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "repo/chunk_id.h"
+#include "repo/object_sealer.h"
+
+namespace coffer {
+
+enum class BlobType : uint8_t { kData = 0, kTree = 1 };
+
+struct PackEntry {
+  BlobType type = BlobType::kData;
+  ChunkId id{};
+  uint32_t offset = 0;
+  uint32_t length = 0;      // stored (sealed) length
+  uint32_t raw_length = 0;  // plaintext length
+};
+
+constexpr size_t kPackTargetSize = 16 * 1024 * 1024;
+
+class PackBuilder {
+ public:
+  // Appends an already sealed blob.
+  void add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob);
+  size_t size() const { return data_.size(); }
+  bool empty() const { return entries_.empty(); }
+  // Appends the header; returns the finished pack bytes and leaves the builder empty.
+  Bytes finish(const ObjectSealer& sealer, std::vector<PackEntry>* entries);
+
+ private:
+  Bytes data_;
+  std::vector<PackEntry> entries_;
+};
+
+std::string pack_key(const std::string& pack_id_hex);  // "data/ab/ab12..."
+std::string pack_id_of(ByteView pack_bytes);             // hex SHA-256
+
+// Parses the header at the end of a whole pack. Throws Error(kDamaged) naming `what`.
+std::vector<PackEntry> read_pack_header(const ObjectSealer& sealer, ByteView pack, const std::string& what);
+
+// Decodes one stored blob and checks that its plaintext hashes to `id`.
+Bytes open_blob(const ObjectSealer& sealer, const ChunkId& id, ByteView sealed, size_t raw_length,
+                const std::string& what);
+
+}  // namespace coffer

@@ -1,0 +1,184 @@
+#include "repo/repository.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "codec/compression.h"
+#include "coffer/error.h"
+
+namespace coffer {
+namespace {
+
+constexpr size_t kMaxMetadataSize = 1u << 30;  // bound on decompressed index/manifest objects
+
+nlohmann::json chunker_json(const ChunkerParams& p) {
+  return {{"min", p.min_size}, {"avg", p.avg_size}, {"max", p.max_size}};
+}
+
+ChunkerParams chunker_from_json(const nlohmann::json& j) {
+  ChunkerParams p{j.at("min").get<uint32_t>(), j.at("avg").get<uint32_t>(), j.at("max").get<uint32_t>()};
+  if (!valid_params(p)) fail(ErrorCategory::kDamaged, "repository config has invalid chunker parameters");
+  return p;
+}
+
+// Metadata objects are compressed with zstd before sealing: JSON and binary indexes shrink well.
+Bytes seal_metadata(const ObjectSealer& sealer, std::string_view kind, ByteView plain) {
+  return sealer.seal(kind, encode_payload({Codec::kZstd, 3}, plain));
+}
+
+Bytes open_metadata(const ObjectSealer& sealer, std::string_view kind, ByteView stored, const std::string& what) {
+  return decode_payload(sealer.open(kind, stored, what), kMaxMetadataSize);
+}
+
+}  // namespace
+
+bool Repository::exists(Storage& storage) { return storage.head("config").has_value(); }
+
+Repository::Repository(std::shared_ptr<Storage> storage, const MasterKeys& keys, bool encrypted,
+                       const ChunkerParams& files, const ChunkerParams& tree)
+    : storage_(std::move(storage)),
+      sealer_(keys, encrypted),
+      file_chunker_(files),
+      tree_chunker_(tree),
+      gear_(make_gear_table(keys.chunker)) {}
+
+std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, const RepositoryParams& params) {
+  if (exists(*storage)) fail(ErrorCategory::kInput, "a repository already exists in " + storage->describe());
+  if (params.encrypted && !params.passphrase)
+    fail(ErrorCategory::kConfig,
+         "encryption is on but no passphrase is set: set BACKUP_PASSPHRASE_FILE (or BACKUP_PASSPHRASE), "
+         "or ENCRYPTION=false");
+  MasterKeys keys = generate_master_keys();
+  std::string key_id = to_hex(random_bytes(16));
+  storage->put("keys/" + key_id,
+               as_bytes(make_key_file(keys, params.encrypted ? params.passphrase : std::nullopt, params.kdf)));
+  nlohmann::json config{{"format_version", kFormatVersion},
+                        {"repository_id", to_hex(random_bytes(16))},
+                        {"encryption", params.encrypted ? "aes-256-gcm" : "none"},
+                        {"chunker_files", chunker_json(params.file_chunker)},
+                        {"chunker_tree", chunker_json(params.tree_chunker)}};
+  // The config is written last: a repository "exists" only once its key is stored.
+  if (!storage->put_if_absent("config", as_bytes(config.dump(2))))
+    fail(ErrorCategory::kInput, "a repository was created concurrently in " + storage->describe());
+  return std::unique_ptr<Repository>(
+      new Repository(std::move(storage), keys, params.encrypted, params.file_chunker, params.tree_chunker));
+}
+
+std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
+                                             const std::optional<std::string>& passphrase) {
+  if (!exists(*storage))
+    fail(ErrorCategory::kNotFound, "no repository in " + storage->describe() +
+                                       ": run `coffer init` or `coffer create` first, or check BACKUP_DIR");
+  std::string where = storage->describe();
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(to_string(storage->get("config")));
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorCategory::kDamaged, "repository config in " + where + " is damaged: " + e.what());
+  }
+  int version = config.value("format_version", 0);
+  if (version > kFormatVersion)
+    fail(ErrorCategory::kConfig, "the repository in " + where + " has format version " + std::to_string(version) +
+                                     ", newer than this coffer supports (" + std::to_string(kFormatVersion) +
+                                     "): upgrade coffer");
+  if (version < 1) fail(ErrorCategory::kDamaged, "repository config in " + where + " has no valid format_version");
+  ChunkerParams files, tree;
+  try {
+    files = chunker_from_json(config.at("chunker_files"));
+    tree = chunker_from_json(config.at("chunker_tree"));
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorCategory::kDamaged, "repository config in " + where + " is damaged: " + e.what());
+  }
+  std::vector<ObjectInfo> key_files = storage->list("keys/");
+  if (key_files.empty()) fail(ErrorCategory::kDamaged, "the repository in " + where + " has no key file (keys/)");
+  std::sort(key_files.begin(), key_files.end(), [](auto& a, auto& b) { return a.key < b.key; });
+  // Any key file that opens will do; report the most telling error when none does.
+  std::optional<Error> last_error;
+  for (const ObjectInfo& kf : key_files) {
+    try {
+      std::string text = to_string(storage->get(kf.key));
+      bool encrypted = nlohmann::json::parse(text).value("kdf", "") != "none";
+      MasterKeys keys = open_key_file(text, passphrase, kf.key);
+      // Encryption is decided by the key file, not the plaintext config, so nobody can turn
+      // encryption off by editing the config.
+      return std::unique_ptr<Repository>(new Repository(std::move(storage), keys, encrypted, files, tree));
+    } catch (const Error& e) {
+      if (!last_error || e.category() == ErrorCategory::kAuth || e.category() == ErrorCategory::kConfig) last_error = e;
+    } catch (const nlohmann::json::exception& e) {
+      if (!last_error) last_error = Error(ErrorCategory::kDamaged, "key file " + kf.key + " is damaged");
+    }
+  }
+  throw *last_error;
+}
+
+void Repository::load_index(std::vector<std::pair<std::string, std::string>>* problems) {
+  index_ = Index();
+  std::vector<ObjectInfo> files = storage_->list("index/");
+  std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.key < b.key; });
+  for (const ObjectInfo& f : files) {
+    try {
+      Bytes plain = open_metadata(sealer_, "index", storage_->get(f.key), "index file " + f.key);
+      for (const PackRecord& p : decode_index_file(plain, "index file " + f.key)) index_.add_pack(p.id, p.entries);
+    } catch (const Error& e) {
+      if (!problems || e.category() != ErrorCategory::kDamaged) throw;
+      problems->emplace_back(f.key, e.what());
+    }
+  }
+}
+
+void Repository::add_to_index(const std::vector<PackRecord>& packs) {
+  for (const PackRecord& p : packs) index_.add_pack(p.id, p.entries);
+}
+
+uint64_t Repository::write_index_file(const std::vector<PackRecord>& packs) {
+  Bytes stored = seal_metadata(sealer_, "index", encode_index_file(packs));
+  storage_->put("index/" + to_hex(sha256(stored)), stored);
+  return stored.size();
+}
+
+Bytes Repository::read_blob(const ChunkId& id) {
+  const ChunkLocation* loc = index_.find(id);
+  if (!loc) fail(ErrorCategory::kNotFound, "chunk " + to_hex(id) + " is not in the index");
+  std::string key = pack_key(index_.pack_id(loc->pack));
+  Bytes sealed = storage_->get(key, loc->offset, loc->length);
+  return open_blob(sealer_, id, sealed, loc->raw_length, "chunk " + to_hex(id).substr(0, 16) + " in pack " + key);
+}
+
+std::vector<std::string> Repository::list_backup_ids() {
+  std::vector<std::string> ids;
+  for (const ObjectInfo& o : storage_->list("snapshots/")) {
+    std::string id = o.key.substr(std::string("snapshots/").size());
+    if (is_valid_backup_id(id)) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Manifest Repository::read_manifest(const std::string& backup_id) {
+  if (!is_valid_backup_id(backup_id))
+    fail(ErrorCategory::kInput, "'" + backup_id + "' is not a valid backup id (see `coffer list`)");
+  std::string key = manifest_key(backup_id);
+  if (!storage_->head(key))
+    fail(ErrorCategory::kNotFound, "backup " + backup_id + " does not exist in " + storage_->describe() +
+                                       " (see `coffer list`)");
+  std::string what = "manifest of backup " + backup_id + " (" + key + ")";
+  Bytes plain = open_metadata(sealer_, "manifest", storage_->get(key), what);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(to_string(plain));
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorCategory::kDamaged, what + " is damaged: " + e.what());
+  }
+  Manifest m = manifest_from_json(j, what);
+  if (m.info.backup_id != backup_id) fail(ErrorCategory::kDamaged, what + " names another backup");
+  return m;
+}
+
+bool Repository::write_manifest(const Manifest& m, uint64_t* stored_bytes) {
+  Bytes stored = seal_metadata(sealer_, "manifest", as_bytes(manifest_to_json(m).dump()));
+  if (stored_bytes) *stored_bytes = stored.size();
+  return storage_->put_if_absent(manifest_key(m.info.backup_id), stored);
+}
+
+}  // namespace coffer

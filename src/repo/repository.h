@@ -1,0 +1,83 @@
+// A coffer repository on any Storage: its config, keys, index, packs and manifests.
+//
+//   config               plaintext JSON: format_version, repository id, chunker parameters
+//   keys/<id>            master keys, wrapped by a passphrase-derived key (see keys.h)
+//   data/<xx>/<pack id>  pack files (pack.h)
+//   index/<id>           index files (index.h)
+//   snapshots/<id>       manifests (manifest.h), one per committed backup
+//
+// Thread-safety: read_blob() may be called from several threads once the index is loaded;
+// everything else from one thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chunk/chunker.h"
+#include "repo/index.h"
+#include "repo/manifest.h"
+#include "repo/object_sealer.h"
+#include "storage/storage.h"
+
+namespace coffer {
+
+constexpr int kFormatVersion = 1;
+
+struct RepositoryParams {
+  bool encrypted = true;
+  std::optional<std::string> passphrase;  // required when encrypted
+  KdfParams kdf;
+  ChunkerParams file_chunker;             // for file contents
+  ChunkerParams tree_chunker{16 * 1024, 64 * 1024, 256 * 1024};  // for tree streams
+};
+
+class Repository {
+ public:
+  static bool exists(Storage& storage);
+  // Creates a new repository; throws Error(kInput) when one exists.
+  static std::unique_ptr<Repository> init(std::shared_ptr<Storage> storage, const RepositoryParams& params);
+  // Opens an existing one: checks the format version, unwraps the key. Throws Error(kNotFound)
+  // when there is none, Error(kConfig) for a newer format, Error(kAuth) for a wrong passphrase.
+  static std::unique_ptr<Repository> open(std::shared_ptr<Storage> storage,
+                                          const std::optional<std::string>& passphrase);
+
+  Storage& storage() { return *storage_; }
+  const ObjectSealer& sealer() const { return sealer_; }
+  bool encrypted() const { return sealer_.encrypted(); }
+  const ChunkerParams& file_chunker() const { return file_chunker_; }
+  const ChunkerParams& tree_chunker() const { return tree_chunker_; }
+  const GearTable& gear() const { return gear_; }
+
+  // Reads every index file. Damaged ones throw, unless `problems` is given: then each is
+  // recorded there (object key, message) and skipped.
+  void load_index(std::vector<std::pair<std::string, std::string>>* problems = nullptr);
+  const Index& index() const { return index_; }
+  // Adds packs this process wrote (after their index file is stored).
+  void add_to_index(const std::vector<PackRecord>& packs);
+  // Writes one index file; returns the stored size.
+  uint64_t write_index_file(const std::vector<PackRecord>& packs);
+
+  // Fetches, decrypts, decompresses and checks one chunk. Throws Error(kDamaged) naming the
+  // pack, Error(kNotFound) when the chunk is not indexed.
+  Bytes read_blob(const ChunkId& id);
+
+  std::vector<std::string> list_backup_ids();  // sorted
+  Manifest read_manifest(const std::string& backup_id);
+  // Commits a backup. Returns false (and writes nothing) when the id is taken. Returns the
+  // stored size through `stored_bytes`.
+  bool write_manifest(const Manifest& m, uint64_t* stored_bytes);
+
+ private:
+  Repository(std::shared_ptr<Storage> storage, const MasterKeys& keys, bool encrypted,
+             const ChunkerParams& files, const ChunkerParams& tree);
+  std::shared_ptr<Storage> storage_;
+  ObjectSealer sealer_;
+  ChunkerParams file_chunker_;
+  ChunkerParams tree_chunker_;
+  GearTable gear_;
+  Index index_;
+};
+
+}  // namespace coffer

@@ -1,0 +1,201 @@
+#include "storage/local_storage.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "coffer/error.h"
+
+namespace coffer {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+[[noreturn]] void fail_io(const std::string& what, const fs::path& path, int err) {
+  fail(ErrorCategory::kStorage, what + " " + path.string() + ": " + errno_text(err));
+}
+
+bool is_temp_name(const std::string& name) { return name.rfind(".tmp-", 0) == 0; }
+
+std::string temp_suffix() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t seed = std::random_device{}() ^ (uint64_t(getpid()) << 32);
+  uint64_t v = seed ^ (counter.fetch_add(1) * 0x9E3779B97F4A7C15ull);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+void fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail_io("cannot open folder", dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) fail_io("cannot sync folder", dir, err);
+}
+
+void make_dirs(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return;
+  fs::create_directories(dir, ec);
+  if (ec) fail(ErrorCategory::kStorage, "cannot create folder " + dir.string() + ": " + ec.message());
+  fs::permissions(dir, fs::perms::owner_all, ec);
+}
+
+}  // namespace
+
+LocalStorage::LocalStorage(fs::path root) : root_(std::move(root)) {
+  std::error_code ec;
+  if (fs::exists(root_, ec) && !fs::is_directory(root_, ec))
+    fail(ErrorCategory::kStorage, "backup folder " + root_.string() + " exists but is not a folder");
+  fs::create_directories(root_, ec);
+  if (ec)
+    fail(ErrorCategory::kStorage, "cannot create backup folder " + root_.string() + ": " + ec.message() +
+                                      " (set BACKUP_DIR to a writable folder)");
+  if (::access(root_.c_str(), W_OK | X_OK) != 0)
+    fail(ErrorCategory::kStorage, "backup folder " + root_.string() + " is not writable: " + errno_text(errno) +
+                                      " (set BACKUP_DIR to a writable folder)");
+}
+
+fs::path LocalStorage::path_of(const std::string& key) const {
+  if (key.empty() || key.front() == '/' || key.find("..") != std::string::npos || key.find('\0') != std::string::npos)
+    fail(ErrorCategory::kInternal, "invalid storage key '" + key + "'");
+  return root_ / key;
+}
+
+fs::path LocalStorage::write_temp(const fs::path& final_path, ByteView data) {
+  make_dirs(final_path.parent_path());
+  fs::path tmp = final_path.parent_path() / (".tmp-" + temp_suffix());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) fail_io("cannot create", tmp, errno);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      fail_io("cannot write", tmp, err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fail_io("cannot sync", tmp, err);
+  }
+  if (::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    fail_io("cannot close", tmp, err);
+  }
+  return tmp;
+}
+
+void LocalStorage::put(const std::string& key, ByteView data) {
+  fs::path final_path = path_of(key);
+  fs::path tmp = write_temp(final_path, data);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    fail_io("cannot rename into", final_path, err);
+  }
+  fsync_dir(final_path.parent_path());
+}
+
+bool LocalStorage::put_if_absent(const std::string& key, ByteView data) {
+  fs::path final_path = path_of(key);
+  fs::path tmp = write_temp(final_path, data);
+  // link() fails with EEXIST instead of replacing: an atomic "create if absent".
+  int rc = ::link(tmp.c_str(), final_path.c_str());
+  int err = errno;
+  ::unlink(tmp.c_str());
+  if (rc != 0) {
+    if (err == EEXIST) return false;
+    fail_io("cannot create", final_path, err);
+  }
+  fsync_dir(final_path.parent_path());
+  return true;
+}
+
+Bytes LocalStorage::get(const std::string& key, uint64_t offset, uint64_t length) {
+  fs::path p = path_of(key);
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) fail(ErrorCategory::kNotFound, "object " + key + " is missing from " + root_.string());
+    fail_io("cannot open", p, errno);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    fail_io("cannot stat", p, err);
+  }
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (length == kWhole) length = offset <= size ? size - offset : 0;
+  if (offset > size || length > size - offset) {
+    ::close(fd);
+    fail(ErrorCategory::kDamaged, "object " + key + " is shorter than expected (" + std::to_string(size) +
+                                      " bytes, wanted up to " + std::to_string(offset + length) + ")");
+  }
+  Bytes out(length);
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd, out.data() + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      fail_io("cannot read", p, err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return out;
+}
+
+std::optional<ObjectInfo> LocalStorage::head(const std::string& key) {
+  struct stat st;
+  if (::stat(path_of(key).c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    fail_io("cannot stat", path_of(key), errno);
+  }
+  return ObjectInfo{key, static_cast<uint64_t>(st.st_size)};
+}
+
+std::vector<ObjectInfo> LocalStorage::list(const std::string& prefix) {
+  // Walk the folder that holds the prefix, then filter by the full prefix.
+  std::string dir_part = prefix.substr(0, prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/'));
+  fs::path start = dir_part.empty() ? root_ : root_ / dir_part;
+  std::vector<ObjectInfo> out;
+  std::error_code ec;
+  if (!fs::is_directory(start, ec)) return out;
+  fs::recursive_directory_iterator it(start, ec), end;
+  if (ec) fail(ErrorCategory::kStorage, "cannot list " + start.string() + ": " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) fail(ErrorCategory::kStorage, "cannot list " + start.string() + ": " + ec.message());
+    if (!it->is_regular_file(ec)) continue;
+    if (is_temp_name(it->path().filename().string())) continue;
+    std::string key = fs::relative(it->path(), root_).generic_string();
+    if (key.rfind(prefix, 0) != 0) continue;
+    out.push_back({key, static_cast<uint64_t>(it->file_size(ec))});
+  }
+  return out;
+}
+
+void LocalStorage::remove(const std::string& key) {
+  fs::path p = path_of(key);
+  if (::unlink(p.c_str()) != 0 && errno != ENOENT) fail_io("cannot remove", p, errno);
+}
+
+}  // namespace coffer

@@ -1,0 +1,35 @@
+// Storage on a local directory. Writes go to "<dir>/.tmp-<random>" in the object's folder,
+// are fsynced, renamed into place and the folder fsynced (DESIGN.md invariant 2).
+// Files are created 0600 and folders 0700. Thread-safe.
+#pragma once
+
+#include <filesystem>
+
+#include "storage/storage.h"
+
+namespace coffer {
+
+class LocalStorage : public Storage {
+ public:
+  // `root` is created (with parents) if missing. Throws Error(kStorage) when it cannot be
+  // created or written, naming the directory.
+  explicit LocalStorage(std::filesystem::path root);
+
+  void put(const std::string& key, ByteView data) override;
+  bool put_if_absent(const std::string& key, ByteView data) override;
+  Bytes get(const std::string& key, uint64_t offset, uint64_t length) override;
+  std::optional<ObjectInfo> head(const std::string& key) override;
+  std::vector<ObjectInfo> list(const std::string& prefix) override;
+  void remove(const std::string& key) override;
+  std::string describe() const override { return root_.string(); }
+
+  const std::filesystem::path& root() const { return root_; }
+
+ private:
+  std::filesystem::path path_of(const std::string& key) const;
+  // Writes a synced temp file beside `final_path` and returns its path.
+  std::filesystem::path write_temp(const std::filesystem::path& final_path, ByteView data);
+  std::filesystem::path root_;
+};
+
+}  // namespace coffer

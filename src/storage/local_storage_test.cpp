@@ -1,0 +1,95 @@
+#include "storage/local_storage.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "coffer/error.h"
+
+namespace coffer {
+namespace fs = std::filesystem;
+
+class LocalStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/coffer-storage-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(LocalStorageTest, PutGetHeadListRemove) {
+  LocalStorage s(dir_ / "repo");
+  s.put("data/ab/abc", as_bytes("hello world"));
+  EXPECT_EQ(to_string(s.get("data/ab/abc", 0, Storage::kWhole)), "hello world");
+  EXPECT_EQ(to_string(s.get("data/ab/abc", 6, 5)), "world");
+  EXPECT_EQ(s.head("data/ab/abc")->size, 11u);
+  EXPECT_FALSE(s.head("data/ab/nope"));
+  s.put("data/cd/cde", as_bytes("x"));
+  s.put("index/1", as_bytes("y"));
+  auto objs = s.list("data/");
+  std::vector<std::string> keys;
+  for (auto& o : objs) keys.push_back(o.key);
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"data/ab/abc", "data/cd/cde"}));
+  s.remove("data/ab/abc");
+  s.remove("data/ab/abc");  // missing: not an error
+  EXPECT_FALSE(s.head("data/ab/abc"));
+}
+
+TEST_F(LocalStorageTest, FilesArePrivateAndTempFilesHidden) {
+  LocalStorage s(dir_ / "repo");
+  s.put("keys/k", as_bytes("secret"));
+  struct stat st;
+  ASSERT_EQ(stat((dir_ / "repo/keys/k").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat((dir_ / "repo/keys").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // A temp file left by a crash is invisible to list().
+  FILE* f = fopen((dir_ / "repo/keys/.tmp-dead").c_str(), "w");
+  fclose(f);
+  EXPECT_EQ(s.list("keys/").size(), 1u);
+}
+
+TEST_F(LocalStorageTest, PutIfAbsentNeverReplaces) {
+  LocalStorage s(dir_ / "repo");
+  EXPECT_TRUE(s.put_if_absent("snapshots/a", as_bytes("first")));
+  EXPECT_FALSE(s.put_if_absent("snapshots/a", as_bytes("second")));
+  EXPECT_EQ(to_string(s.get("snapshots/a", 0, Storage::kWhole)), "first");
+  EXPECT_EQ(s.list("snapshots/").size(), 1u);  // no temp file left behind
+}
+
+TEST_F(LocalStorageTest, ErrorsNameTheObject) {
+  LocalStorage s(dir_ / "repo");
+  try {
+    s.get("data/zz/missing", 0, Storage::kWhole);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("data/zz/missing"), std::string::npos);
+  }
+  s.put("a", as_bytes("abc"));
+  try {
+    s.get("a", 2, 10);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kDamaged);
+  }
+}
+
+TEST_F(LocalStorageTest, UnusableRootIsAStorageError) {
+  FILE* f = fopen((dir_ / "file").c_str(), "w");
+  fclose(f);
+  try {
+    LocalStorage s(dir_ / "file" / "repo");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kStorage);
+    EXPECT_NE(std::string(e.what()).find("BACKUP_DIR"), std::string::npos);
+  }
+}
+
+}  // namespace coffer

@@ -1,0 +1,43 @@
+// The storage seam: a handful of object operations that both local disk and S3 offer.
+// Nothing above this layer knows which backend it talks to. Keys are '/'-separated relative
+// names ("data/ab/abcd...", "snapshots/full_20241201_020000"). Objects are written once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/bytes.h"
+
+namespace coffer {
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // Stores `data` under `key` atomically: readers see the whole object or nothing.
+  // Overwrites an existing object (callers use fresh names for data).
+  virtual void put(const std::string& key, ByteView data) = 0;
+  // Like put, but fails (returns false, writes nothing) when `key` already exists.
+  virtual bool put_if_absent(const std::string& key, ByteView data) = 0;
+  // Reads [offset, offset+length) of an object; length = kWhole reads to the end.
+  // Throws Error(kNotFound) when missing, Error(kDamaged) when shorter than asked.
+  static constexpr uint64_t kWhole = UINT64_MAX;
+  virtual Bytes get(const std::string& key, uint64_t offset = 0, uint64_t length = kWhole) = 0;
+  virtual std::optional<ObjectInfo> head(const std::string& key) = 0;
+  // All objects whose key starts with `prefix`, in no particular order. Temp files are hidden.
+  virtual std::vector<ObjectInfo> list(const std::string& prefix) = 0;
+  // Removes an object; removing a missing one is not an error.
+  virtual void remove(const std::string& key) = 0;
+  // Human-readable location for messages ("/srv/backups", "s3://bucket/prefix").
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace coffer
