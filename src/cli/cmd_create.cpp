@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/cli.h"
+#include "engine/backup_log.h"
 
 namespace coffer::cli {
 
@@ -10,7 +11,15 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--type", *type, "full, incremental or differential")
       ->check(CLI::IsMember({"full", "incremental", "differential"}));
   return [&g, type] {
-    auto manager = make_manager(g);
+    std::unique_ptr<BackupManager> manager;
+    try {
+      manager = make_manager(g);
+    } catch (const Error& e) {
+      // An invalid configuration is a failed attempt too: log it where BACKUP_DIR points.
+      log_failed_attempt(config::backup_dir_hint(sources_of(g)), *type, std::chrono::system_clock::now(), 0,
+                         nlohmann::json::object(), e.what(), category_name(e.category()));
+      throw;
+    }
     BackupInfo b = manager->create_backup(*backup_type_from_name(*type));
     if (g.json) {
       print_json(to_json(b));

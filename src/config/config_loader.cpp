@@ -506,6 +506,20 @@ std::map<std::string, std::string> process_environment() {
   return env;
 }
 
+std::filesystem::path backup_dir_hint(const Sources& sources) {
+  Sources lenient = sources;
+  RawSettings raw;
+  try {
+    raw = collect(lenient);
+  } catch (const Error&) {
+    lenient.config_file.reset();  // a broken config file: use what the rest says
+    raw = collect(lenient);
+  }
+  auto it = raw.values.find("BACKUP_DIR");
+  if (it == raw.values.end() || it->second.text.empty()) return BackupConfig{}.backup_dir;
+  return it->second.text;
+}
+
 BackupConfig load(const Sources& sources) { return Interpreter(collect(sources)).build(); }
 
 std::vector<SettingView> describe(const Sources& sources) {

@@ -27,6 +27,10 @@ std::map<std::string, std::string> process_environment();
 
 BackupConfig load(const Sources& sources);
 
+// BACKUP_DIR as the sources give it, without validating any other setting: where a failed
+// attempt is logged when the configuration itself is invalid.
+std::filesystem::path backup_dir_hint(const Sources& sources);
+
 // One line of `coffer config`: the setting's name, its value (secrets shown as "<redacted>",
 // unset ones as ""), and where it came from: "default", "file", "environment" or "flag".
 struct SettingView {

@@ -8,7 +8,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "coffer/backup_types.h"
 #include "coffer/error.h"
+#include "engine/backup_id.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -54,6 +56,32 @@ void BackupLog::append(const nlohmann::json& record) {
   if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
     ::unlink(tmp.c_str());
     fail(ErrorCategory::kStorage, "cannot write " + path_.string() + ": " + std::strerror(ok ? errno : err));
+  }
+}
+
+void log_failed_attempt(const fs::path& backup_dir, const std::string& backup_type,
+                        std::chrono::system_clock::time_point started, double duration_seconds,
+                        const nlohmann::json& metadata, const std::string& error, const std::string& category) {
+  try {
+    std::error_code ec;
+    if (!fs::is_directory(backup_dir, ec)) return;
+    auto type = backup_type_from_name(backup_type).value_or(BackupType::kFull);
+    BackupLog(backup_dir)
+        .append({{"backup_id", make_backup_id(type, started, [](const std::string&) { return false; })},
+                 {"backup_type", backup_type},
+                 {"timestamp", iso8601_utc(started)},
+                 {"status", "failed"},
+                 {"size_bytes", 0},
+                 {"file_path", nullptr},
+                 {"metadata", metadata},
+                 {"duration_seconds", duration_seconds},
+                 {"bytes_added", 0},
+                 {"file_count", 0},
+                 {"warnings", nlohmann::json::array()},
+                 {"error", error},
+                 {"error_category", category}});
+  } catch (const std::exception&) {
+    // ignored on purpose: the attempt's own error is the one to report
   }
 }
 

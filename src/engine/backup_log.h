@@ -3,6 +3,7 @@
 // fsync, rename), so concurrent coffer processes never lose or tear a record.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -19,5 +20,11 @@ class BackupLog {
  private:
   std::filesystem::path path_;
 };
+
+// Appends a "failed" record for an attempt that ended with `error`, when `backup_dir` exists.
+// Never throws: failing to log must not hide the backup's own error.
+void log_failed_attempt(const std::filesystem::path& backup_dir, const std::string& backup_type,
+                        std::chrono::system_clock::time_point started, double duration_seconds,
+                        const nlohmann::json& metadata, const std::string& error, const std::string& category);
 
 }  // namespace coffer

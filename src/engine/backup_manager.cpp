@@ -94,33 +94,12 @@ BackupInfo BackupManager::create_backup(BackupType type) {
                  {"warnings", info.warnings}});
     return info;
   } catch (const Error& e) {
-    // Log the failed attempt (when the log's folder is usable); the original error wins.
-    try {
-      std::error_code ec;
-      if (fs::is_directory(config_.backup_dir, ec)) {
-        std::string id = make_backup_id(type, started, [](const std::string&) { return false; });
-        BackupLog(config_.backup_dir)
-            .append({{"backup_id", id},
-                     {"backup_type", backup_type_name(type)},
-                     {"timestamp", iso8601_utc(started)},
-                     {"status", "failed"},
-                     {"size_bytes", 0},
-                     {"file_path", nullptr},
-                     {"metadata",
-                      {{"compressed", compression.codec != Codec::kNone},
-                       {"compression", codec_name(compression.codec)},
-                       {"encrypted", config_.encryption}}},
-                     {"duration_seconds",
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() - steady).count()},
-                     {"bytes_added", 0},
-                     {"file_count", 0},
-                     {"warnings", nlohmann::json::array()},
-                     {"error", e.what()},
-                     {"error_category", category_name(e.category())}});
-      }
-    } catch (const Error&) {
-      // ignored on purpose: the backup's own error is the one to report
-    }
+    log_failed_attempt(config_.backup_dir, backup_type_name(type), started,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - steady).count(),
+                       {{"compressed", compression.codec != Codec::kNone},
+                        {"compression", codec_name(compression.codec)},
+                        {"encrypted", config_.encryption}},
+                       e.what(), category_name(e.category()));
     throw;
   }
 }
