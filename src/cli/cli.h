@@ -27,7 +27,11 @@ BackupConfig load_config(const GlobalOptions& g);
 // to stderr.
 std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g);
 
+// Erases the progress line (if one is shown) before printing a result.
+void clear_progress();
 void print_json(const nlohmann::json& j);
+// "2024-12-01T02:00:00.123456Z" -> "2024-12-01 02:00:00" for tables.
+std::string short_time(const std::string& iso);
 std::string human_bytes(uint64_t n);
 nlohmann::json to_json(const BackupInfo& b);
 

@@ -20,9 +20,18 @@ config::Sources sources_of(const GlobalOptions& g) {
 
 BackupConfig load_config(const GlobalOptions& g) { return config::load(sources_of(g)); }
 
+namespace {
+std::shared_ptr<ProgressLine> g_progress;
+}
+
+void clear_progress() {
+  if (g_progress) g_progress->clear();
+}
+
 std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g) {
   auto manager = std::make_unique<BackupManager>(load_config(g));
   auto progress = std::make_shared<ProgressLine>(!g.json && !g.quiet && ::isatty(STDERR_FILENO));
+  g_progress = progress;
   manager->set_progress_callback([progress](const Progress& p) { progress->update(p); });
   manager->set_warning_callback([progress](const std::string& w) {
     progress->clear();
@@ -31,7 +40,16 @@ std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g) {
   return manager;
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+void print_json(const nlohmann::json& j) {
+  clear_progress();
+  std::cout << j.dump(2) << std::endl;
+}
+
+std::string short_time(const std::string& iso) {
+  std::string t = iso.substr(0, 19);
+  if (t.size() > 10 && t[10] == 'T') t[10] = ' ';
+  return t;
+}
 
 std::string human_bytes(uint64_t n) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -24,7 +24,7 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
     if (g.json) {
       print_json(to_json(b));
     } else if (!g.quiet) {
-      std::printf("\r\033[K");
+      clear_progress();
       std::printf("backup %s done: %llu files, %s, %s added, %.1f s%s\n", b.backup_id.c_str(),
                   static_cast<unsigned long long>(b.file_count), human_bytes(b.size_bytes).c_str(),
                   human_bytes(b.bytes_added).c_str(), b.duration_seconds,

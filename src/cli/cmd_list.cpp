@@ -21,7 +21,7 @@ Runner add_list(CLI::App& app, GlobalOptions& g) {
                 "SECONDS");
     for (const auto& b : backups)
       std::printf("%-34s %-13s %-20s %8llu %10s %10s %8.1f\n", b.backup_id.c_str(), backup_type_name(b.type),
-                  b.timestamp.c_str(), static_cast<unsigned long long>(b.file_count),
+                  short_time(b.timestamp).c_str(), static_cast<unsigned long long>(b.file_count),
                   human_bytes(b.size_bytes).c_str(), human_bytes(b.bytes_added).c_str(), b.duration_seconds);
     return 0;
   };

@@ -36,7 +36,8 @@ Runner add_restore(CLI::App& app, GlobalOptions& g) {
     } else {
       for (const auto& e : r.errors) spdlog::error("skipped damaged file {}", e);
       if (!g.quiet)
-        std::printf("\r\033[Krestored %llu files (%s) from %s%s\n", static_cast<unsigned long long>(r.files_restored),
+        clear_progress();
+        std::printf("restored %llu files (%s) from %s%s\n", static_cast<unsigned long long>(r.files_restored),
                     human_bytes(r.bytes_restored).c_str(), r.backup_id.c_str(),
                     r.errors.empty() ? "" : (", " + std::to_string(r.errors.size()) + " damaged files skipped").c_str());
     }

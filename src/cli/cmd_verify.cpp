@@ -25,7 +25,7 @@ Runner add_verify(CLI::App& app, GlobalOptions& g) {
       print_json({{"ok", r.ok}, {"backups_checked", r.backups_checked}, {"chunks_checked", r.chunks_checked},
                   {"problems", problems}});
     } else {
-      std::printf("\r\033[K");
+      clear_progress();
       for (const auto& p : r.problems) {
         std::string where = p.backup_id.empty() ? "" : "backup " + p.backup_id + ": ";
         if (!p.path.empty()) where += p.path + ": ";
