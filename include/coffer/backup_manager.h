@@ -37,11 +37,13 @@ class BackupManager {
   BackupInfo create_full_backup() { return create_backup(BackupType::kFull); }
   BackupInfo create_incremental_backup() { return create_backup(BackupType::kIncremental); }
   BackupInfo create_differential_backup() { return create_backup(BackupType::kDifferential); }
-  BackupInfo create_backup(BackupType type);
+  // scope kAll backs up what is configured: the files (BACKUP_PATHS) and the database (DB_NAME),
+  // in parallel, under one backup id; the backup succeeds only when every part does.
+  BackupInfo create_backup(BackupType type, BackupScope scope = BackupScope::kAll);
 
   // Committed backups, oldest first.
   std::vector<BackupInfo> list_backups();
-  // `backup_id` may be "latest".
+  // `backup_id` may be "latest". options.scope picks files, database or both (kAll).
   RestoreResult restore_from_backup(const std::string& backup_id, const RestoreOptions& options = {});
   VerifyResult verify(const VerifyOptions& options = {});
 

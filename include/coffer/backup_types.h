@@ -13,6 +13,28 @@ enum class BackupType { kFull, kIncremental, kDifferential };
 const char* backup_type_name(BackupType t);  // "full", "incremental", "differential"
 std::optional<BackupType> backup_type_from_name(const std::string& name);
 
+// Which parts a backup (or a restore) covers.
+enum class BackupScope { kAll, kDatabase, kFiles };
+
+struct TableRows {
+  std::string schema;
+  std::string name;
+  uint64_t rows = 0;
+};
+
+// The database part of a backup.
+struct DatabaseInfo {
+  std::string name;               // DB_NAME at backup time
+  std::string server_version;     // e.g. "15.18"
+  int server_version_num = 0;     // e.g. 150018
+  std::string pg_dump_version;    // e.g. "15.18"
+  uint64_t size_bytes = 0;        // pg_database_size on the server
+  uint64_t dump_bytes = 0;        // bytes of the pg_dump stream
+  std::vector<TableRows> tables;  // exact row counts, from the dump's own snapshot
+  double duration_seconds = 0;
+  bool globals = false;           // roles and tablespaces (pg_dumpall --globals-only) included
+};
+
 // What one backup holds and cost; returned by create and by list.
 struct BackupInfo {
   std::string backup_id;         // e.g. "full_20241201_020000"
@@ -28,13 +50,34 @@ struct BackupInfo {
   double duration_seconds = 0;
   std::vector<std::string> warnings;  // files that vanished, changed while read, were skipped
   std::string hostname;
+  std::optional<DatabaseInfo> database;  // nullopt: the backup holds no database
+  bool has_files = true;                 // false for --only database backups
 };
 
 struct RestoreOptions {
+  BackupScope scope = BackupScope::kFiles;  // kAll: database and files
   std::optional<std::string> target;   // restore under this folder instead of original paths
   std::vector<std::string> include;    // paths inside the backup; empty = everything
   bool overwrite = false;              // replace existing files
   bool partial = false;                // skip damaged files instead of failing
+  // Database restore:
+  std::optional<std::string> target_db;  // create (if missing) and restore into this database
+  std::vector<std::string> tables;       // only these tables ("t" or "schema.t")
+  bool clean = false;                    // restore into a database that has tables (drops them)
+  int jobs = 2;                          // pg_restore -j
+};
+
+struct RowCountMismatch {
+  std::string table;  // "schema.name"
+  uint64_t expected = 0;
+  uint64_t actual = 0;
+};
+
+struct DatabaseRestoreResult {
+  std::string dbname;
+  uint64_t tables_restored = 0;
+  std::vector<RowCountMismatch> row_count_mismatches;
+  std::vector<std::string> warnings;
 };
 
 struct RestoreResult {
@@ -42,6 +85,7 @@ struct RestoreResult {
   uint64_t files_restored = 0;
   uint64_t bytes_restored = 0;
   std::vector<std::string> errors;     // damaged files skipped (only with partial)
+  std::optional<DatabaseRestoreResult> database;
 };
 
 struct VerifyOptions {

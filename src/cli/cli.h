@@ -34,6 +34,7 @@ void print_json(const nlohmann::json& j);
 std::string short_time(const std::string& iso);
 std::string human_bytes(uint64_t n);
 nlohmann::json to_json(const BackupInfo& b);
+nlohmann::json to_json(const DatabaseInfo& d);
 
 // Progress line on stderr when it is a terminal; a no-op otherwise.
 class ProgressLine {

@@ -64,8 +64,23 @@ std::string human_bytes(uint64_t n) {
   return buf;
 }
 
+nlohmann::json to_json(const DatabaseInfo& d) {
+  nlohmann::json tables = nlohmann::json::array();
+  for (const auto& t : d.tables) tables.push_back({{"schema", t.schema}, {"name", t.name}, {"rows", t.rows}});
+  return {{"name", d.name},
+          {"server_version", d.server_version},
+          {"pg_dump_version", d.pg_dump_version},
+          {"size_bytes", d.size_bytes},
+          {"dump_bytes", d.dump_bytes},
+          {"tables", tables},
+          {"duration_seconds", d.duration_seconds},
+          {"globals", d.globals}};
+}
+
 nlohmann::json to_json(const BackupInfo& b) {
   return {{"backup_id", b.backup_id},
+          {"files", b.has_files},
+          {"database", b.database ? to_json(*b.database) : nlohmann::json(nullptr)},
           {"backup_type", backup_type_name(b.type)},
           {"timestamp", b.timestamp},
           {"status", b.status},

@@ -8,9 +8,11 @@ namespace coffer::cli {
 Runner add_create(CLI::App& app, GlobalOptions& g) {
   auto* cmd = app.add_subcommand("create", "back up the file trees (and, later, the database)");
   auto type = std::make_shared<std::string>("full");
+  auto only = std::make_shared<std::string>();
   cmd->add_option("--type", *type, "full, incremental or differential")
       ->check(CLI::IsMember({"full", "incremental", "differential"}));
-  return [&g, type] {
+  cmd->add_option("--only", *only, "back up one part: database or files")->check(CLI::IsMember({"database", "files"}));
+  return [&g, type, only] {
     std::unique_ptr<BackupManager> manager;
     try {
       manager = make_manager(g);
@@ -20,12 +22,19 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
                          nlohmann::json::object(), e.what(), category_name(e.category()));
       throw;
     }
-    BackupInfo b = manager->create_backup(*backup_type_from_name(*type));
+    BackupScope scope = *only == "database" ? BackupScope::kDatabase
+                        : *only == "files"  ? BackupScope::kFiles
+                                            : BackupScope::kAll;
+    BackupInfo b = manager->create_backup(*backup_type_from_name(*type), scope);
     if (g.json) {
       print_json(to_json(b));
     } else if (!g.quiet) {
       clear_progress();
-      std::printf("backup %s done: %llu files, %s, %s added, %.1f s%s\n", b.backup_id.c_str(),
+      std::string db;
+      if (b.database)
+        db = "database " + b.database->name + " (" + std::to_string(b.database->tables.size()) + " tables, " +
+             human_bytes(b.database->dump_bytes) + " dump), ";
+      std::printf("backup %s done: %s%llu files, %s, %s added, %.1f s%s\n", b.backup_id.c_str(), db.c_str(),
                   static_cast<unsigned long long>(b.file_count), human_bytes(b.size_bytes).c_str(),
                   human_bytes(b.bytes_added).c_str(), b.duration_seconds,
                   b.warnings.empty() ? "" : (", " + std::to_string(b.warnings.size()) + " warnings").c_str());

@@ -10,6 +10,10 @@ Runner add_restore(CLI::App& app, GlobalOptions& g) {
     std::string id, type = "full", target;
     std::vector<std::string> include;
     bool overwrite = false, partial = false;
+    std::string target_db;
+    std::vector<std::string> tables;
+    bool clean = false;
+    int jobs = 2;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("backup_id", a->id, "backup to restore (see `coffer list`), or 'latest'")->required();
@@ -18,30 +22,57 @@ Runner add_restore(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--include", a->include, "path inside the backup to restore (repeatable)");
   cmd->add_flag("--overwrite", a->overwrite, "replace existing files");
   cmd->add_flag("--partial", a->partial, "skip damaged files instead of failing (exit code 1)");
+  cmd->add_option("--target-db", a->target_db, "restore the database into this (new or empty) database");
+  cmd->add_option("--table", a->tables, "restore only this table: name or schema.name (repeatable)");
+  cmd->add_flag("--clean", a->clean, "restore into a database that has tables, replacing them");
+  cmd->add_option("--jobs", a->jobs, "parallel pg_restore jobs (default 2)")->check(CLI::Range(1, 64));
   return [&g, a] {
-    if (a->type == "database")
-      fail(ErrorCategory::kInput, "this backup holds no database: database backups are not available yet");
     auto manager = make_manager(g);
     RestoreOptions o;
+    o.scope = a->type == "database" ? BackupScope::kDatabase : a->type == "files" ? BackupScope::kFiles : BackupScope::kAll;
+    if (!a->target_db.empty()) o.target_db = a->target_db;
+    o.tables = a->tables;
+    o.clean = a->clean;
+    o.jobs = a->jobs;
     if (!a->target.empty()) o.target = a->target;
     o.include = a->include;
     o.overwrite = a->overwrite;
     o.partial = a->partial;
     RestoreResult r = manager->restore_from_backup(a->id, o);
+    bool mismatches = r.database && !r.database->row_count_mismatches.empty();
     if (g.json) {
+      nlohmann::json db = nullptr;
+      if (r.database) {
+        nlohmann::json mm = nlohmann::json::array();
+        for (const auto& m : r.database->row_count_mismatches)
+          mm.push_back({{"table", m.table}, {"expected", m.expected}, {"actual", m.actual}});
+        db = {{"dbname", r.database->dbname},
+              {"tables_restored", r.database->tables_restored},
+              {"row_count_mismatches", mm},
+              {"warnings", r.database->warnings}};
+      }
       print_json({{"backup_id", r.backup_id},
                   {"files_restored", r.files_restored},
                   {"bytes_restored", r.bytes_restored},
-                  {"errors", r.errors}});
+                  {"errors", r.errors},
+                  {"database", db}});
     } else {
+      if (r.database) {
+        for (const auto& m : r.database->row_count_mismatches)
+          spdlog::error("row count of {} differs: {} at backup time, {} restored", m.table, m.expected, m.actual);
+        if (!g.quiet)
+          std::printf("restored database %s (%llu tables, row counts %s) from %s\n", r.database->dbname.c_str(),
+                      static_cast<unsigned long long>(r.database->tables_restored),
+                      mismatches ? "DIFFER" : "match", r.backup_id.c_str());
+      }
       for (const auto& e : r.errors) spdlog::error("skipped damaged file {}", e);
-      if (!g.quiet)
-        clear_progress();
+      clear_progress();
+      if (!g.quiet && o.scope != BackupScope::kDatabase && (r.files_restored > 0 || !r.database))
         std::printf("restored %llu files (%s) from %s%s\n", static_cast<unsigned long long>(r.files_restored),
                     human_bytes(r.bytes_restored).c_str(), r.backup_id.c_str(),
                     r.errors.empty() ? "" : (", " + std::to_string(r.errors.size()) + " damaged files skipped").c_str());
     }
-    return r.errors.empty() ? 0 : 1;
+    return r.errors.empty() && !mismatches ? 0 : 1;
   };
 }
 

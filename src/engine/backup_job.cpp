@@ -6,12 +6,15 @@
 
 #include <chrono>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
 #include "coffer/error.h"
 #include "engine/backup_id.h"
+#include "engine/database_backup.h"
 #include "engine/tree_stream.h"
 #include "repo/chunk_store.h"
 #include "source/files/tree_walker.h"
@@ -56,12 +59,13 @@ int64_t mtime_ns(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 10
 
 }  // namespace
 
-std::optional<Manifest> find_parent(Repository& repo, BackupType type) {
+std::optional<Manifest> find_parent(Repository& repo, BackupType type, bool need_files) {
   if (type == BackupType::kFull) return std::nullopt;
   std::optional<Manifest> best;
   for (const std::string& id : repo.list_backup_ids()) {
     Manifest m = repo.read_manifest(id);
     if (type == BackupType::kDifferential && m.info.type != BackupType::kFull) continue;
+    if (need_files && !m.info.has_files) continue;
     // Timestamps have one-second resolution; ids break ties (suffix _2 sorts after the base).
     if (!best || std::tie(m.info.timestamp, m.info.backup_id) > std::tie(best->info.timestamp, best->info.backup_id))
       best = std::move(m);
@@ -69,37 +73,11 @@ std::optional<Manifest> find_parent(Repository& repo, BackupType type) {
   return best;
 }
 
-BackupInfo run_backup(Repository& repo, const BackupConfig& config, const BackupJobOptions& options) {
-  auto started = std::chrono::system_clock::now();
-  auto steady_start = std::chrono::steady_clock::now();
-  auto warn = [&](const std::string& w, BackupInfo& info) {
-    info.warnings.push_back(w);
-    if (options.on_warning) options.on_warning(w);
-  };
-
-  if (config.backup_paths.empty())
-    fail(ErrorCategory::kConfig, "BACKUP_PATHS is empty: set it to the folders to back up (colon-separated)");
-  std::vector<files::WalkRoot> roots = files::name_roots(config.backup_paths);
-
-  BackupInfo info;
-  info.type = options.type;
-  info.hostname = hostname();
-  info.timestamp = iso8601_utc(started);
-
-  std::optional<Manifest> parent = find_parent(repo, options.type);
-  if (options.type != BackupType::kFull && !parent) {
-    warn(std::string("no earlier ") + (options.type == BackupType::kDifferential ? "full " : "") +
-             "backup to compare with: taking a full backup instead",
-         info);
-    info.type = BackupType::kFull;
-  }
-  std::unordered_map<std::string, FileEntry> previous;
-  if (parent) {
-    info.parent = parent->info.backup_id;
-    for (FileEntry& e : read_tree(repo, parent->tree, parent->info.backup_id))
-      if (e.type == EntryType::kFile) previous.emplace(e.path, std::move(e));
-  }
-
+// The files part: walk, reuse unchanged files' chunks, read and store the rest.
+static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, const std::vector<files::WalkRoot>& roots,
+                                    const std::unordered_map<std::string, FileEntry>& previous, BackupInfo& info,
+                                    const std::function<void(const std::string&)>& warn,
+                                    const std::function<void(const Progress&)>& on_progress) {
   // Phase 1: walk (metadata only), which also gives progress its totals.
   std::vector<FileEntry> entries;
   std::vector<fs::path> sources;
@@ -112,20 +90,18 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
                         entries.push_back(std::move(e));
                         sources.push_back(source);
                       },
-                      [&](const std::string& w) { warn(w, info); }});
+                      [&](const std::string& w) { warn(w); }});
 
   // Phase 2: content.
-  ChunkStore store(repo, options.compression);
   progress.phase = "backup";
   auto last_report = std::chrono::steady_clock::now();
   auto report = [&](bool force) {
-    if (!options.on_progress) return;
+    if (!on_progress) return;
     auto now = std::chrono::steady_clock::now();
     if (!force && now - last_report < std::chrono::milliseconds(200)) return;
     last_report = now;
-    options.on_progress(progress);
+    on_progress(progress);
   };
-  Bytes small;
   std::vector<FileEntry> kept;
   kept.reserve(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -143,8 +119,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
       int fd = ::open(sources[i].c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
       if (fd < 0) {
         warn("skipped " + sources[i].string() + ": " + (errno == ENOENT ? "vanished during the backup"
-                                                                         : std::string(std::strerror(errno))),
-             info);
+                                                                         : std::string(std::strerror(errno))));
         progress.files_done++;
         continue;
       }
@@ -152,7 +127,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
       struct stat before;
       ::fstat(fd, &before);
       if (!S_ISREG(before.st_mode)) {
-        warn("skipped " + sources[i].string() + ": no longer a regular file", info);
+        warn("skipped " + sources[i].string() + ": no longer a regular file");
         continue;
       }
       e.chunks = store.add_stream(src, BlobType::kData, repo.file_chunker(), [&](size_t n) {
@@ -164,7 +139,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
       uint64_t read_size = 0;
       for (const ChunkRef& c : e.chunks) read_size += c.size;
       if (read_size != e.size || mtime_ns(after) != e.mtime_ns || after.st_size != before.st_size) {
-        warn("file changed while it was read: " + sources[i].string() + " (backed up as read)", info);
+        warn("file changed while it was read: " + sources[i].string() + " (backed up as read)");
         e.size = read_size;
         e.mtime_ns = mtime_ns(after);
         e.ctime_ns = 0;  // forces the next incremental to read it again
@@ -185,11 +160,90 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
     if (e.type == EntryType::kFile) present[e.path] = true;
   std::erase_if(kept, [&](const FileEntry& e) {
     if (e.type != EntryType::kHardlink || present.count(e.hardlink_target)) return false;
-    warn("skipped hard link " + e.path + ": its first link vanished during the backup", info);
+    warn("skipped hard link " + e.path + ": its first link vanished during the backup");
     return true;
   });
 
+  return kept;
+}
+
+BackupInfo run_backup(Repository& repo, const BackupConfig& config, const BackupJobOptions& options) {
+  auto started = std::chrono::system_clock::now();
+  auto steady_start = std::chrono::steady_clock::now();
+  BackupInfo info;
+  std::mutex warn_mu;  // the database part warns from its own thread
+  auto warn = [&](const std::string& w) {
+    std::lock_guard lock(warn_mu);
+    info.warnings.push_back(w);
+    if (options.on_warning) options.on_warning(w);
+  };
+
+  bool want_files = options.scope != BackupScope::kDatabase;
+  bool want_db = options.scope != BackupScope::kFiles;
+  if (options.scope == BackupScope::kAll) {  // back up what is configured
+    want_files = !config.backup_paths.empty();
+    want_db = !config.db_name.empty();
+    if (!want_files && !want_db)
+      fail(ErrorCategory::kConfig,
+           "nothing to back up: set BACKUP_PATHS (folders, colon-separated) and/or DB_NAME (the database)");
+  }
+  if (want_files && config.backup_paths.empty())
+    fail(ErrorCategory::kConfig, "BACKUP_PATHS is empty: set it to the folders to back up (colon-separated)");
+  if (want_db && config.db_name.empty())
+    fail(ErrorCategory::kConfig, "DB_NAME is not set: set it to the database to back up");
+  std::vector<files::WalkRoot> roots;
+  if (want_files) roots = files::name_roots(config.backup_paths);
+
+  info.type = options.type;
+  info.hostname = hostname();
+  info.timestamp = iso8601_utc(started);
+  info.has_files = want_files;
+
+  std::optional<Manifest> parent = find_parent(repo, options.type, want_files);
+  if (options.type != BackupType::kFull && !parent) {
+    warn(std::string("no earlier ") + (options.type == BackupType::kDifferential ? "full " : "") +
+         "backup to compare with: taking a full backup instead");
+    info.type = BackupType::kFull;
+  }
+  std::unordered_map<std::string, FileEntry> previous;
+  if (parent) {
+    info.parent = parent->info.backup_id;
+    if (want_files)
+      for (FileEntry& e : read_tree(repo, parent->tree, parent->info.backup_id))
+        if (e.type == EntryType::kFile) previous.emplace(e.path, std::move(e));
+  }
+
+  ChunkStore store(repo, options.compression);
   Manifest manifest;
+  // The database part runs on its own thread, next to the files part; both feed one store.
+  std::optional<DatabasePart> database;
+  std::exception_ptr db_failure;
+  std::thread db_thread;
+  if (want_db) {
+    db_thread = std::thread([&] {
+      try {
+        database = backup_database(store, repo.db_chunker(), config, warn);
+      } catch (...) {
+        db_failure = std::current_exception();
+        store.abort();  // stop the files part early: the backup has failed
+      }
+    });
+  }
+  std::vector<FileEntry> kept;
+  try {
+    if (want_files) kept = backup_files(repo, store, roots, previous, info, warn, options.on_progress);
+  } catch (...) {
+    store.abort();
+    if (db_thread.joinable()) db_thread.join();
+    throw;
+  }
+  if (db_thread.joinable()) db_thread.join();
+  if (db_failure) std::rethrow_exception(db_failure);
+  if (database) {
+    manifest.database = std::move(*database);
+    info.database = manifest.database->info;
+  }
+
   for (const auto& r : roots) manifest.roots.push_back({r.name, r.source.string()});
   manifest.tree = write_tree(store, repo.tree_chunker(), kept);
   store.commit();  // packs, then index

@@ -14,6 +14,9 @@ namespace coffer {
 
 struct BackupJobOptions {
   BackupType type = BackupType::kFull;
+  // kAll backs up what is configured (files when BACKUP_PATHS is set, the database when DB_NAME
+  // is); kFiles / kDatabase require that part's settings.
+  BackupScope scope = BackupScope::kAll;
   CompressionSpec compression;
   std::function<void(const Progress&)> on_progress;
   std::function<void(const std::string&)> on_warning;
@@ -24,7 +27,7 @@ struct BackupJobOptions {
 BackupInfo run_backup(Repository& repo, const BackupConfig& config, const BackupJobOptions& options);
 
 // The backup an incremental (latest of any type) or differential (latest full) compares
-// against; nullopt when there is none.
-std::optional<Manifest> find_parent(Repository& repo, BackupType type);
+// against; nullopt when there is none. With need_files, backups without files are passed over.
+std::optional<Manifest> find_parent(Repository& repo, BackupType type, bool need_files);
 
 }  // namespace coffer

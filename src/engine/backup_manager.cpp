@@ -10,6 +10,7 @@
 #include "engine/backup_id.h"
 #include "engine/backup_job.h"
 #include "engine/backup_log.h"
+#include "engine/database_restore.h"
 #include "engine/restore_job.h"
 #include "engine/verify_job.h"
 #include "repo/repository.h"
@@ -65,7 +66,18 @@ void BackupManager::init_repository() {
   repo_ = Repository::init(storage, params);
 }
 
-BackupInfo BackupManager::create_backup(BackupType type) {
+static nlohmann::json database_log_json(const DatabaseInfo& d) {
+  return {{"name", d.name},
+          {"server_version", d.server_version},
+          {"pg_dump_version", d.pg_dump_version},
+          {"size_bytes", d.size_bytes},
+          {"dump_bytes", d.dump_bytes},
+          {"table_count", d.tables.size()},
+          {"duration_seconds", d.duration_seconds},
+          {"globals", d.globals}};
+}
+
+BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope) {
   auto started = std::chrono::system_clock::now();
   auto steady = std::chrono::steady_clock::now();
   CompressionSpec compression{Codec::kNone, 0};
@@ -73,7 +85,7 @@ BackupInfo BackupManager::create_backup(BackupType type) {
     compression = compression_of(config_);
     Repository& repo = repository(true);
     repo.load_index();
-    BackupInfo info = run_backup(repo, config_, {type, compression, on_progress_, on_warning_});
+    BackupInfo info = run_backup(repo, config_, {type, scope, compression, on_progress_, on_warning_});
     BackupLog(config_.backup_dir)
         .append({{"backup_id", info.backup_id},
                  {"backup_type", backup_type_name(info.type)},
@@ -87,7 +99,9 @@ BackupInfo BackupManager::create_backup(BackupType type) {
                    {"encrypted", repo.encrypted()},
                    {"parent", info.parent},
                    {"hostname", info.hostname},
-                   {"files_read", info.files_read}}},
+                   {"files_read", info.files_read},
+                   {"files", info.has_files},
+                   {"database", info.database ? database_log_json(*info.database) : nlohmann::json(nullptr)}}},
                  {"duration_seconds", info.duration_seconds},
                  {"bytes_added", info.bytes_added},
                  {"file_count", info.file_count},
@@ -125,7 +139,23 @@ RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, c
   Repository& repo = repository(false);
   std::string id = resolve_id(backup_id);
   repo.load_index();
-  return run_restore(repo, id, {options, ::geteuid() == 0, on_progress_});
+  Manifest manifest = repo.read_manifest(id);
+  bool want_files = options.scope != BackupScope::kDatabase;
+  bool want_db = options.scope != BackupScope::kFiles;
+  if (options.scope == BackupScope::kFiles && !manifest.info.has_files)
+    fail(ErrorCategory::kNotFound, "backup " + id + " holds no files (it was made with --only database)");
+  if (options.scope == BackupScope::kDatabase && !manifest.database)
+    fail(ErrorCategory::kNotFound, "backup " + id + " holds no database");
+  RestoreResult result;
+  result.backup_id = id;
+  if (want_db && manifest.database) result.database = restore_database(repo, manifest, config_, options, on_warning_);
+  if (want_files && manifest.info.has_files) {
+    RestoreResult files = run_restore(repo, id, {options, ::geteuid() == 0, on_progress_});
+    result.files_restored = files.files_restored;
+    result.bytes_restored = files.bytes_restored;
+    result.errors = files.errors;
+  }
+  return result;
 }
 
 VerifyResult BackupManager::verify(const VerifyOptions& options) {

@@ -27,6 +27,16 @@ ChunkStore::~ChunkStore() {
   for (auto& t : workers_) t.join();
 }
 
+void ChunkStore::abort() {
+  {
+    std::lock_guard lock(mu_);
+    if (!failure_)
+      failure_ = std::make_exception_ptr(Error(ErrorCategory::kInternal, "backup aborted by another part's failure"));
+  }
+  can_submit_.notify_all();
+  idle_.notify_all();
+}
+
 void ChunkStore::rethrow_failure() {
   if (failure_) std::rethrow_exception(failure_);
 }
@@ -58,8 +68,8 @@ std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, 
   std::vector<ChunkRef> refs;
   // Keep at least max_size bytes buffered (the chunker's contract) and read in large blocks.
   const size_t capacity = std::max<size_t>(2 * params.max_size, 8u << 20);
-  if (stream_buf_.size() < capacity) stream_buf_.resize(capacity);  // reused across calls
-  Bytes& buf = stream_buf_;
+  thread_local Bytes buf;  // reused across calls: many small files must not each allocate it
+  if (buf.size() < capacity) buf.resize(capacity);
   size_t start = 0, end = 0;
   bool eof = false;
   while (true) {

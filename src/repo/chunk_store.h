@@ -1,6 +1,6 @@
 // The backup write path: chunk -> id -> known? -> compress -> seal -> pack -> storage.
 //
-// The producer (one thread: the caller) reads, chunks and hashes; new chunks go to worker
+// Producers (the files part and the database part, each on its own thread) read, chunk and hash; new chunks go to worker
 // threads that compress and seal them and append them to the open pack; full packs are stored
 // by the worker that filled them. In-flight data is bounded (memory stays flat).
 // commit() stores the last pack and then one index file for all packs written: packs before
@@ -47,6 +47,8 @@ class ChunkStore {
   // Stores the open pack, waits for all workers, writes the index file, adds the new packs to
   // the repository's in-memory index. Rethrows a worker's failure.
   void commit();
+  // Makes every producer's next add() throw: used when one part of a backup failed.
+  void abort();
   ChunkStoreStats stats() const;
 
  private:
@@ -62,8 +64,7 @@ class ChunkStore {
 
   Repository& repo_;
   CompressionSpec compression_;
-  std::unordered_set<ChunkId, ChunkIdHash> pending_;  // new this run (producer only)
-  Bytes stream_buf_;                                  // add_stream's read buffer (producer only)
+  std::unordered_set<ChunkId, ChunkIdHash> pending_;  // new this run (guarded by mu_)
 
   mutable std::mutex mu_;
   std::condition_variable can_submit_, can_work_, idle_;

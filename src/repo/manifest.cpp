@@ -30,13 +30,78 @@ bool is_valid_backup_id(const std::string& id) {
 
 std::string manifest_key(const std::string& backup_id) { return "snapshots/" + backup_id; }
 
+namespace {
+
+nlohmann::json refs_to_json(const std::vector<ChunkRef>& refs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : refs) out.push_back({to_hex(c.id), c.size});
+  return out;
+}
+
+std::vector<ChunkRef> refs_from_json(const nlohmann::json& j, const std::string& what) {
+  std::vector<ChunkRef> refs;
+  for (const auto& c : j) {
+    ChunkRef ref;
+    Bytes id = from_hex(c.at(0).get<std::string>());
+    if (id.size() != ref.id.size()) fail(ErrorCategory::kDamaged, what + " has a bad chunk id");
+    std::copy(id.begin(), id.end(), ref.id.begin());
+    ref.size = c.at(1).get<uint32_t>();
+    refs.push_back(ref);
+  }
+  return refs;
+}
+
+nlohmann::json database_to_json(const DatabasePart& d) {
+  const DatabaseInfo& i = d.info;
+  nlohmann::json tables = nlohmann::json::array();
+  for (const auto& t : i.tables) tables.push_back({t.schema, t.name, t.rows});
+  return {{"format", "pg_dump-custom"},
+          {"name", i.name},
+          {"server_version", i.server_version},
+          {"server_version_num", i.server_version_num},
+          {"pg_dump_version", i.pg_dump_version},
+          {"size_bytes", i.size_bytes},
+          {"dump_bytes", i.dump_bytes},
+          {"duration_seconds", i.duration_seconds},
+          {"globals", i.globals},
+          {"tables", tables},
+          {"dump", refs_to_json(d.dump)},
+          {"globals_chunks", refs_to_json(d.globals)}};
+}
+
+DatabasePart database_from_json(const nlohmann::json& j, const std::string& what) {
+  if (j.at("format").get<std::string>() != "pg_dump-custom")
+    fail(ErrorCategory::kDamaged, what + " has an unknown database format: upgrade coffer");
+  DatabasePart d;
+  DatabaseInfo& i = d.info;
+  i.name = j.at("name").get<std::string>();
+  i.server_version = j.at("server_version").get<std::string>();
+  i.server_version_num = j.at("server_version_num").get<int>();
+  i.pg_dump_version = j.at("pg_dump_version").get<std::string>();
+  i.size_bytes = j.at("size_bytes").get<uint64_t>();
+  i.dump_bytes = j.at("dump_bytes").get<uint64_t>();
+  i.duration_seconds = j.at("duration_seconds").get<double>();
+  i.globals = j.at("globals").get<bool>();
+  for (const auto& t : j.at("tables"))
+    i.tables.push_back({t.at(0).get<std::string>(), t.at(1).get<std::string>(), t.at(2).get<uint64_t>()});
+  d.dump = refs_from_json(j.at("dump"), what);
+  d.globals = refs_from_json(j.at("globals_chunks"), what);
+  uint64_t total = 0;
+  for (const auto& c : d.dump) total += c.size;
+  if (total != i.dump_bytes) fail(ErrorCategory::kDamaged, what + " has a database dump whose chunks do not add up");
+  return d;
+}
+
+}  // namespace
+
 nlohmann::json manifest_to_json(const Manifest& m) {
   const BackupInfo& i = m.info;
   nlohmann::json roots = nlohmann::json::array();
   for (const auto& r : m.roots) roots.push_back({{"name", r.name}, {"source", r.source}});
-  nlohmann::json tree = nlohmann::json::array();
-  for (const auto& c : m.tree) tree.push_back({to_hex(c.id), c.size});
+  nlohmann::json tree = refs_to_json(m.tree);
   return {{"format_version", m.format_version},
+          {"has_files", i.has_files},
+          {"database", m.database ? database_to_json(*m.database) : nlohmann::json(nullptr)},
           {"backup_id", i.backup_id},
           {"backup_type", backup_type_name(i.type)},
           {"parent", i.parent},
@@ -82,13 +147,11 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& what) {
         fail(ErrorCategory::kDamaged, what + " has an unsafe root name");
       m.roots.push_back(std::move(root));
     }
-    for (const auto& c : j.at("tree")) {
-      ChunkRef ref;
-      Bytes id = from_hex(c.at(0).get<std::string>());
-      if (id.size() != ref.id.size()) fail(ErrorCategory::kDamaged, what + " has a bad chunk id");
-      std::copy(id.begin(), id.end(), ref.id.begin());
-      ref.size = c.at(1).get<uint32_t>();
-      m.tree.push_back(ref);
+    m.tree = refs_from_json(j.at("tree"), what);
+    i.has_files = j.value("has_files", true);
+    if (j.contains("database") && !j.at("database").is_null()) {
+      m.database = database_from_json(j.at("database"), what);
+      i.database = m.database->info;
     }
     m.metadata = j.value("metadata", nlohmann::json::object());
     return m;

@@ -18,11 +18,20 @@ struct ManifestRoot {
   std::string source;  // absolute path it was read from
 };
 
+// The database part: a pg_dump custom-format archive (and, when readable, the globals) stored
+// as chunk streams, with what the server said about itself at backup time.
+struct DatabasePart {
+  DatabaseInfo info;
+  std::vector<ChunkRef> dump;     // pg_dump --format=custom stream
+  std::vector<ChunkRef> globals;  // pg_dumpall --globals-only SQL (empty when not included)
+};
+
 struct Manifest {
   int format_version = 1;
   BackupInfo info;
   std::vector<ManifestRoot> roots;
   std::vector<ChunkRef> tree;   // chunks of the tree stream (JSON lines of files::FileEntry)
+  std::optional<DatabasePart> database;
   nlohmann::json metadata = nlohmann::json::object();  // compression, encryption, tool version
 };
 

@@ -36,11 +36,12 @@ Bytes open_metadata(const ObjectSealer& sealer, std::string_view kind, ByteView 
 bool Repository::exists(Storage& storage) { return storage.head("config").has_value(); }
 
 Repository::Repository(std::shared_ptr<Storage> storage, const MasterKeys& keys, bool encrypted,
-                       const ChunkerParams& files, const ChunkerParams& tree)
+                       const ChunkerParams& files, const ChunkerParams& tree, const ChunkerParams& db)
     : storage_(std::move(storage)),
       sealer_(keys, encrypted),
       file_chunker_(files),
       tree_chunker_(tree),
+      db_chunker_(db),
       gear_(make_gear_table(keys.chunker)) {}
 
 std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, const RepositoryParams& params) {
@@ -57,12 +58,14 @@ std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, c
                         {"repository_id", to_hex(random_bytes(16))},
                         {"encryption", params.encrypted ? "aes-256-gcm" : "none"},
                         {"chunker_files", chunker_json(params.file_chunker)},
-                        {"chunker_tree", chunker_json(params.tree_chunker)}};
+                        {"chunker_tree", chunker_json(params.tree_chunker)},
+                        {"chunker_db", chunker_json(params.db_chunker)}};
   // The config is written last: a repository "exists" only once its key is stored.
   if (!storage->put_if_absent("config", as_bytes(config.dump(2))))
     fail(ErrorCategory::kInput, "a repository was created concurrently in " + storage->describe());
   return std::unique_ptr<Repository>(
-      new Repository(std::move(storage), keys, params.encrypted, params.file_chunker, params.tree_chunker));
+      new Repository(std::move(storage), keys, params.encrypted, params.file_chunker,
+                                                   params.tree_chunker, params.db_chunker));
 }
 
 std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
@@ -83,10 +86,11 @@ std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
                                      ", newer than this coffer supports (" + std::to_string(kFormatVersion) +
                                      "): upgrade coffer");
   if (version < 1) fail(ErrorCategory::kDamaged, "repository config in " + where + " has no valid format_version");
-  ChunkerParams files, tree;
+  ChunkerParams files, tree, db;
   try {
     files = chunker_from_json(config.at("chunker_files"));
     tree = chunker_from_json(config.at("chunker_tree"));
+    db = chunker_from_json(config.at("chunker_db"));
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorCategory::kDamaged, "repository config in " + where + " is damaged: " + e.what());
   }
@@ -102,7 +106,7 @@ std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
       MasterKeys keys = open_key_file(text, passphrase, kf.key);
       // Encryption is decided by the key file, not the plaintext config, so nobody can turn
       // encryption off by editing the config.
-      return std::unique_ptr<Repository>(new Repository(std::move(storage), keys, encrypted, files, tree));
+      return std::unique_ptr<Repository>(new Repository(std::move(storage), keys, encrypted, files, tree, db));
     } catch (const Error& e) {
       if (!last_error || e.category() == ErrorCategory::kAuth || e.category() == ErrorCategory::kConfig) last_error = e;
     } catch (const nlohmann::json::exception& e) {

@@ -1,6 +1,7 @@
 // A coffer repository on any Storage: its config, keys, index, packs and manifests.
 //
 //   config               plaintext JSON: format_version, repository id, chunker parameters
+//                        (files, tree streams, database dumps)
 //   keys/<id>            master keys, wrapped by a passphrase-derived key (see keys.h)
 //   data/<xx>/<pack id>  pack files (pack.h)
 //   index/<id>           index files (index.h)
@@ -31,6 +32,7 @@ struct RepositoryParams {
   KdfParams kdf;
   ChunkerParams file_chunker;             // for file contents
   ChunkerParams tree_chunker{16 * 1024, 64 * 1024, 256 * 1024};  // for tree streams
+  ChunkerParams db_chunker{16 * 1024, 64 * 1024, 256 * 1024};    // for database dump streams
 };
 
 class Repository {
@@ -48,6 +50,7 @@ class Repository {
   bool encrypted() const { return sealer_.encrypted(); }
   const ChunkerParams& file_chunker() const { return file_chunker_; }
   const ChunkerParams& tree_chunker() const { return tree_chunker_; }
+  const ChunkerParams& db_chunker() const { return db_chunker_; }
   const GearTable& gear() const { return gear_; }
 
   // Reads every index file. Damaged ones throw, unless `problems` is given: then each is
@@ -71,11 +74,12 @@ class Repository {
 
  private:
   Repository(std::shared_ptr<Storage> storage, const MasterKeys& keys, bool encrypted,
-             const ChunkerParams& files, const ChunkerParams& tree);
+             const ChunkerParams& files, const ChunkerParams& tree, const ChunkerParams& db);
   std::shared_ptr<Storage> storage_;
   ObjectSealer sealer_;
   ChunkerParams file_chunker_;
   ChunkerParams tree_chunker_;
+  ChunkerParams db_chunker_;
   GearTable gear_;
   Index index_;
 };

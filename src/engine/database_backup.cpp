@@ -1,0 +1,65 @@
+#include "engine/database_backup.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "source/postgres/pg_catalog.h"
+#include "source/postgres/pg_dump_stream.h"
+#include "source/postgres/pg_tools.h"
+
+namespace coffer {
+namespace {
+
+class StringSource : public ByteSource {
+ public:
+  explicit StringSource(const std::string& s) : s_(s) {}
+  size_t read(uint8_t* buf, size_t n) override {
+    n = std::min(n, s_.size() - pos_);
+    std::memcpy(buf, s_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  const std::string& s_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, const BackupConfig& config,
+                             const std::function<void(const std::string&)>& warn) {
+  auto start = std::chrono::steady_clock::now();
+  pg::Connection conn(config);
+  pg::Session session(conn);
+  DatabasePart part;
+  DatabaseInfo& info = part.info;
+  info.name = conn.db_name();
+  info.server_version_num = session.server_version_num();
+  info.server_version = session.server_version();
+  pg::Tools tools = pg::find_tools(info.server_version_num);
+  info.pg_dump_version = tools.version;
+  info.size_bytes = session.database_size();
+
+  // One snapshot for the dump and the row counts, so the counts describe exactly the dump.
+  std::string snapshot = session.begin_snapshot();
+  for (const pg::TableInfo& t : session.tables_with_row_counts()) info.tables.push_back({t.schema, t.name, t.rows});
+  pg::DumpStream dump(tools, conn, snapshot);
+  part.dump = store.add_stream(dump, BlobType::kData, params, [&](size_t n) { info.dump_bytes += n; });
+  dump.finish();
+  session.end_snapshot();
+
+  std::string globals_warning;
+  std::optional<std::string> globals = pg::dump_globals(tools, conn, &globals_warning);
+  if (globals) {
+    StringSource src(*globals);
+    part.globals = store.add_stream(src, BlobType::kData, params);
+    info.globals = true;
+  } else if (warn) {
+    warn(globals_warning);
+  }
+  info.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return part;
+}
+
+}  // namespace coffer

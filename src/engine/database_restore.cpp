@@ -1,0 +1,148 @@
+#include "engine/database_restore.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "coffer/error.h"
+#include "source/postgres/pg_catalog.h"
+#include "source/postgres/pg_dump_stream.h"
+#include "source/postgres/pg_tools.h"
+
+namespace coffer {
+namespace fs = std::filesystem;
+namespace {
+
+// A 0600 temporary file that is removed when this goes out of scope.
+class TempArchive {
+ public:
+  TempArchive() {
+    std::string tmpl = (fs::temp_directory_path() / "coffer-restore-XXXXXX").string();
+    fd_ = ::mkstemp(tmpl.data());
+    if (fd_ < 0)
+      fail(ErrorCategory::kStorage, "cannot create a temporary file in " + fs::temp_directory_path().string() + ": " +
+                                        std::strerror(errno) + " (set TMPDIR to a writable folder)");
+    path_ = tmpl;
+  }
+  ~TempArchive() {
+    if (fd_ >= 0) ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  void write(ByteView data) {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0)
+        fail(ErrorCategory::kStorage, "cannot write temporary archive " + path_ + ": " + std::strerror(errno) +
+                                          " (free space, or set TMPDIR)");
+      done += static_cast<size_t>(n);
+    }
+  }
+  void close() {
+    if (::close(fd_) != 0) fail(ErrorCategory::kStorage, "cannot write temporary archive " + path_);
+    fd_ = -1;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+std::string qualified(const std::string& schema, const std::string& name) { return schema + "." + name; }
+
+// "t" matches public.t (or a unique t in another schema); "s.t" matches exactly.
+std::vector<TableRows> select_tables(const std::vector<TableRows>& recorded, const std::vector<std::string>& wanted,
+                                     const std::string& backup_id) {
+  if (wanted.empty()) return recorded;
+  std::vector<TableRows> out;
+  for (const std::string& w : wanted) {
+    std::vector<TableRows> hits;
+    for (const TableRows& t : recorded) {
+      if (w == qualified(t.schema, t.name) || (w == t.name && w.find('.') == std::string::npos)) hits.push_back(t);
+    }
+    if (hits.size() > 1) {
+      auto pub = std::find_if(hits.begin(), hits.end(), [](const TableRows& t) { return t.schema == "public"; });
+      if (pub == hits.end())
+        fail(ErrorCategory::kInput, "--table " + w + " is ambiguous in backup " + backup_id + ": name the schema (schema." + w + ")");
+      hits = {*pub};
+    }
+    if (hits.empty()) fail(ErrorCategory::kNotFound, "backup " + backup_id + " has no table '" + w + "' (see `coffer list --json`)");
+    out.push_back(hits.front());
+  }
+  return out;
+}
+
+}  // namespace
+
+DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifest, const BackupConfig& config,
+                                       const RestoreOptions& options,
+                                       const std::function<void(const std::string&)>& warn) {
+  const std::string& backup_id = manifest.info.backup_id;
+  if (!manifest.database) fail(ErrorCategory::kNotFound, "backup " + backup_id + " holds no database");
+  const DatabasePart& part = *manifest.database;
+  std::vector<TableRows> tables = select_tables(part.info.tables, options.tables, backup_id);
+
+  BackupConfig target_config = config;
+  if (target_config.db_name.empty()) target_config.db_name = part.info.name;  // restore where it came from
+  pg::Connection conn(target_config);
+  std::string dbname = options.target_db.value_or(conn.db_name());
+
+  DatabaseRestoreResult result;
+  result.dbname = dbname;
+  int server_num;
+  {
+    pg::Session admin(conn, "postgres");
+    server_num = admin.server_version_num();
+    if (!admin.database_exists(dbname)) {
+      admin.create_database(dbname);
+    } else {
+      pg::Session target(conn, dbname);
+      if (target.has_user_tables() && !options.clean)
+        fail(ErrorCategory::kInput, "database " + dbname + " on " + conn.describe(dbname) +
+                                        " already has tables: restore into a new database with --target-db NAME, "
+                                        "or replace its contents with --clean");
+    }
+  }
+  if (pg::major_of(server_num) < pg::major_of(part.info.server_version_num)) {
+    std::string w = "restoring a dump of PostgreSQL " + part.info.server_version + " into an older server (" +
+                    std::to_string(pg::major_of(server_num)) + "): this may fail or lose features";
+    result.warnings.push_back(w);
+    if (warn) warn(w);
+  }
+  pg::Tools tools = pg::find_tools(std::max(server_num, part.info.server_version_num));
+
+  // pg_restore -j needs a seekable archive: write a private copy, checking every chunk on the way.
+  TempArchive archive;
+  for (const ChunkRef& c : part.dump) archive.write(repo.read_blob(c.id));
+  archive.close();
+
+  pg::RestoreRequest request;
+  request.archive_path = archive.path();
+  request.dbname = dbname;
+  for (const TableRows& t : tables)
+    if (!options.tables.empty()) request.tables.push_back(qualified(t.schema, t.name));
+  request.clean = options.clean;
+  request.jobs = std::max(1, options.jobs);
+  pg::run_pg_restore(tools, conn, request);
+
+  // Check the restored row counts against the counts taken in the dump's snapshot.
+  pg::Session check(conn, dbname);
+  std::map<std::string, uint64_t> actual;
+  for (const pg::TableInfo& t : check.tables_with_row_counts()) actual[qualified(t.schema, t.name)] = t.rows;
+  for (const TableRows& t : tables) {
+    std::string name = qualified(t.schema, t.name);
+    auto it = actual.find(name);
+    uint64_t got = it == actual.end() ? 0 : it->second;
+    if (it == actual.end() || got != t.rows) result.row_count_mismatches.push_back({name, t.rows, got});
+  }
+  result.tables_restored = tables.size();
+  return result;
+}
+
+}  // namespace coffer

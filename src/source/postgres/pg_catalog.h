@@ -1,0 +1,57 @@
+// Queries the backup needs, over libpq: server version, database size, tables with exact row
+// counts, whether a database exists and has tables, creating a database.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "source/postgres/pg_connection.h"
+
+typedef struct pg_conn PGconn;
+
+namespace coffer::pg {
+
+struct TableInfo {
+  std::string schema;
+  std::string name;
+  uint64_t rows = 0;
+  bool operator==(const TableInfo&) const = default;
+};
+
+// One libpq session. Throws Error(kDatabase) with the server's message (never the password)
+// and the target ("host:port/db") when it cannot connect or a query fails.
+class Session {
+ public:
+  Session(const Connection& conn, const std::string& dbname = "");
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  int server_version_num();              // e.g. 150018
+  std::string server_version();          // e.g. "15.18"
+  uint64_t database_size();              // pg_database_size(current_database())
+  // Ordinary and partitioned-leaf tables outside pg_catalog/information_schema, with exact
+  // count(*) each, sorted by schema then name.
+  std::vector<TableInfo> tables_with_row_counts();
+  bool has_user_tables();
+  bool database_exists(const std::string& name);
+  void create_database(const std::string& name);  // identifier quoted safely
+  bool can_read_roles();                          // may run pg_dumpall --globals-only
+
+  // Starts a REPEATABLE READ transaction and exports its snapshot (pg_export_snapshot()):
+  // pg_dump --snapshot=<id> then dumps exactly what this session sees; row counts taken in this
+  // session match the dump. The snapshot stays valid until end_snapshot() or destruction.
+  std::string begin_snapshot();
+  void end_snapshot();
+
+  // Runs a query returning one text value (tests and small checks).
+  std::string query_value(const std::string& sql);
+
+ private:
+  PGconn* conn_ = nullptr;
+  std::string target_;
+};
+
+}  // namespace coffer::pg
