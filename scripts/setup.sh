@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what coffer needs to build, test and demo on a fresh Debian 12 machine. Idempotent.
 set -euo pipefail
+# postgresql: pg_dump/pg_restore, and the throwaway server of the tests and the demo
+# (tests/fixtures/pg_server.sh); libpq-dev: coffer talks to the server through libpq.
 PKGS=(build-essential cmake pkg-config g++ python3
       libssl-dev libzstd-dev liblz4-dev zlib1g-dev libargon2-dev
       nlohmann-json3-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
-      libgtest-dev libgmock-dev zstd)
+      libgtest-dev libgmock-dev zstd
+      postgresql postgresql-client libpq-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

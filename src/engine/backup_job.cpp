@@ -240,6 +240,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   if (db_thread.joinable()) db_thread.join();
   if (db_failure) std::rethrow_exception(db_failure);
   if (database) {
+    database->dump_list = write_ref_list(store, repo.tree_chunker(), database->dump);
     manifest.database = std::move(*database);
     info.database = manifest.database->info;
   }

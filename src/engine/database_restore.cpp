@@ -9,6 +9,7 @@
 #include <map>
 
 #include "coffer/error.h"
+#include "engine/tree_stream.h"
 #include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_dump_stream.h"
 #include "source/postgres/pg_tools.h"
@@ -119,7 +120,8 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
 
   // pg_restore -j needs a seekable archive: write a private copy, checking every chunk on the way.
   TempArchive archive;
-  for (const ChunkRef& c : part.dump) archive.write(repo.read_blob(c.id));
+  for (const ChunkRef& c : read_ref_list(repo, part.dump_list, part.info.dump_bytes, "database dump of backup " + backup_id))
+    archive.write(repo.read_blob(c.id));
   archive.close();
 
   pg::RestoreRequest request;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "coffer/error.h"
+#include "util/binary.h"
 
 namespace coffer {
 namespace {
@@ -59,6 +60,37 @@ std::vector<files::FileEntry> read_tree(Repository& repo, const std::vector<Chun
     pos = nl + 1;
   }
   return entries;
+}
+
+std::vector<ChunkRef> write_ref_list(ChunkStore& store, const ChunkerParams& params, const std::vector<ChunkRef>& refs) {
+  BinaryWriter w;
+  for (const ChunkRef& r : refs) {
+    w.raw(r.id);
+    w.u32(r.size);
+  }
+  std::string text(w.bytes().begin(), w.bytes().end());
+  MemorySource source(text);
+  return store.add_stream(source, BlobType::kTree, params);
+}
+
+std::vector<ChunkRef> read_ref_list(Repository& repo, const std::vector<ChunkRef>& list, uint64_t expected_bytes,
+                                    const std::string& what) {
+  Bytes data;
+  for (const ChunkRef& ref : list) {
+    Bytes chunk = repo.read_blob(ref.id);
+    data.insert(data.end(), chunk.begin(), chunk.end());
+  }
+  if (data.size() % 36 != 0) fail(ErrorCategory::kDamaged, what + " has a damaged chunk list");
+  BinaryReader r(data, what);
+  std::vector<ChunkRef> refs(data.size() / 36);
+  uint64_t total = 0;
+  for (ChunkRef& ref : refs) {
+    r.copy_to(ref.id);
+    ref.size = r.u32();
+    total += ref.size;
+  }
+  if (total != expected_bytes) fail(ErrorCategory::kDamaged, what + " has a chunk list that does not add up");
+  return refs;
 }
 
 }  // namespace coffer

@@ -113,6 +113,25 @@ VerifyResult run_verify(Repository& repo, const VerifyOptions& options,
       result.problems.push_back({id, "", manifest_key(id), e.what()});
       continue;
     }
+    if (m.database) {
+      try {
+        m.database->dump = read_ref_list(repo, m.database->dump_list, m.database->info.dump_bytes,
+                                         "database dump of backup " + id);
+      } catch (const Error& e) {
+        result.problems.push_back({id, "database " + m.database->info.name, "", std::string("dump unreadable: ") + e.what()});
+      }
+      for (const auto* stream : {&m.database->dump, &m.database->globals}) {
+        for (const ChunkRef& c : *stream) {
+          std::string problem;
+          if (!index.contains(c.id)) problem = "chunk " + to_hex(c.id).substr(0, 16) + " is not in the index";
+          else if (auto it = bad.why.find(c.id); it != bad.why.end()) problem = it->second;
+          if (problem.empty()) continue;
+          std::string part = stream == &m.database->dump ? "dump" : "globals";
+          result.problems.push_back({id, "database " + m.database->info.name + " (" + part + ")", "", problem});
+          break;
+        }
+      }
+    }
     std::vector<files::FileEntry> entries;
     try {
       entries = read_tree(repo, m.tree, id);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "coffer/error.h"
 #include "storage/local_storage.h"
@@ -144,6 +145,49 @@ TEST_F(ChunkStoreTest, RepositoryOpenErrors) {
     EXPECT_EQ(e.category(), ErrorCategory::kConfig);
     EXPECT_NE(std::string(e.what()).find("upgrade"), std::string::npos);
   }
+}
+
+}  // namespace coffer
+
+namespace coffer {
+
+TEST_F(ChunkStoreTest, TwoProducersShareOneStore) {
+  auto storage = std::make_shared<LocalStorage>(dir_);
+  auto repo = Repository::init(storage, fast_params(true));
+  repo->load_index();
+  Bytes a = random_data(5 << 20, 11), b = random_data(5 << 20, 12);
+  std::vector<ChunkRef> ra, rb;
+  {
+    ChunkStore store(*repo, {Codec::kZstd, 1}, 2);
+    std::thread t([&] {
+      VectorSource src(a);
+      ra = store.add_stream(src, BlobType::kData, repo->file_chunker());
+    });
+    VectorSource src(b);
+    rb = store.add_stream(src, BlobType::kData, repo->file_chunker());
+    t.join();
+    store.commit();
+  }
+  for (auto [refs, data] : {std::pair{&ra, &a}, std::pair{&rb, &b}}) {
+    Bytes back;
+    for (auto& r : *refs) {
+      Bytes c = repo->read_blob(r.id);
+      back.insert(back.end(), c.begin(), c.end());
+    }
+    EXPECT_EQ(back, *data);
+  }
+}
+
+TEST_F(ChunkStoreTest, AbortStopsProducers) {
+  auto storage = std::make_shared<LocalStorage>(dir_);
+  auto repo = Repository::init(storage, fast_params(false));
+  repo->load_index();
+  ChunkStore store(*repo, {Codec::kNone, 0}, 1);
+  store.abort();
+  Bytes data = random_data(1 << 20, 3);
+  VectorSource src(data);
+  EXPECT_THROW(store.add_stream(src, BlobType::kData, repo->file_chunker()), Error);
+  EXPECT_THROW(store.commit(), Error);
 }
 
 }  // namespace coffer

@@ -22,7 +22,11 @@ struct ManifestRoot {
 // as chunk streams, with what the server said about itself at backup time.
 struct DatabasePart {
   DatabaseInfo info;
-  std::vector<ChunkRef> dump;     // pg_dump --format=custom stream
+  // The dump is cut into small chunks (dedup of scattered row changes), so its chunk list is
+  // long; it is stored as a stream of its own (see engine/tree_stream.h) and the manifest keeps
+  // only that stream's chunks. `dump` is filled by whoever loads the list.
+  std::vector<ChunkRef> dump_list;
+  std::vector<ChunkRef> dump;     // pg_dump --format=custom stream (not serialized)
   std::vector<ChunkRef> globals;  // pg_dumpall --globals-only SQL (empty when not included)
 };
 

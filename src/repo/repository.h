@@ -32,7 +32,9 @@ struct RepositoryParams {
   KdfParams kdf;
   ChunkerParams file_chunker;             // for file contents
   ChunkerParams tree_chunker{16 * 1024, 64 * 1024, 256 * 1024};  // for tree streams
-  ChunkerParams db_chunker{16 * 1024, 64 * 1024, 256 * 1024};    // for database dump streams
+  // Database dumps change in scattered rows: small chunks keep a day's changes small (measured on
+  // the school workload: 4 KiB average adds 13% of the full per day, 64 KiB adds 73%).
+  ChunkerParams db_chunker{1024, 4096, 16384};
 };
 
 class Repository {

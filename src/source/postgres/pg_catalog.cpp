@@ -46,11 +46,17 @@ Session::Session(const Connection& conn, const std::string& dbname) : target_(co
   if (!conn_) fail(ErrorCategory::kDatabase, "cannot connect to PostgreSQL at " + target_ + ": out of memory");
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string why = trimmed(PQerrorMessage(conn_));
+    // libpq names our temporary passfile, which means nothing to someone who set DB_PASSWORD.
+    std::string passfile_note = "password retrieved from file \"" + conn.passfile() + "\"";
+    if (size_t at = why.find(passfile_note); !conn.passfile().empty() && at != std::string::npos)
+      why.replace(at, passfile_note.size(), "(password from DB_PASSWORD)");
     PQfinish(conn_);
     conn_ = nullptr;
     fail(ErrorCategory::kDatabase, "cannot connect to PostgreSQL at " + target_ + ": " + why +
                                        " (check DB_HOST, DB_PORT, DB_USER, DB_PASSWORD and DB_NAME)");
   }
+  // Server notices ("schema ... already exists, skipping") are not for coffer's users.
+  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
 }
 
 Session::~Session() {
@@ -135,6 +141,10 @@ bool Session::database_exists(const std::string& name) {
 void Session::create_database(const std::string& name) {
   // template0: a restore must not meet objects someone added to template1.
   Result r(exec_checked(conn_, target_, "CREATE DATABASE " + quote_identifier(conn_, name) + " TEMPLATE template0"));
+}
+
+void Session::create_schema_if_missing(const std::string& name) {
+  Result r(exec_checked(conn_, target_, "CREATE SCHEMA IF NOT EXISTS " + quote_identifier(conn_, name)));
 }
 
 bool Session::can_read_roles() {

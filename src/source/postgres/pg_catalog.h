@@ -38,6 +38,7 @@ class Session {
   bool has_user_tables();
   bool database_exists(const std::string& name);
   void create_database(const std::string& name);  // identifier quoted safely
+  void create_schema_if_missing(const std::string& name);  // pg_restore -t does not create it
   bool can_read_roles();                          // may run pg_dumpall --globals-only
 
   // Starts a REPEATABLE READ transaction and exports its snapshot (pg_export_snapshot()):

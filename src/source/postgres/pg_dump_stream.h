@@ -16,7 +16,7 @@ namespace coffer::pg {
 
 class DumpStream : public ByteSource {
  public:
-  // pg_dump --format=custom --compress=0 --snapshot=<snapshot> [--no-sync] <DB_NAME>
+  // pg_dump --format=custom --compress=0 [--snapshot=<snapshot>], DB_NAME given as PGDATABASE
   DumpStream(const Tools& tools, const Connection& conn, const std::string& snapshot);
   size_t read(uint8_t* buf, size_t n) override;
   // Waits for pg_dump; throws Error(kDatabase) with its stderr when it failed.

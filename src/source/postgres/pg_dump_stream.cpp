@@ -1,0 +1,111 @@
+#include "source/postgres/pg_dump_stream.h"
+
+#include <algorithm>
+#include <map>
+
+#include "coffer/error.h"
+#include "source/postgres/pg_catalog.h"
+
+namespace coffer::pg {
+namespace {
+
+// The end of a tool's stderr, where it says why it failed, on as few lines as it takes.
+std::string tool_message(const std::string& stderr_text) {
+  constexpr size_t kMax = 2000;
+  std::string s = stderr_text.size() > kMax ? "..." + stderr_text.substr(stderr_text.size() - kMax) : stderr_text;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s.empty() ? "(no message)" : s;
+}
+
+// Tools that take a database name expand "a=b" names as connection strings; a dbname=...
+// conninfo says exactly which database is meant, whatever its name looks like.
+std::string dbname_arg(const std::string& dbname) { return "--dbname=dbname=" + quote_conninfo_value(dbname); }
+
+}  // namespace
+
+DumpStream::DumpStream(const Tools& tools, const Connection& conn, const std::string& snapshot) {
+  ProcessSpec spec;
+  // The database comes from PGDATABASE in child_env (no argv parsing surprises for odd names).
+  spec.argv = {tools.pg_dump(), "--format=custom", "--compress=0"};
+  if (!snapshot.empty()) spec.argv.push_back("--snapshot=" + snapshot);
+  spec.env_set = conn.child_env();
+  spec.pipe_stdout = true;
+  proc_ = std::make_unique<Subprocess>(spec);
+}
+
+size_t DumpStream::read(uint8_t* buf, size_t n) { return proc_->read(buf, n); }
+
+void DumpStream::finish() {
+  int code = proc_->wait();
+  if (code != 0)
+    fail(ErrorCategory::kDatabase,
+         "pg_dump failed (exit code " + std::to_string(code) + "): " + tool_message(proc_->error_output()));
+}
+
+std::optional<std::string> dump_globals(const Tools& tools, const Connection& conn, std::string* warning) {
+  ProcessSpec spec;
+  spec.argv = {tools.pg_dumpall(), "--globals-only", "--database=dbname=" + quote_conninfo_value(conn.db_name())};
+  spec.env_set = conn.child_env();
+  std::string out, err;
+  int code = run_process(spec, &out, &err);
+  if (code == 0) return out;
+  if (err.find("permission denied") != std::string::npos || err.find("must be superuser") != std::string::npos) {
+    if (warning)
+      *warning = "roles and tablespaces were not backed up: pg_dumpall --globals-only needs a superuser, and " +
+                 (conn.user().empty() ? std::string("the connecting user") : "user " + conn.user()) +
+                 " may not read them (" + tool_message(err) + ")";
+    return std::nullopt;
+  }
+  fail(ErrorCategory::kDatabase,
+       "pg_dumpall --globals-only failed (exit code " + std::to_string(code) + "): " + tool_message(err));
+}
+
+void run_pg_restore(const Tools& tools, const Connection& conn, const RestoreRequest& request) {
+  if (request.archive_path.empty() || request.dbname.empty())
+    fail(ErrorCategory::kInternal, "run_pg_restore needs an archive and a database name");
+  std::vector<std::string> base = {tools.pg_restore(), dbname_arg(request.dbname),
+                                   "--jobs=" + std::to_string(std::max(request.jobs, 1)), "--exit-on-error"};
+  if (request.clean) {
+    base.push_back("--clean");
+    base.push_back("--if-exists");
+  }
+  // pg_restore pairs every -n with every -t, so "a.x" and "b.y" in one run would also restore
+  // a.y and b.x: one run for plain names, one per schema.
+  std::vector<std::vector<std::string>> runs;
+  if (request.tables.empty()) {
+    runs.push_back(base);
+  } else {
+    std::map<std::string, std::vector<std::string>> by_schema;  // "" = any schema
+    for (const auto& t : request.tables) {
+      size_t dot = t.find('.');
+      std::string schema = dot == std::string::npos ? "" : t.substr(0, dot);
+      std::string name = dot == std::string::npos ? t : t.substr(dot + 1);
+      auto& names = by_schema[schema];
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    // pg_restore -t restores a table but not its schema; a fresh target database lacks it.
+    Session target(conn, request.dbname);
+    for (const auto& [schema, names] : by_schema)
+      if (!schema.empty()) target.create_schema_if_missing(schema);
+    for (const auto& [schema, names] : by_schema) {
+      std::vector<std::string> argv = base;
+      if (!schema.empty()) argv.insert(argv.end(), {"-n", schema});
+      for (const auto& name : names) argv.insert(argv.end(), {"-t", name});
+      runs.push_back(std::move(argv));
+    }
+  }
+  for (auto& argv : runs) {
+    argv.push_back(request.archive_path);
+    ProcessSpec spec;
+    spec.argv = argv;
+    spec.env_set = conn.child_env(request.dbname);
+    std::string err;
+    int code = run_process(spec, nullptr, &err);
+    if (code != 0)
+      fail(ErrorCategory::kDatabase, "pg_restore into " + conn.describe(request.dbname) + " failed (exit code " +
+                                         std::to_string(code) + "): " + tool_message(err));
+  }
+}
+
+}  // namespace coffer::pg

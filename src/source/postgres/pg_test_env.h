@@ -1,0 +1,102 @@
+// Test support for suites that need a real PostgreSQL server ("Pg*" suites). scripts/test.sh
+// starts one and exports COFFER_TEST_PGHOST, COFFER_TEST_PGPORT and COFFER_TEST_PGUSER (a
+// superuser). Each test makes uniquely named databases and roles and drops them afterwards.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "coffer/backup_config.h"
+#include "source/postgres/pg_catalog.h"
+#include "source/postgres/pg_connection.h"
+
+namespace coffer::pg {
+
+inline std::string sql_identifier(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+inline std::string sql_literal(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+class PgTestBase : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* host = std::getenv("COFFER_TEST_PGHOST");
+    const char* port = std::getenv("COFFER_TEST_PGPORT");
+    const char* user = std::getenv("COFFER_TEST_PGUSER");
+    if (!host || !port || !user || !*host || !*port)
+      GTEST_FAIL() << "PostgreSQL tests need a server: run them via scripts/test.sh, which starts one and "
+                      "sets COFFER_TEST_PGHOST, COFFER_TEST_PGPORT and COFFER_TEST_PGUSER";
+    host_ = host;
+    port_ = std::atoi(port);
+    user_ = user;
+  }
+
+  void TearDown() override {
+    if (host_.empty()) return;
+    try {
+      Connection conn(config("postgres"));
+      Session admin(conn, "postgres");
+      for (const auto& db : databases_)
+        admin.query_value("DROP DATABASE IF EXISTS " + sql_identifier(db) + " WITH (FORCE)");
+      for (const auto& role : roles_) admin.query_value("DROP ROLE IF EXISTS " + sql_identifier(role));
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "cleanup failed: " << e.what();
+    }
+  }
+
+  // A configuration for the test superuser and `dbname`.
+  BackupConfig config(const std::string& dbname) const {
+    BackupConfig c;
+    c.db_host = host_;
+    c.db_port = port_;
+    c.db_user = user_;
+    c.db_name = dbname;
+    return c;
+  }
+
+  // A name no other test (or run) uses, dropped in TearDown.
+  std::string unique_name(const std::string& stem) {
+    static std::atomic<int> counter{0};
+    return stem + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1));
+  }
+  std::string new_db_name(const std::string& stem) {
+    databases_.push_back(unique_name(stem));
+    return databases_.back();
+  }
+  std::string new_database(const std::string& stem) {
+    std::string name = new_db_name(stem);
+    admin_sql("CREATE DATABASE " + sql_identifier(name) + " TEMPLATE template0");
+    return name;
+  }
+  std::string new_role(const std::string& stem, const std::string& password) {
+    roles_.push_back(unique_name(stem));
+    admin_sql("CREATE ROLE " + sql_identifier(roles_.back()) + " LOGIN PASSWORD " + sql_literal(password));
+    return roles_.back();
+  }
+
+  // Runs statements (several, separated by ';') as the superuser in `dbname`.
+  std::string sql(const std::string& dbname, const std::string& statements) {
+    Connection conn(config(dbname));
+    Session s(conn);
+    return s.query_value(statements);
+  }
+  void admin_sql(const std::string& statements) { sql("postgres", statements); }
+
+  std::string host_, user_;
+  int port_ = 0;
+  std::vector<std::string> databases_, roles_;
+};
+
+}  // namespace coffer::pg
