@@ -23,7 +23,7 @@ from coffer_testlib import (  # noqa: E402
     run_coffer, snapshot_tree, start_coffer, write_passphrase)
 from pg_fixture import PgServer, diff_checksums, diff_schema, table_label  # noqa: E402
 
-EXIT_PROBLEMS, EXIT_CONFIG, EXIT_INPUT, EXIT_DATABASE = 1, 2, 3, 7
+EXIT_CONFIG, EXIT_INPUT, EXIT_DATABASE = 2, 3, 7
 DATABASE_FIELDS = ("name", "server_version", "pg_dump_version", "size_bytes", "dump_bytes",
                    "tables", "duration_seconds", "globals")
 _db_counter = itertools.count(1)
