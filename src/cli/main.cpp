@@ -40,6 +40,10 @@ int main(int argc, char** argv) {
   reg(cli::add_restore);
   reg(cli::add_verify);
   reg(cli::add_config);
+  reg(cli::add_cleanup);
+  reg(cli::add_unlock);
+  reg(cli::add_pin);
+  reg(cli::add_unpin);
 
   try {
     app.parse(argc, argv);
@@ -47,10 +51,10 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : exit_code(ErrorCategory::kInput);
   }
-  spdlog::set_pattern("%^%l%$: %v");
-  spdlog::set_level(g.quiet ? spdlog::level::err : g.verbose ? spdlog::level::debug : spdlog::level::info);
   spdlog::default_logger()->sinks().clear();
   spdlog::default_logger()->sinks().push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  spdlog::set_pattern("%^%l%$: %v");  // after the sink swap: patterns are set per sink
+  spdlog::set_level(g.quiet ? spdlog::level::err : g.verbose ? spdlog::level::debug : spdlog::level::info);
 
   try {
     for (auto& [sub, run] : commands)

@@ -29,7 +29,7 @@ void check_pack_data(Repository& repo, const std::string& pack_id, const std::ve
     return;
   }
   if (pack_id_of(pack) != pack_id)
-    result.problems.push_back({"", "", key, "pack content does not match its name (damaged bytes)"});
+    result.problems.push_back({"", "", key, "pack header does not match the pack's name (damaged or replaced header)"});
   for (const auto& [id, loc] : chunks) {
     ++result.chunks_checked;
     tick();

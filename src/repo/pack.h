@@ -4,8 +4,10 @@
 //
 // Each blob is ObjectSealer::seal("blob", payload) where payload = encode_payload(chunk).
 // The header (sealed as "pack-header") lists, per blob: type u8, id[32], offset u32,
-// stored length u32, plaintext length u32. A pack is named by the SHA-256 of its bytes, so
-// its integrity can be checked without keys; the header lets the index be rebuilt from packs.
+// stored length u32, plaintext length u32. A pack is named by the SHA-256 of its sealed header
+// and trailer (which pin every blob's id, place and length; blobs are authenticated one by one),
+// so a swapped or damaged header is found without keys; the header lets the index be rebuilt
+// from packs.
 #pragma once
 
 #include <optional>
@@ -44,7 +46,7 @@ class PackBuilder {
 };
 
 std::string pack_key(const std::string& pack_id_hex);  // "data/ab/ab12..."
-std::string pack_id_of(ByteView pack_bytes);             // hex SHA-256
+std::string pack_id_of(ByteView pack_bytes);             // hex SHA-256 of header + trailer
 
 // Parses the header at the end of a whole pack. Throws Error(kDamaged) naming `what`.
 std::vector<PackEntry> read_pack_header(const ObjectSealer& sealer, ByteView pack, const std::string& what);
