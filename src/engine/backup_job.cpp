@@ -94,7 +94,7 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
 
   // Phase 2: content.
   progress.phase = "backup";
-  auto last_report = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_report{};  // the first report goes out at once
   auto report = [&](bool force) {
     if (!on_progress) return;
     auto now = std::chrono::steady_clock::now();
