@@ -16,8 +16,20 @@ struct BackupConfig {
   std::filesystem::path backup_dir = "backups";
   // File trees to back up (BACKUP_PATHS, colon-separated). Default: none.
   std::vector<std::filesystem::path> backup_paths;
-  // Backups older than this many days are removed by cleanup. Default: 30. Must be >= 1.
+  // Retention (see `coffer cleanup`): a backup is kept when ANY rule keeps it.
+  // RETENTION_DAYS: backups younger than this many days stay. Default: 30. Must be >= 1.
   int retention_days = 30;
+  // KEEP_LAST: the N newest backups stay. KEEP_DAILY / KEEP_WEEKLY / KEEP_MONTHLY / KEEP_YEARLY:
+  // the newest backup of each of the N newest days / ISO weeks / months / years (UTC) that hold
+  // a backup stays. Default: 0 (rule off). Must be >= 0.
+  int keep_last = 0;
+  int keep_daily = 0;
+  int keep_weekly = 0;
+  int keep_monthly = 0;
+  int keep_yearly = 0;
+  // LOCK_WAIT_SECONDS: how long an operation waits for a conflicting lock (a backup for a
+  // running cleanup, a cleanup for running backups) before failing. Default: 0 (fail at once).
+  int lock_wait_seconds = 0;
 
   // Compression (COMPRESSION=true|false|zstd|gzip|lz4|none, COMPRESSION_ALGORITHM,
   // COMPRESSION_LEVEL). Default: zstd level 3.

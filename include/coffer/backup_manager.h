@@ -8,9 +8,11 @@
 //   coffer::BackupInfo b = manager.create_full_backup();
 //   manager.restore_from_backup(b.backup_id, {.target = "/tmp/restore"});
 //
-// Every method throws coffer::Error (see error.h) on failure. Each create_* call appends one
-// record to BACKUP_DIR/backup_log.json, success or failure. A BackupManager is not
-// thread-safe; several processes may use one repository at once.
+// Every method throws coffer::Error (see error.h) on failure. Each create_* and cleanup call
+// appends one record to BACKUP_DIR/backup_log.json, success or failure. A BackupManager is not
+// thread-safe; several processes may use one repository at once: create, restore, verify and
+// pin take a shared repository lock, cleanup an exclusive one (see docs/repository-format.md).
+// A conflicting lock is waited for up to LOCK_WAIT_SECONDS, then Error(kInput) names its holder.
 #pragma once
 
 #include <functional>
@@ -25,6 +27,7 @@
 namespace coffer {
 
 class Repository;
+class RepoLock;
 
 class BackupManager {
  public:
@@ -39,13 +42,23 @@ class BackupManager {
   BackupInfo create_differential_backup() { return create_backup(BackupType::kDifferential); }
   // scope kAll backs up what is configured: the files (BACKUP_PATHS) and the database (DB_NAME),
   // in parallel, under one backup id; the backup succeeds only when every part does.
-  BackupInfo create_backup(BackupType type, BackupScope scope = BackupScope::kAll);
+  // keep = true pins the new backup (no cleanup removes it until it is unpinned).
+  BackupInfo create_backup(BackupType type, BackupScope scope = BackupScope::kAll, bool keep = false);
 
   // Committed backups, oldest first.
   std::vector<BackupInfo> list_backups();
   // `backup_id` may be "latest". options.scope picks files, database or both (kAll).
   RestoreResult restore_from_backup(const std::string& backup_id, const RestoreOptions& options = {});
   VerifyResult verify(const VerifyOptions& options = {});
+
+  // Applies the retention policy (RETENTION_DAYS, KEEP_*) and deletes the data no remaining
+  // backup needs, under the exclusive lock. Crash-safe at every step; see engine/cleanup_job.h.
+  CleanupResult cleanup(const CleanupOptions& options = {});
+  // Pins / unpins a backup ("latest" allowed). Return false when it already was / was not.
+  bool pin(const std::string& backup_id);
+  bool unpin(const std::string& backup_id);
+  // Removes stale locks (every lock with `all`); returns what was removed. Needs no passphrase.
+  std::vector<LockInfo> unlock(bool all = false);
 
   // Called during long operations, a few times a second at most.
   void set_progress_callback(std::function<void(const Progress&)> cb) { on_progress_ = std::move(cb); }
@@ -57,6 +70,7 @@ class BackupManager {
  private:
   Repository& repository(bool create_if_missing);
   std::string resolve_id(const std::string& backup_id);
+  std::unique_ptr<RepoLock> lock(Repository& repo, bool exclusive, const std::string& command);
 
   BackupConfig config_;
   std::unique_ptr<Repository> repo_;

@@ -52,6 +52,7 @@ struct BackupInfo {
   std::string hostname;
   std::optional<DatabaseInfo> database;  // nullopt: the backup holds no database
   bool has_files = true;                 // false for --only database backups
+  bool pinned = false;                   // kept by every cleanup (create --keep, `coffer pin`)
 };
 
 struct RestoreOptions {
@@ -105,6 +106,47 @@ struct VerifyResult {
   uint64_t backups_checked = 0;
   uint64_t chunks_checked = 0;
   std::vector<VerifyProblem> problems;
+};
+
+struct CleanupOptions {
+  bool dry_run = false;  // report what would go and the bytes it would free; change nothing
+  bool force = false;    // go ahead even when the policy's rules keep none of the backups
+};
+
+// What the retention policy decided for one backup.
+struct CleanupDecision {
+  std::string backup_id;
+  BackupType type = BackupType::kFull;
+  std::string timestamp;
+  bool pinned = false;
+  bool keep = true;
+  // Kept: every rule that keeps it ("within 30 days", "daily 2024-12-01", "pinned",
+  // "newest full backup"). Removed: why it goes.
+  std::vector<std::string> reasons;
+};
+
+struct CleanupResult {
+  bool dry_run = false;
+  std::string policy;                    // e.g. "RETENTION_DAYS=30, KEEP_DAILY=7"
+  std::vector<CleanupDecision> backups;  // every backup that existed, oldest first
+  std::vector<std::string> removed;      // backup ids removed (dry run: that would be)
+  uint64_t packs_deleted = 0;            // packs with nothing live, and leftovers no index lists
+  uint64_t packs_rewritten = 0;          // packs mostly garbage whose live data was copied
+  uint64_t packs_written = 0;            // new packs holding that copied data
+  uint64_t bytes_freed = 0;              // storage bytes released (dry run: an estimate)
+  std::vector<std::string> warnings;
+  double duration_seconds = 0;
+};
+
+// A lock `coffer unlock` removed.
+struct LockInfo {
+  std::string key;  // "locks/<id>"
+  std::string host;
+  int64_t pid = 0;
+  std::string command;
+  std::string started;
+  bool exclusive = false;
+  std::string stale_reason;  // "" when it was live (unlock --all)
 };
 
 // Progress of a long operation, reported on the caller's thread, at most a few times a second.

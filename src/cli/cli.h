@@ -57,5 +57,9 @@ Runner add_list(CLI::App& app, GlobalOptions& g);
 Runner add_restore(CLI::App& app, GlobalOptions& g);
 Runner add_verify(CLI::App& app, GlobalOptions& g);
 Runner add_config(CLI::App& app, GlobalOptions& g);
+Runner add_cleanup(CLI::App& app, GlobalOptions& g);
+Runner add_unlock(CLI::App& app, GlobalOptions& g);
+Runner add_pin(CLI::App& app, GlobalOptions& g);
+Runner add_unpin(CLI::App& app, GlobalOptions& g);
 
 }  // namespace coffer::cli

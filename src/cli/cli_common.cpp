@@ -91,6 +91,7 @@ nlohmann::json to_json(const BackupInfo& b) {
           {"files_read", b.files_read},
           {"duration_seconds", b.duration_seconds},
           {"hostname", b.hostname},
+          {"pinned", b.pinned},
           {"warnings", b.warnings}};
 }
 

@@ -12,7 +12,9 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--type", *type, "full, incremental or differential")
       ->check(CLI::IsMember({"full", "incremental", "differential"}));
   cmd->add_option("--only", *only, "back up one part: database or files")->check(CLI::IsMember({"database", "files"}));
-  return [&g, type, only] {
+  auto keep = std::make_shared<bool>(false);
+  cmd->add_flag("--keep", *keep, "pin the new backup: no cleanup removes it (until `coffer unpin`)");
+  return [&g, type, only, keep] {
     std::unique_ptr<BackupManager> manager;
     try {
       manager = make_manager(g);
@@ -25,7 +27,7 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
     BackupScope scope = *only == "database" ? BackupScope::kDatabase
                         : *only == "files"  ? BackupScope::kFiles
                                             : BackupScope::kAll;
-    BackupInfo b = manager->create_backup(*backup_type_from_name(*type), scope);
+    BackupInfo b = manager->create_backup(*backup_type_from_name(*type), scope, *keep);
     if (g.json) {
       print_json(to_json(b));
     } else if (!g.quiet) {
@@ -34,7 +36,8 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
       if (b.database)
         db = "database " + b.database->name + " (" + std::to_string(b.database->tables.size()) + " tables, " +
              human_bytes(b.database->dump_bytes) + " dump), ";
-      std::printf("backup %s done: %s%llu files, %s, %s added, %.1f s%s\n", b.backup_id.c_str(), db.c_str(),
+      std::printf("backup %s done%s: %s%llu files, %s, %s added, %.1f s%s\n", b.backup_id.c_str(),
+                  b.pinned ? " (pinned)" : "", db.c_str(),
                   static_cast<unsigned long long>(b.file_count), human_bytes(b.size_bytes).c_str(),
                   human_bytes(b.bytes_added).c_str(), b.duration_seconds,
                   b.warnings.empty() ? "" : (", " + std::to_string(b.warnings.size()) + " warnings").c_str());

@@ -17,17 +17,17 @@ Runner add_list(CLI::App& app, GlobalOptions& g) {
       std::printf("no backups yet\n");
       return 0;
     }
-    std::printf("%-34s %-13s %-20s %8s %10s %-28s %10s %8s\n", "ID", "TYPE", "TIME (UTC)", "FILES", "SIZE",
-                "DATABASE", "ADDED", "SECONDS");
+    std::printf("%-34s %-13s %-20s %8s %10s %-28s %10s %8s %s\n", "ID", "TYPE", "TIME (UTC)", "FILES", "SIZE",
+                "DATABASE", "ADDED", "SECONDS", "PINNED");
     for (const auto& b : backups) {
       std::string db = "-";
       if (b.database)
         db = b.database->name + " " + std::to_string(b.database->tables.size()) + "t " +
              human_bytes(b.database->dump_bytes) + " " + std::to_string(static_cast<int>(b.database->duration_seconds + 0.5)) + "s";
       std::string files = b.has_files ? std::to_string(b.file_count) : "-";
-      std::printf("%-34s %-13s %-20s %8s %10s %-28s %10s %8.1f\n", b.backup_id.c_str(), backup_type_name(b.type),
+      std::printf("%-34s %-13s %-20s %8s %10s %-28s %10s %8.1f %s\n", b.backup_id.c_str(), backup_type_name(b.type),
                   short_time(b.timestamp).c_str(), files.c_str(), human_bytes(b.size_bytes).c_str(), db.c_str(),
-                  human_bytes(b.bytes_added).c_str(), b.duration_seconds);
+                  human_bytes(b.bytes_added).c_str(), b.duration_seconds, b.pinned ? "yes" : "-");
     }
     return 0;
   };

@@ -37,6 +37,12 @@ const std::vector<SettingSpec>& specs() {
       {"BACKUP_DIR", Kind::kPath, false},
       {"BACKUP_PATHS", Kind::kPathList, false},
       {"RETENTION_DAYS", Kind::kInt, false},
+      {"KEEP_LAST", Kind::kInt, false},
+      {"KEEP_DAILY", Kind::kInt, false},
+      {"KEEP_WEEKLY", Kind::kInt, false},
+      {"KEEP_MONTHLY", Kind::kInt, false},
+      {"KEEP_YEARLY", Kind::kInt, false},
+      {"LOCK_WAIT_SECONDS", Kind::kInt, false},
       {"COMPRESSION", Kind::kCompression, false},
       {"COMPRESSION_ALGORITHM", Kind::kString, false},
       {"COMPRESSION_LEVEL", Kind::kInt, false},
@@ -247,6 +253,20 @@ class Interpreter {
     if (auto v = get("RETENTION_DAYS")) {
       c.retention_days = int_in_range("RETENTION_DAYS", *v, 1, std::numeric_limits<int>::max(),
                                       "a whole number of days >= 1");
+    }
+    const std::pair<const char*, int BackupConfig::*> keeps[] = {
+        {"KEEP_LAST", &BackupConfig::keep_last},       {"KEEP_DAILY", &BackupConfig::keep_daily},
+        {"KEEP_WEEKLY", &BackupConfig::keep_weekly},   {"KEEP_MONTHLY", &BackupConfig::keep_monthly},
+        {"KEEP_YEARLY", &BackupConfig::keep_yearly}};
+    for (const auto& [name, field] : keeps) {
+      if (auto v = get(name)) {
+        c.*field = int_in_range(name, *v, 0, std::numeric_limits<int>::max(),
+                                "a whole number >= 0 (0 turns the rule off)");
+      }
+    }
+    if (auto v = get("LOCK_WAIT_SECONDS")) {
+      c.lock_wait_seconds = int_in_range("LOCK_WAIT_SECONDS", *v, 0, 7 * 24 * 3600,
+                                         "a whole number of seconds from 0 to 604800");
     }
     build_compression(c);
     if (auto v = get("ENCRYPTION")) c.encryption = bool_value("ENCRYPTION", *v);
@@ -469,6 +489,12 @@ std::string display_value(const BackupConfig& c, const std::string& name) {
     return out;
   }
   if (name == "RETENTION_DAYS") return std::to_string(c.retention_days);
+  if (name == "KEEP_LAST") return std::to_string(c.keep_last);
+  if (name == "KEEP_DAILY") return std::to_string(c.keep_daily);
+  if (name == "KEEP_WEEKLY") return std::to_string(c.keep_weekly);
+  if (name == "KEEP_MONTHLY") return std::to_string(c.keep_monthly);
+  if (name == "KEEP_YEARLY") return std::to_string(c.keep_yearly);
+  if (name == "LOCK_WAIT_SECONDS") return std::to_string(c.lock_wait_seconds);
   if (name == "COMPRESSION") return c.compression ? "true" : "false";
   if (name == "COMPRESSION_ALGORITHM") return c.compression_algorithm;
   if (name == "COMPRESSION_LEVEL") return std::to_string(c.compression_level);

@@ -105,6 +105,12 @@ std::vector<SettingCase> setting_cases() {
       {"BACKUP_PATHS", "/etc", "\"/etc\"",
        [](auto& c) { return c.backup_paths.size() == 1 ? c.backup_paths[0].string() : "?"; }},
       {"RETENTION_DAYS", "7", "7", [](auto& c) { return std::to_string(c.retention_days); }},
+      {"KEEP_LAST", "3", "3", [](auto& c) { return std::to_string(c.keep_last); }},
+      {"KEEP_DAILY", "7", "7", [](auto& c) { return std::to_string(c.keep_daily); }},
+      {"KEEP_WEEKLY", "4", "4", [](auto& c) { return std::to_string(c.keep_weekly); }},
+      {"KEEP_MONTHLY", "12", "12", [](auto& c) { return std::to_string(c.keep_monthly); }},
+      {"KEEP_YEARLY", "5", "5", [](auto& c) { return std::to_string(c.keep_yearly); }},
+      {"LOCK_WAIT_SECONDS", "90", "90", [](auto& c) { return std::to_string(c.lock_wait_seconds); }},
       {"COMPRESSION", "lz4", "\"lz4\"", [](auto& c) { return c.compression_algorithm; }},
       {"COMPRESSION_ALGORITHM", "gzip", "\"gzip\"",
        [](auto& c) { return c.compression_algorithm; }},
@@ -230,6 +236,9 @@ TEST_F(ConfigLoaderTest, InvalidValuesNameTheSettingValueAndOrigin) {
       {"COMPRESSION_ALGORITHM", "brotli"}, {"COMPRESSION_LEVEL", "fast"},
       {"ENCRYPTION", "sure"},      {"DB_PORT", "70000"},        {"DB_PORT", "0"},
       {"DB_PORT", "99999999999"},
+      {"KEEP_LAST", "-1"},         {"KEEP_DAILY", "seven"},     {"KEEP_WEEKLY", "2.5"},
+      {"KEEP_MONTHLY", "1e3"},     {"KEEP_YEARLY", "-2"},       {"LOCK_WAIT_SECONDS", "-5"},
+      {"LOCK_WAIT_SECONDS", "soon"}, {"LOCK_WAIT_SECONDS", "999999999"},
   };
   for (const auto& ic : cases) {
     SCOPED_TRACE(ic.name + "=" + ic.value);
@@ -249,6 +258,24 @@ TEST_F(ConfigLoaderTest, InvalidValuesNameTheSettingValueAndOrigin) {
   EXPECT_EQ(config_error([&] { config::load(s); }),
             "RETENTION_DAYS='abc' (from environment) is not valid: expected a whole number of "
             "days >= 1");
+}
+
+TEST_F(ConfigLoaderTest, RetentionRulesDefaultOffAndAcceptZero) {
+  const BackupConfig d = config::load(Sources{});
+  EXPECT_EQ(d.keep_last + d.keep_daily + d.keep_weekly + d.keep_monthly + d.keep_yearly, 0);
+  EXPECT_EQ(d.lock_wait_seconds, 0);
+  Sources s;
+  s.environment = {{"KEEP_DAILY", "0"}, {"LOCK_WAIT_SECONDS", "0"}, {"KEEP_YEARLY", "10"}};
+  const BackupConfig c = config::load(s);
+  EXPECT_EQ(c.keep_daily, 0);
+  EXPECT_EQ(c.lock_wait_seconds, 0);
+  EXPECT_EQ(c.keep_yearly, 10);
+  s.environment = {{"KEEP_WEEKLY", "x"}};
+  EXPECT_EQ(config_error([&] { config::load(s); }),
+            "KEEP_WEEKLY='x' (from environment) is not valid: expected a whole number >= 0 (0 turns the "
+            "rule off)");
+  const Sources file = with_file("keep_monthly = -1\n");
+  EXPECT_NE(config_error([&] { config::load(file); }).find("KEEP_MONTHLY='-1'"), std::string::npos);
 }
 
 TEST_F(ConfigLoaderTest, InvalidFileValueNamesTheFile) {

@@ -18,6 +18,7 @@
 #include "engine/tree_stream.h"
 #include "repo/chunk_store.h"
 #include "source/files/tree_walker.h"
+#include "util/clock.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -168,7 +169,7 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
 }
 
 BackupInfo run_backup(Repository& repo, const BackupConfig& config, const BackupJobOptions& options) {
-  auto started = std::chrono::system_clock::now();
+  auto started = job_now();  // COFFER_NOW in tests
   auto steady_start = std::chrono::steady_clock::now();
   BackupInfo info;
   std::mutex warn_mu;  // the database part warns from its own thread
@@ -262,6 +263,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
                        {"bytes_new_raw", stats.bytes_new_raw},
                        {"tool", "coffer 0.1.0"}};
   // The manifest is the commit point: write it under a free id (put_if_absent closes races).
+  if (options.before_commit) options.before_commit();
   while (true) {
     auto ids = repo.list_backup_ids();
     info.backup_id = make_backup_id(info.type, started, [&](const std::string& id) {

@@ -20,6 +20,9 @@ struct BackupJobOptions {
   CompressionSpec compression;
   std::function<void(const Progress&)> on_progress;
   std::function<void(const std::string&)> on_warning;
+  // Called after the packs and index are stored, just before the manifest commits the backup;
+  // throws to stop (the caller's repository lock was removed meanwhile).
+  std::function<void()> before_commit;
 };
 
 // Runs the backup and returns what it committed. Throws coffer::Error on failure; then nothing

@@ -4,17 +4,22 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "codec/compression.h"
 #include "config/config_loader.h"
 #include "engine/backup_id.h"
 #include "engine/backup_job.h"
 #include "engine/backup_log.h"
+#include "engine/cleanup_job.h"
 #include "engine/database_restore.h"
 #include "engine/restore_job.h"
 #include "engine/verify_job.h"
+#include "repo/pins.h"
+#include "repo/repo_lock.h"
 #include "repo/repository.h"
 #include "storage/local_storage.h"
+#include "util/clock.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -34,6 +39,12 @@ CompressionSpec compression_of(const BackupConfig& c) {
 
 BackupManager::BackupManager(BackupConfig config) : config_(std::move(config)) {}
 BackupManager::~BackupManager() = default;
+
+std::unique_ptr<RepoLock> BackupManager::lock(Repository& repo, bool exclusive, const std::string& command) {
+  LockTiming timing;  // refresh every minute, stale after 10 minutes
+  timing.wait = std::chrono::seconds(config_.lock_wait_seconds);
+  return RepoLock::acquire(repo.storage(), exclusive, command, timing, on_warning_);
+}
 
 Repository& BackupManager::repository(bool create_if_missing) {
   if (repo_) return *repo_;
@@ -77,15 +88,28 @@ static nlohmann::json database_log_json(const DatabaseInfo& d) {
           {"globals", d.globals}};
 }
 
-BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope) {
+BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool keep) {
   auto started = std::chrono::system_clock::now();
   auto steady = std::chrono::steady_clock::now();
   CompressionSpec compression{Codec::kNone, 0};
   try {
     compression = compression_of(config_);
     Repository& repo = repository(true);
+    auto held = lock(repo, false, "coffer create");
     repo.load_index();
-    BackupInfo info = run_backup(repo, config_, {type, scope, compression, on_progress_, on_warning_});
+    // A backup whose lock was removed (`coffer unlock` while it was suspended) must not commit:
+    // a cleanup may have deleted data it deduplicated against.
+    BackupInfo info = run_backup(repo, config_, {type, scope, compression, on_progress_, on_warning_,
+                                                 [&held] { held->check_held(); }});
+    if (keep) {
+      try {
+        add_pin(repo.storage(), info.backup_id);
+      } catch (const Error& e) {
+        fail(e.category(), "backup " + info.backup_id + " was made but could not be pinned: " + e.what() +
+                               " (run `coffer pin " + info.backup_id + "`)");
+      }
+      info.pinned = true;
+    }
     BackupLog(config_.backup_dir)
         .append({{"backup_id", info.backup_id},
                  {"backup_type", backup_type_name(info.type)},
@@ -105,6 +129,7 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope) {
                  {"duration_seconds", info.duration_seconds},
                  {"bytes_added", info.bytes_added},
                  {"file_count", info.file_count},
+                 {"pinned", info.pinned},
                  {"warnings", info.warnings}});
     return info;
   } catch (const Error& e) {
@@ -121,7 +146,16 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope) {
 std::vector<BackupInfo> BackupManager::list_backups() {
   Repository& repo = repository(false);
   std::vector<BackupInfo> out;
-  for (const std::string& id : repo.list_backup_ids()) out.push_back(repo.read_manifest(id).info);
+  std::set<std::string> pins = read_pins(repo.storage());
+  for (const std::string& id : repo.list_backup_ids()) {
+    try {
+      out.push_back(repo.read_manifest(id).info);
+    } catch (const Error& e) {
+      if (e.category() == ErrorCategory::kNotFound) continue;  // removed by a cleanup while we listed
+      throw;
+    }
+    out.back().pinned = pins.count(id) > 0;
+  }
   std::sort(out.begin(), out.end(), [](const BackupInfo& a, const BackupInfo& b) {
     return std::tie(a.timestamp, a.backup_id) < std::tie(b.timestamp, b.backup_id);
   });
@@ -137,6 +171,7 @@ std::string BackupManager::resolve_id(const std::string& backup_id) {
 
 RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, const RestoreOptions& options) {
   Repository& repo = repository(false);
+  auto held = lock(repo, false, "coffer restore");
   std::string id = resolve_id(backup_id);
   repo.load_index();
   Manifest manifest = repo.read_manifest(id);
@@ -160,9 +195,93 @@ RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, c
 
 VerifyResult BackupManager::verify(const VerifyOptions& options) {
   Repository& repo = repository(false);
+  auto held = lock(repo, false, "coffer verify");
   VerifyOptions o = options;
   if (o.backup_id) o.backup_id = resolve_id(*o.backup_id);
   return run_verify(repo, o, on_progress_);
+}
+
+CleanupResult BackupManager::cleanup(const CleanupOptions& options) {
+  auto steady = std::chrono::steady_clock::now();
+  auto log = [&](const std::string& status, const CleanupResult* r, const Error* error) {
+    nlohmann::json record{{"backup_id", nullptr},
+                          {"backup_type", "cleanup"},
+                          {"timestamp", iso8601_utc(job_now())},
+                          {"status", status},
+                          {"duration_seconds",
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - steady).count()},
+                          {"metadata",
+                           {{"removed", r ? r->removed : std::vector<std::string>{}},
+                            {"bytes_freed", r ? r->bytes_freed : 0},
+                            {"packs_deleted", r ? r->packs_deleted : 0},
+                            {"packs_rewritten", r ? r->packs_rewritten : 0},
+                            {"dry_run", options.dry_run},
+                            {"policy", r ? r->policy : ""}}},
+                          {"warnings", r ? r->warnings : std::vector<std::string>{}}};
+    if (error) {
+      record["error"] = error->what();
+      record["error_category"] = category_name(error->category());
+    }
+    BackupLog(config_.backup_dir).append(record);
+  };
+  try {
+    Repository& repo = repository(false);
+    // A dry run changes nothing: a shared lock keeps cleanups out without holding up backups.
+    auto held = options.dry_run ? lock(repo, false, "coffer cleanup --dry-run") : lock(repo, true, "coffer cleanup");
+    CleanupJobOptions o;
+    o.policy = {config_.retention_days, config_.keep_last,    config_.keep_daily,
+                config_.keep_weekly,    config_.keep_monthly, config_.keep_yearly};
+    o.now = job_now();
+    o.cleanup = options;
+    o.on_warning = on_warning_;
+    o.check_lock = [&held] { held->check_held(); };
+    CleanupResult result = run_cleanup(repo, o);
+    log("success", &result, nullptr);
+    return result;
+  } catch (const Error& e) {
+    try {
+      std::error_code ec;
+      if (fs::is_directory(config_.backup_dir, ec)) log("failed", nullptr, &e);
+    } catch (const std::exception&) {
+      // ignored on purpose: the cleanup's own error is the one to report
+    }
+    throw;
+  }
+}
+
+bool BackupManager::pin(const std::string& backup_id) {
+  Repository& repo = repository(false);
+  auto held = lock(repo, false, "coffer pin");
+  std::string id = resolve_id(backup_id);
+  repo.read_manifest(id);  // unknown id: kNotFound naming it
+  return add_pin(repo.storage(), id);
+}
+
+bool BackupManager::unpin(const std::string& backup_id) {
+  Repository& repo = repository(false);
+  auto held = lock(repo, false, "coffer unpin");
+  std::string id = resolve_id(backup_id);
+  if (!is_valid_backup_id(id))
+    fail(ErrorCategory::kInput, "'" + id + "' is not a valid backup id (see `coffer list`)");
+  return remove_pin(repo.storage(), id);
+}
+
+std::vector<LockInfo> BackupManager::unlock(bool all) {
+  // Locks are plaintext: no passphrase is needed to clear them.
+  std::error_code ec;
+  if (!fs::is_directory(config_.backup_dir, ec))
+    fail(ErrorCategory::kNotFound, "no repository in " + config_.backup_dir.string() + " (check BACKUP_DIR)");
+  LocalStorage storage(config_.backup_dir);
+  if (!Repository::exists(storage))
+    fail(ErrorCategory::kNotFound, "no repository in " + config_.backup_dir.string() + " (check BACKUP_DIR)");
+  LockTiming timing;
+  auto now = std::chrono::system_clock::now();
+  std::vector<LockInfo> out;
+  for (const LockRecord& r : remove_locks(storage, all, timing.stale_after)) {
+    auto why = stale_reason(r, now, timing.stale_after);
+    out.push_back({r.key, r.host, r.pid, r.command, r.started, r.exclusive, why.value_or("")});
+  }
+  return out;
 }
 
 }  // namespace coffer

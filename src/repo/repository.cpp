@@ -122,8 +122,7 @@ void Repository::load_index(std::vector<std::pair<std::string, std::string>>* pr
   std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.key < b.key; });
   for (const ObjectInfo& f : files) {
     try {
-      Bytes plain = open_metadata(sealer_, "index", storage_->get(f.key), "index file " + f.key);
-      for (const PackRecord& p : decode_index_file(plain, "index file " + f.key)) index_.add_pack(p.id, p.entries);
+      for (const PackRecord& p : read_index_file(f.key)) index_.add_pack(p.id, p.entries);
     } catch (const Error& e) {
       if (!problems || e.category() != ErrorCategory::kDamaged) throw;
       problems->emplace_back(f.key, e.what());
@@ -135,9 +134,16 @@ void Repository::add_to_index(const std::vector<PackRecord>& packs) {
   for (const PackRecord& p : packs) index_.add_pack(p.id, p.entries);
 }
 
-uint64_t Repository::write_index_file(const std::vector<PackRecord>& packs) {
+std::vector<PackRecord> Repository::read_index_file(const std::string& key) {
+  Bytes plain = open_metadata(sealer_, "index", storage_->get(key), "index file " + key);
+  return decode_index_file(plain, "index file " + key);
+}
+
+uint64_t Repository::write_index_file(const std::vector<PackRecord>& packs, std::string* key) {
   Bytes stored = seal_metadata(sealer_, "index", encode_index_file(packs));
-  storage_->put("index/" + to_hex(sha256(stored)), stored);
+  std::string name = "index/" + to_hex(sha256(stored));
+  storage_->put(name, stored);
+  if (key) *key = name;
   return stored.size();
 }
 

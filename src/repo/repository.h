@@ -61,8 +61,10 @@ class Repository {
   const Index& index() const { return index_; }
   // Adds packs this process wrote (after their index file is stored).
   void add_to_index(const std::vector<PackRecord>& packs);
-  // Writes one index file; returns the stored size.
-  uint64_t write_index_file(const std::vector<PackRecord>& packs);
+  // Writes one index file; returns the stored size (and, with `key`, the object's name).
+  uint64_t write_index_file(const std::vector<PackRecord>& packs, std::string* key = nullptr);
+  // Reads one index file ("index/<id>"). Throws Error(kDamaged) naming it.
+  std::vector<PackRecord> read_index_file(const std::string& key);
 
   // Fetches, decrypts, decompresses and checks one chunk. Throws Error(kDamaged) naming the
   // pack, Error(kNotFound) when the chunk is not indexed.

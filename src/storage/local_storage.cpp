@@ -52,7 +52,11 @@ void make_dirs(const fs::path& dir) {
 
 }  // namespace
 
-LocalStorage::LocalStorage(fs::path root) : root_(std::move(root)) {
+LocalStorage::LocalStorage(fs::path root) {
+  // A normal form without a trailing '/', so keys can be cut off listed paths by prefix.
+  std::string r = root.lexically_normal().string();
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  root_ = r.empty() ? fs::path(".") : fs::path(r);
   std::error_code ec;
   if (fs::exists(root_, ec) && !fs::is_directory(root_, ec))
     fail(ErrorCategory::kStorage, "backup folder " + root_.string() + " exists but is not a folder");
@@ -174,21 +178,37 @@ std::optional<ObjectInfo> LocalStorage::head(const std::string& key) {
 }
 
 std::vector<ObjectInfo> LocalStorage::list(const std::string& prefix) {
-  // Walk the folder that holds the prefix, then filter by the full prefix.
+  // Walk the folder that holds the prefix, then filter by the full prefix. Other processes add
+  // and remove objects (locks, temp files) while we walk: an entry that vanishes is skipped.
   std::string dir_part = prefix.substr(0, prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/'));
   fs::path start = dir_part.empty() ? root_ : root_ / dir_part;
   std::vector<ObjectInfo> out;
   std::error_code ec;
   if (!fs::is_directory(start, ec)) return out;
-  fs::recursive_directory_iterator it(start, ec), end;
-  if (ec) fail(ErrorCategory::kStorage, "cannot list " + start.string() + ": " + ec.message());
+  const std::string root_text = root_.string() + "/";
+  fs::recursive_directory_iterator it(start, fs::directory_options::skip_permission_denied, ec), end;
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) return out;
+    fail(ErrorCategory::kStorage, "cannot list " + start.string() + ": " + ec.message());
+  }
   for (; it != end; it.increment(ec)) {
-    if (ec) fail(ErrorCategory::kStorage, "cannot list " + start.string() + ": " + ec.message());
-    if (!it->is_regular_file(ec)) continue;
+    if (ec) {
+      if (ec == std::errc::no_such_file_or_directory) {
+        ec.clear();
+        continue;
+      }
+      fail(ErrorCategory::kStorage, "cannot list " + start.string() + ": " + ec.message());
+    }
+    std::error_code entry_ec;
+    if (!it->is_regular_file(entry_ec)) continue;
     if (is_temp_name(it->path().filename().string())) continue;
-    std::string key = fs::relative(it->path(), root_).generic_string();
+    uint64_t size = it->file_size(entry_ec);
+    if (entry_ec) continue;  // vanished since the directory was read
+    const std::string full = it->path().string();
+    if (full.compare(0, root_text.size(), root_text) != 0) continue;
+    std::string key = full.substr(root_text.size());
     if (key.rfind(prefix, 0) != 0) continue;
-    out.push_back({key, static_cast<uint64_t>(it->file_size(ec))});
+    out.push_back({key, size});
   }
   return out;
 }

@@ -40,6 +40,14 @@ TEST_F(LocalStorageTest, PutGetHeadListRemove) {
   EXPECT_FALSE(s.head("data/ab/abc"));
 }
 
+TEST_F(LocalStorageTest, RootWithTrailingSlashListsTheSameKeys) {
+  LocalStorage a(dir_ / "repo");
+  a.put("index/abc", as_bytes("1"));
+  LocalStorage b((dir_ / "repo").string() + "/");
+  ASSERT_EQ(b.list("index/").size(), 1u);
+  EXPECT_EQ(b.list("index/")[0].key, "index/abc");
+}
+
 TEST_F(LocalStorageTest, FilesArePrivateAndTempFilesHidden) {
   LocalStorage s(dir_ / "repo");
   s.put("keys/k", as_bytes("secret"));

@@ -1,0 +1,58 @@
+#include "cli/cli.h"
+
+namespace coffer::cli {
+
+Runner add_cleanup(CLI::App& app, GlobalOptions& g) {
+  auto* cmd = app.add_subcommand("cleanup", "remove backups the retention policy lets go, and the data only they used");
+  auto o = std::make_shared<CleanupOptions>();
+  cmd->add_flag("--dry-run", o->dry_run, "list what would go and why, and the bytes it would free; change nothing");
+  cmd->add_flag("--force", o->force, "go ahead even when the policy's rules keep none of the backups");
+  return [&g, o] {
+    auto manager = make_manager(g);
+    CleanupResult r = manager->cleanup(*o);
+    if (g.json) {
+      nlohmann::json backups = nlohmann::json::array();
+      for (const auto& b : r.backups)
+        backups.push_back({{"backup_id", b.backup_id},
+                           {"backup_type", backup_type_name(b.type)},
+                           {"timestamp", b.timestamp},
+                           {"pinned", b.pinned},
+                           {"keep", b.keep},
+                           {"reasons", b.reasons}});
+      print_json({{"dry_run", r.dry_run},
+                  {"policy", r.policy},
+                  {"backups", backups},
+                  {"removed", r.removed},
+                  {"packs_deleted", r.packs_deleted},
+                  {"packs_rewritten", r.packs_rewritten},
+                  {"packs_written", r.packs_written},
+                  {"bytes_freed", r.bytes_freed},
+                  {"warnings", r.warnings},
+                  {"duration_seconds", r.duration_seconds}});
+      return 0;
+    }
+    if (g.quiet) return 0;
+    clear_progress();
+    std::printf("policy: %s\n", r.policy.c_str());
+    for (const auto& b : r.backups) {
+      std::string reasons;
+      for (const auto& why : b.reasons) reasons += (reasons.empty() ? "" : ", ") + why;
+      const char* action = b.keep ? "keep" : r.dry_run ? "would remove" : "remove";
+      std::printf("%-*s %-34s %-20s %s\n", r.dry_run ? 12 : 6, action, b.backup_id.c_str(),
+                  short_time(b.timestamp).c_str(), reasons.c_str());
+    }
+    if (r.dry_run)
+      std::printf("dry run: would remove %zu backups, delete %llu packs and rewrite %llu, freeing about %s; "
+                  "nothing was changed\n",
+                  r.removed.size(), static_cast<unsigned long long>(r.packs_deleted),
+                  static_cast<unsigned long long>(r.packs_rewritten), human_bytes(r.bytes_freed).c_str());
+    else
+      std::printf("removed %zu backups, deleted %llu packs, rewrote %llu packs, freed %s (%llu bytes) in %.1f s\n",
+                  r.removed.size(), static_cast<unsigned long long>(r.packs_deleted),
+                  static_cast<unsigned long long>(r.packs_rewritten), human_bytes(r.bytes_freed).c_str(),
+                  static_cast<unsigned long long>(r.bytes_freed), r.duration_seconds);
+    return 0;
+  };
+}
+
+}  // namespace coffer::cli

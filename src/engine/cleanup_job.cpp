@@ -1,0 +1,187 @@
+#include "engine/cleanup_job.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "coffer/error.h"
+#include "engine/live_chunks.h"
+#include "engine/pack_rewriter.h"
+#include "engine/prune_plan.h"
+#include "repo/pins.h"
+#include "util/failpoint.h"
+
+namespace coffer {
+namespace {
+
+std::map<std::string, uint64_t> sizes_under(Storage& storage, const std::string& prefix) {
+  std::map<std::string, uint64_t> out;
+  for (const ObjectInfo& o : storage.list(prefix)) out[o.key] = o.size;
+  return out;
+}
+
+// Pack id -> size for the objects under data/ named like packs ("data/ab/ab12...").
+std::unordered_map<std::string, uint64_t> present_packs(Storage& storage) {
+  std::unordered_map<std::string, uint64_t> out;
+  for (const ObjectInfo& o : storage.list("data/")) {
+    std::string id = o.key.substr(o.key.rfind('/') + 1);
+    if (id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos && pack_key(id) == o.key)
+      out[id] = o.size;
+  }
+  return out;
+}
+
+// Every pack the index files list, once (the first record wins, as in Index).
+std::vector<PackRecord> indexed_packs(Repository& repo, const std::vector<std::string>& index_keys) {
+  std::vector<PackRecord> out;
+  std::set<std::string> seen;
+  for (const std::string& key : index_keys)
+    for (PackRecord& p : repo.read_index_file(key))
+      if (seen.insert(p.id).second) out.push_back(std::move(p));
+  return out;
+}
+
+}  // namespace
+
+CleanupResult run_cleanup(Repository& repo, const CleanupJobOptions& o) {
+  auto started = std::chrono::steady_clock::now();
+  Storage& storage = repo.storage();
+  CleanupResult result;
+  result.dry_run = o.cleanup.dry_run;
+  result.policy = describe_policy(o.policy);
+  auto warn = [&](const std::string& w) {
+    result.warnings.push_back(w);
+    if (o.on_warning) o.on_warning(w);
+  };
+  auto check_lock = [&] {
+    if (o.check_lock) o.check_lock();
+  };
+
+  // Read everything first; nothing changes until the plan is complete.
+  repo.load_index();
+  std::map<std::string, uint64_t> index_files = sizes_under(storage, "index/");
+  std::vector<std::string> index_keys;
+  for (const auto& [key, size] : index_files) index_keys.push_back(key);
+  std::vector<PackRecord> indexed = indexed_packs(repo, index_keys);
+
+  std::map<std::string, uint64_t> manifest_sizes = sizes_under(storage, "snapshots/");
+  std::set<std::string> pins = read_pins(storage);
+  std::vector<Manifest> manifests;
+  std::vector<RetentionCandidate> candidates;
+  for (const std::string& id : repo.list_backup_ids()) {
+    Manifest m;
+    try {
+      m = repo.read_manifest(id);
+    } catch (const Error& e) {
+      if (e.category() != ErrorCategory::kDamaged) throw;
+      fail(ErrorCategory::kDamaged, std::string(e.what()) +
+                                        ". Cleanup cannot tell what that backup needs, so it changed nothing: "
+                                        "run `coffer verify`, and remove the damaged manifest if it cannot be saved");
+    }
+    auto time = parse_iso8601_utc(m.info.timestamp);
+    if (!time) fail(ErrorCategory::kDamaged, "backup " + id + " has an invalid timestamp '" + m.info.timestamp + "'");
+    candidates.push_back({id, m.info.type, *time, pins.count(id) > 0, m.info.has_files, m.database.has_value()});
+    manifests.push_back(std::move(m));
+  }
+  std::vector<RetentionDecision> decisions = apply_retention(candidates, o.policy, o.now);
+
+  std::vector<size_t> by_age(manifests.size());
+  for (size_t i = 0; i < by_age.size(); ++i) by_age[i] = i;
+  std::sort(by_age.begin(), by_age.end(), [&](size_t a, size_t b) {
+    return std::tie(manifests[a].info.timestamp, manifests[a].info.backup_id) <
+           std::tie(manifests[b].info.timestamp, manifests[b].info.backup_id);
+  });
+  std::vector<Manifest> kept;
+  bool policy_keeps_any = false;
+  for (size_t i : by_age) {
+    const Manifest& m = manifests[i];
+    const RetentionDecision& d = decisions[i];
+    result.backups.push_back(
+        {m.info.backup_id, m.info.type, m.info.timestamp, candidates[i].pinned, d.keep, d.reasons});
+    policy_keeps_any = policy_keeps_any || d.kept_by_policy;
+    if (d.keep)
+      kept.push_back(m);
+    else
+      result.removed.push_back(m.info.backup_id);
+  }
+  if (!result.removed.empty() && !policy_keeps_any && !o.cleanup.force)
+    fail(ErrorCategory::kInput,
+         "the retention policy (" + result.policy + ") keeps none of the " + std::to_string(manifests.size()) +
+             " backups (the newest is from " + result.backups.back().timestamp.substr(0, 19) +
+             "Z): only the newest full backup and pinned ones would survive. Check the clock and the "
+             "settings, or run `coffer cleanup --force` to go ahead");
+
+  ChunkSet live = referenced_chunks(repo, kept);
+  std::unordered_map<std::string, uint64_t> present = present_packs(storage);
+  PrunePlan plan = plan_prune(indexed, present, live, o.rewrite_threshold);
+  if (plan.live_chunks_missing)
+    warn(std::to_string(plan.live_chunks_missing) +
+         " chunks that remaining backups need are in no pack: run `coffer verify` to see which files are damaged");
+  for (const std::string& id : plan.drop) result.packs_deleted += present.count(id);
+  result.packs_deleted += plan.unindexed.size();
+
+  if (o.cleanup.dry_run) {
+    result.packs_rewritten = plan.rewrite.size();
+    uint64_t estimate = plan.drop_bytes + plan.rewrite_garbage_bytes;
+    for (const std::string& id : result.removed) estimate += manifest_sizes[manifest_key(id)];
+    result.bytes_freed = estimate;
+    result.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return result;
+  }
+
+  int64_t freed = 0;
+  // (a) The backups that go.
+  check_lock();
+  for (const std::string& id : result.removed) {
+    storage.remove(manifest_key(id));
+    freed += manifest_sizes[manifest_key(id)];
+  }
+  for (const std::string& id : pins)  // pins of backups that no longer exist
+    if (!manifest_sizes.count(manifest_key(id))) remove_pin(storage, id);
+  failpoint("cleanup-after-manifests-removed");
+
+  // (b) Live data out of mostly-garbage packs.
+  std::vector<PackRecord> staying = plan.keep;
+  if (!plan.rewrite.empty()) {
+    RewriteOutcome rw = rewrite_packs(repo, plan.rewrite);
+    for (const std::string& w : rw.warnings) warn(w);
+    staying.insert(staying.end(), rw.kept.begin(), rw.kept.end());
+    staying.insert(staying.end(), rw.written.begin(), rw.written.end());
+    result.packs_rewritten = rw.rewritten.size();
+    result.packs_written = rw.written.size();
+    freed -= static_cast<int64_t>(rw.bytes_written);
+  }
+  failpoint("cleanup-after-packs-written");
+
+  // (c), (d) One index for what stays, then the old ones go.
+  if (plan.changes_index() || index_keys.size() > 1) {
+    check_lock();
+    std::string new_key;
+    if (!staying.empty()) freed -= static_cast<int64_t>(repo.write_index_file(staying, &new_key));
+    failpoint("cleanup-after-index-written");
+    for (const std::string& key : index_keys) {
+      if (key == new_key) continue;  // unencrypted repositories name identical indexes alike
+      storage.remove(key);
+      freed += index_files[key];
+    }
+    failpoint("cleanup-after-old-indexes-removed");
+  }
+
+  // (e) Packs that no index lists any more.
+  check_lock();
+  std::set<std::string> listed;
+  for (const PackRecord& p : staying) listed.insert(p.id);
+  bool first = true;
+  for (const auto& [id, size] : present) {
+    if (listed.count(id)) continue;
+    storage.remove(pack_key(id));
+    freed += static_cast<int64_t>(size);
+    if (first) failpoint("cleanup-during-pack-removal");
+    first = false;
+  }
+  result.bytes_freed = freed > 0 ? static_cast<uint64_t>(freed) : 0;
+  result.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace coffer
