@@ -8,8 +8,11 @@
 #include <filesystem>
 #include <map>
 
+#include <spdlog/spdlog.h>
+
 #include "coffer/error.h"
 #include "engine/tree_stream.h"
+#include "source/postgres/pg_archive_offsets.h"
 #include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_dump_stream.h"
 #include "source/postgres/pg_tools.h"
@@ -123,6 +126,10 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   for (const ChunkRef& c : read_ref_list(repo, part.dump_list, part.info.dump_bytes, "database dump of backup " + backup_id))
     archive.write(repo.read_blob(c.id));
   archive.close();
+  // The dump was streamed, so its table of contents lacks data offsets: fill them in so that
+  // pg_restore -j can seek to each table's data (an archive we cannot parse is used as it is).
+  pg::OffsetRepair repair = pg::fill_in_data_offsets(archive.path());
+  if (!repair.repaired) spdlog::debug("archive offsets left as they are: {}", repair.reason);
 
   pg::RestoreRequest request;
   request.archive_path = archive.path();
