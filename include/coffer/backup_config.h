@@ -11,6 +11,8 @@
 
 namespace coffer {
 
+enum class S3Mode { kOff, kCopy, kRepository };
+
 struct BackupConfig {
   // Where the repository and backup_log.json live. Default: ./backups
   std::filesystem::path backup_dir = "backups";
@@ -50,11 +52,29 @@ struct BackupConfig {
   std::string db_user;
   std::optional<std::string> db_password;  // secret
 
-  // S3 (S3_BUCKET, S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+  // S3 (S3_BUCKET, S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+  // Keys left unset are read from the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE,
+  // default ~/.aws/credentials), profile AWS_PROFILE (default "default").
   std::string s3_bucket;
   std::string s3_region = "us-east-1";
   std::string aws_access_key_id;
   std::optional<std::string> aws_secret_access_key;  // secret
+  std::optional<std::string> aws_session_token;      // secret
+  std::string aws_profile;                         // AWS_PROFILE: "" = "default"
+  std::filesystem::path aws_shared_credentials_file;  // AWS_SHARED_CREDENTIALS_FILE
+  // S3_MODE: off; copy (BACKUP_DIR is primary, each backup is then copied to S3); repository
+  // (the repository lives on S3, BACKUP_DIR holds only backup_log.json).
+  // Default: copy when S3_BUCKET is set, else off.
+  S3Mode s3_mode = S3Mode::kOff;
+  std::string s3_endpoint;           // S3_ENDPOINT: "" = AWS (https://s3.<region>.amazonaws.com)
+  std::string s3_prefix = "backups/";  // S3_PREFIX
+  bool s3_path_style = false;        // S3_PATH_STYLE; default true when S3_ENDPOINT is set
+  std::string s3_storage_class;      // S3_STORAGE_CLASS: "" = the bucket's default
+  std::string s3_sse;                // S3_SSE: "", "AES256" or "aws:kms"
+  std::string s3_sse_kms_key_id;     // S3_SSE_KMS_KEY_ID (with S3_SSE=aws:kms)
+  std::filesystem::path s3_ca_bundle;  // S3_CA_BUNDLE: PEM file; "" = the system's CAs
+  bool s3_verify_tls = true;         // S3_VERIFY_TLS
+  int s3_retry_seconds = 120;        // S3_RETRY_SECONDS: total time one request may retry
 };
 
 }  // namespace coffer

@@ -67,8 +67,14 @@ class BackupManager {
 
   const BackupConfig& config() const { return config_; }
 
+  // `--source s3`: list, restore, verify and cleanup work on the repository on S3 (S3_BUCKET,
+  // S3_PREFIX) instead of BACKUP_DIR; the log stays in BACKUP_DIR. Set before the first call.
+  void set_source_s3(bool on) { source_s3_ = on; }
+  bool source_s3() const { return source_s3_; }
+
  private:
   Repository& repository(bool create_if_missing);
+  std::vector<BackupInfo> committed_backups(bool with_offsite);
   std::string resolve_id(const std::string& backup_id);
   std::unique_ptr<RepoLock> lock(Repository& repo, bool exclusive, const std::string& command);
 
@@ -76,6 +82,7 @@ class BackupManager {
   std::unique_ptr<Repository> repo_;
   std::function<void(const Progress&)> on_progress_;
   std::function<void(const std::string&)> on_warning_;
+  bool source_s3_ = false;
 };
 
 }  // namespace coffer

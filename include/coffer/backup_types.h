@@ -53,6 +53,16 @@ struct BackupInfo {
   std::optional<DatabaseInfo> database;  // nullopt: the backup holds no database
   bool has_files = true;                 // false for --only database backups
   bool pinned = false;                   // kept by every cleanup (create --keep, `coffer pin`)
+  // S3_MODE=copy. create: how this run's off-site copy went. list: whether the backup's
+  // manifest is on S3 (nullopt when not in copy mode or S3 could not be asked).
+  struct OffsiteCopy {
+    bool copied = false;
+    std::string error;
+    uint64_t objects = 0;
+    uint64_t bytes = 0;
+  };
+  std::optional<OffsiteCopy> offsite_copy;
+  std::optional<bool> offsite;
 };
 
 struct RestoreOptions {

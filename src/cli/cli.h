@@ -19,6 +19,8 @@ struct GlobalOptions {
   bool json = false;
   bool verbose = false;
   bool quiet = false;
+  // --source s3: list, restore, verify and cleanup open the repository on S3, not BACKUP_DIR.
+  std::string source = "local";
 };
 
 config::Sources sources_of(const GlobalOptions& g);

@@ -30,6 +30,7 @@ void clear_progress() {
 
 std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g) {
   auto manager = std::make_unique<BackupManager>(load_config(g));
+  manager->set_source_s3(g.source == "s3");
   auto progress = std::make_shared<ProgressLine>(!g.json && !g.quiet && ::isatty(STDERR_FILENO));
   g_progress = progress;
   manager->set_progress_callback([progress](const Progress& p) { progress->update(p); });
@@ -92,7 +93,15 @@ nlohmann::json to_json(const BackupInfo& b) {
           {"duration_seconds", b.duration_seconds},
           {"hostname", b.hostname},
           {"pinned", b.pinned},
-          {"warnings", b.warnings}};
+          {"warnings", b.warnings},
+          {"offsite", b.offsite ? nlohmann::json(*b.offsite)
+                      : b.offsite_copy ? nlohmann::json(b.offsite_copy->copied)
+                                       : nlohmann::json(nullptr)},
+          {"offsite_copy", b.offsite_copy ? nlohmann::json{{"status", b.offsite_copy->copied ? "copied" : "failed"},
+                                                           {"error", b.offsite_copy->error},
+                                                           {"objects", b.offsite_copy->objects},
+                                                           {"bytes", b.offsite_copy->bytes}}
+                                          : nlohmann::json(nullptr)}};
 }
 
 static double now_seconds() {

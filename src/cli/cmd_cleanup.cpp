@@ -9,6 +9,10 @@ Runner add_cleanup(CLI::App& app, GlobalOptions& g) {
   cmd->add_flag("--force", o->force, "go ahead even when the policy's rules keep none of the backups");
   return [&g, o] {
     auto manager = make_manager(g);
+    const bool copy_mode = manager->config().s3_mode == S3Mode::kCopy;
+    const std::string acts_on = g.source == "s3" || manager->config().s3_mode == S3Mode::kRepository
+                                    ? "s3"
+                                    : "local";
     CleanupResult r = manager->cleanup(*o);
     if (g.json) {
       nlohmann::json backups = nlohmann::json::array();
@@ -19,7 +23,8 @@ Runner add_cleanup(CLI::App& app, GlobalOptions& g) {
                            {"pinned", b.pinned},
                            {"keep", b.keep},
                            {"reasons", b.reasons}});
-      print_json({{"dry_run", r.dry_run},
+      print_json({{"acts_on", acts_on},
+                  {"dry_run", r.dry_run},
                   {"policy", r.policy},
                   {"backups", backups},
                   {"removed", r.removed},
@@ -33,6 +38,13 @@ Runner add_cleanup(CLI::App& app, GlobalOptions& g) {
     }
     if (g.quiet) return 0;
     clear_progress();
+    if (copy_mode && acts_on == "local")
+      std::printf("cleanup acts on the local repository (%s) only; the S3 copy is unchanged (use --source s3 "
+                  "to clean it up)\n",
+                  manager->config().backup_dir.c_str());
+    else if (acts_on == "s3")
+      std::printf("cleanup acts on the repository on S3 (bucket %s, prefix %s)\n", manager->config().s3_bucket.c_str(),
+                  manager->config().s3_prefix.c_str());
     std::printf("policy: %s\n", r.policy.c_str());
     for (const auto& b : r.backups) {
       std::string reasons;

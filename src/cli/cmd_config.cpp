@@ -11,7 +11,7 @@ Runner add_config(CLI::App& app, GlobalOptions& g) {
       for (const auto& s : settings) out.push_back({{"name", s.name}, {"value", s.value}, {"origin", s.origin}});
       print_json(out);
     } else {
-      for (const auto& s : settings) std::printf("%-24s %-40s (%s)\n", s.name.c_str(), s.value.c_str(), s.origin.c_str());
+      for (const auto& s : settings) std::printf("%-28s %-40s (%s)\n", s.name.c_str(), s.value.c_str(), s.origin.c_str());
     }
     return 0;
   };

@@ -15,6 +15,9 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
   auto keep = std::make_shared<bool>(false);
   cmd->add_flag("--keep", *keep, "pin the new backup: no cleanup removes it (until `coffer unpin`)");
   return [&g, type, only, keep] {
+    if (g.source == "s3")
+      fail(ErrorCategory::kInput, "--source s3 is for list, restore, verify and cleanup; create writes to BACKUP_DIR "
+                                  "and copies to S3 (S3_MODE=copy), or writes to S3 directly (S3_MODE=repository)");
     std::unique_ptr<BackupManager> manager;
     try {
       manager = make_manager(g);
@@ -42,6 +45,16 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
                   human_bytes(b.bytes_added).c_str(), b.duration_seconds,
                   b.warnings.empty() ? "" : (", " + std::to_string(b.warnings.size()) + " warnings").c_str());
     }
+    if (b.offsite_copy && !b.offsite_copy->copied) {
+      // The backup is usable locally; the exit code tells schedulers that S3 does not have it.
+      spdlog::error("backup {} is committed locally but NOT off-site: {} (the next `coffer create` uploads what is "
+                    "missing)",
+                    b.backup_id, b.offsite_copy->error);
+      return exit_code(ErrorCategory::kStorage);
+    }
+    if (b.offsite_copy && !g.json && !g.quiet)
+      std::printf("off-site copy done: %llu objects, %s uploaded\n",
+                  static_cast<unsigned long long>(b.offsite_copy->objects), human_bytes(b.offsite_copy->bytes).c_str());
     return 0;
   };
 }

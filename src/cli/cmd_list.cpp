@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "cli/cli.h"
 
 namespace coffer::cli {
@@ -17,17 +19,19 @@ Runner add_list(CLI::App& app, GlobalOptions& g) {
       std::printf("no backups yet\n");
       return 0;
     }
-    std::printf("%-34s %-13s %-20s %8s %10s %-28s %10s %8s %s\n", "ID", "TYPE", "TIME (UTC)", "FILES", "SIZE",
-                "DATABASE", "ADDED", "SECONDS", "PINNED");
+    const bool offsite_known = std::any_of(backups.begin(), backups.end(), [](const BackupInfo& b) { return b.offsite.has_value(); });
+    std::printf("%-34s %-13s %-20s %8s %10s %-28s %10s %8s %-6s%s\n", "ID", "TYPE", "TIME (UTC)", "FILES", "SIZE",
+                "DATABASE", "ADDED", "SECONDS", "PINNED", offsite_known ? " OFFSITE" : "");
     for (const auto& b : backups) {
       std::string db = "-";
       if (b.database)
         db = b.database->name + " " + std::to_string(b.database->tables.size()) + "t " +
              human_bytes(b.database->dump_bytes) + " " + std::to_string(static_cast<int>(b.database->duration_seconds + 0.5)) + "s";
       std::string files = b.has_files ? std::to_string(b.file_count) : "-";
-      std::printf("%-34s %-13s %-20s %8s %10s %-28s %10s %8.1f %s\n", b.backup_id.c_str(), backup_type_name(b.type),
+      std::string offsite = !offsite_known ? "" : !b.offsite ? " ?" : *b.offsite ? " yes" : " NO";
+      std::printf("%-34s %-13s %-20s %8s %10s %-28s %10s %8.1f %-6s%s\n", b.backup_id.c_str(), backup_type_name(b.type),
                   short_time(b.timestamp).c_str(), files.c_str(), human_bytes(b.size_bytes).c_str(), db.c_str(),
-                  human_bytes(b.bytes_added).c_str(), b.duration_seconds, b.pinned ? "yes" : "-");
+                  human_bytes(b.bytes_added).c_str(), b.duration_seconds, b.pinned ? "yes" : "-", offsite.c_str());
     }
     return 0;
   };

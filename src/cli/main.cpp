@@ -24,6 +24,10 @@ int main(int argc, char** argv) {
   flag("--compression-level", "COMPRESSION_LEVEL", "codec level (COMPRESSION_LEVEL)");
   flag("--encryption", "ENCRYPTION", "true|false, for a new repository (ENCRYPTION)");
   flag("--retention-days", "RETENTION_DAYS", "days to keep backups (RETENTION_DAYS)");
+  app.add_option("--source", g.source,
+                 "where list, restore, verify and cleanup find the repository: local (BACKUP_DIR, or S3 with "
+                 "S3_MODE=repository) or s3 (the S3 copy; for a machine whose BACKUP_DIR is empty)")
+      ->check(CLI::IsMember({"local", "s3"}));
   app.add_flag("--json", g.json, "machine-readable output on stdout");
   app.add_flag("-v,--verbose", g.verbose, "more log output");
   app.add_flag("-q,--quiet", g.quiet, "only errors");

@@ -19,6 +19,7 @@
 #include <toml++/toml.h>
 
 #include "coffer/error.h"
+#include "config/aws_credentials.h"
 
 namespace coffer::config {
 namespace {
@@ -58,6 +59,19 @@ const std::vector<SettingSpec>& specs() {
       {"S3_REGION", Kind::kString, false},
       {"AWS_ACCESS_KEY_ID", Kind::kString, false},
       {"AWS_SECRET_ACCESS_KEY", Kind::kString, true},
+      {"AWS_SESSION_TOKEN", Kind::kString, true},
+      {"AWS_PROFILE", Kind::kString, false},
+      {"AWS_SHARED_CREDENTIALS_FILE", Kind::kPath, false},
+      {"S3_MODE", Kind::kString, false},
+      {"S3_ENDPOINT", Kind::kString, false},
+      {"S3_PREFIX", Kind::kString, false},
+      {"S3_PATH_STYLE", Kind::kBool, false},
+      {"S3_STORAGE_CLASS", Kind::kString, false},
+      {"S3_SSE", Kind::kString, false},
+      {"S3_SSE_KMS_KEY_ID", Kind::kString, false},
+      {"S3_CA_BUNDLE", Kind::kPath, false},
+      {"S3_VERIFY_TLS", Kind::kBool, false},
+      {"S3_RETRY_SECONDS", Kind::kInt, false},
   };
   return table;
 }
@@ -69,7 +83,7 @@ const SettingSpec* find_spec(const std::string& name) {
   return nullptr;
 }
 
-enum class Origin { kDefault, kFile, kEnvironment, kFlag };
+enum class Origin { kDefault, kFile, kEnvironment, kFlag, kCredentialsFile };
 
 const char* origin_name(Origin o) {
   switch (o) {
@@ -77,6 +91,7 @@ const char* origin_name(Origin o) {
     case Origin::kFile: return "file";
     case Origin::kEnvironment: return "environment";
     case Origin::kFlag: return "flag";
+    case Origin::kCredentialsFile: return "credentials file";
   }
   return "default";
 }
@@ -287,6 +302,7 @@ class Interpreter {
     if (auto v = get("AWS_SECRET_ACCESS_KEY")) {
       c.aws_secret_access_key = secret_value("AWS_SECRET_ACCESS_KEY", *v);
     }
+    build_s3(c);
     return c;
   }
 
@@ -310,6 +326,7 @@ class Interpreter {
       case Origin::kFile: return "config file '" + raw_.config_file + "'";
       case Origin::kEnvironment: return "environment";
       case Origin::kFlag: return "command-line flag";
+      case Origin::kCredentialsFile: return "AWS shared credentials file";
     }
     return "default";
   }
@@ -474,6 +491,98 @@ class Interpreter {
     }
   }
 
+  void build_s3(BackupConfig& c) {
+    if (auto v = get("AWS_SESSION_TOKEN")) c.aws_session_token = secret_value("AWS_SESSION_TOKEN", *v);
+    if (auto v = get("AWS_PROFILE")) c.aws_profile = v->text;
+    if (auto v = get("AWS_SHARED_CREDENTIALS_FILE")) {
+      c.aws_shared_credentials_file = path_value("AWS_SHARED_CREDENTIALS_FILE", *v);
+    }
+    c.s3_mode = c.s3_bucket.empty() ? S3Mode::kOff : S3Mode::kCopy;
+    if (auto v = get("S3_MODE")) {
+      const std::string t = lower(v->text);
+      if (t == "off") c.s3_mode = S3Mode::kOff;
+      else if (t == "copy") c.s3_mode = S3Mode::kCopy;
+      else if (t == "repository") c.s3_mode = S3Mode::kRepository;
+      else invalid("S3_MODE", *v, "off, copy or repository");
+      if (c.s3_mode != S3Mode::kOff && c.s3_bucket.empty()) {
+        fail(ErrorCategory::kConfig, "S3_MODE=" + t + " (from " + origin_phrase(v->origin) +
+                                         ") needs S3_BUCKET: set the bucket, or S3_MODE=off");
+      }
+    } else if (!c.s3_bucket.empty()) {
+      derived_origin_["S3_MODE"] = origin_of("S3_BUCKET");
+    }
+    if (auto v = get("S3_ENDPOINT")) {
+      if (v->text.rfind("http://", 0) != 0 && v->text.rfind("https://", 0) != 0) {
+        invalid("S3_ENDPOINT", *v, "a URL starting with http:// or https:// (e.g. http://127.0.0.1:9000)");
+      }
+      c.s3_endpoint = v->text;
+    }
+    if (auto v = get("S3_PREFIX")) {
+      if (!v->text.empty() && v->text.front() == '/') invalid("S3_PREFIX", *v, "a key prefix without a leading '/' (e.g. backups/)");
+      c.s3_prefix = v->text;
+      if (!c.s3_prefix.empty() && c.s3_prefix.back() != '/') c.s3_prefix += '/';
+    }
+    c.s3_path_style = !c.s3_endpoint.empty();
+    if (auto v = get("S3_PATH_STYLE")) {
+      c.s3_path_style = bool_value("S3_PATH_STYLE", *v);
+    } else if (!c.s3_endpoint.empty()) {
+      derived_origin_["S3_PATH_STYLE"] = origin_of("S3_ENDPOINT");
+    }
+    if (auto v = get("S3_STORAGE_CLASS")) c.s3_storage_class = v->text;
+    if (auto v = get("S3_SSE")) {
+      if (v->text != "AES256" && v->text != "aws:kms") invalid("S3_SSE", *v, "AES256 or aws:kms");
+      c.s3_sse = v->text;
+    }
+    if (auto v = get("S3_SSE_KMS_KEY_ID")) c.s3_sse_kms_key_id = v->text;
+    if (auto v = get("S3_CA_BUNDLE")) c.s3_ca_bundle = path_value("S3_CA_BUNDLE", *v);
+    if (auto v = get("S3_VERIFY_TLS")) c.s3_verify_tls = bool_value("S3_VERIFY_TLS", *v);
+    if (auto v = get("S3_RETRY_SECONDS")) {
+      c.s3_retry_seconds = int_in_range("S3_RETRY_SECONDS", *v, 1, 3600, "a whole number of seconds from 1 to 3600");
+    }
+    if (c.s3_mode != S3Mode::kOff) fill_from_credentials_file(c);
+  }
+
+  // Keys not set anywhere come from the AWS shared credentials file, as the AWS CLI does.
+  void fill_from_credentials_file(BackupConfig& c) {
+    if (!c.aws_access_key_id.empty() && c.aws_secret_access_key) return;
+    std::filesystem::path file = c.aws_shared_credentials_file;
+    if (file.empty()) {
+      const char* home = std::getenv("HOME");
+      if (!home || !*home) return;
+      file = std::filesystem::path(home) / ".aws" / "credentials";
+    }
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+      if (!c.aws_shared_credentials_file.empty()) {
+        fail(ErrorCategory::kConfig, "AWS_SHARED_CREDENTIALS_FILE='" + file.string() +
+                                         "' does not exist: check the path");
+      }
+      return;
+    }
+    const std::string profile = c.aws_profile.empty() ? "default" : c.aws_profile;
+    const auto profiles = read_aws_credentials_file(file);
+    auto it = profiles.find(profile);
+    if (it == profiles.end()) {
+      if (c.aws_profile.empty()) return;
+      fail(ErrorCategory::kConfig, "AWS_PROFILE='" + profile + "': no [" + profile + "] section in '" +
+                                       file.string() + "'");
+    }
+    const auto& keys = it->second;
+    const bool both_from_file = c.aws_access_key_id.empty() && !c.aws_secret_access_key;
+    if (c.aws_access_key_id.empty() && keys.count("aws_access_key_id")) {
+      c.aws_access_key_id = keys.at("aws_access_key_id");
+      derived_origin_["AWS_ACCESS_KEY_ID"] = Origin::kCredentialsFile;
+    }
+    if (!c.aws_secret_access_key && keys.count("aws_secret_access_key")) {
+      c.aws_secret_access_key = keys.at("aws_secret_access_key");
+      derived_origin_["AWS_SECRET_ACCESS_KEY"] = Origin::kCredentialsFile;
+    }
+    if (both_from_file && !c.aws_session_token && keys.count("aws_session_token")) {
+      c.aws_session_token = keys.at("aws_session_token");
+      derived_origin_["AWS_SESSION_TOKEN"] = Origin::kCredentialsFile;
+    }
+  }
+
   RawSettings raw_;
   std::map<std::string, Origin> derived_origin_;
 };
@@ -510,6 +619,21 @@ std::string display_value(const BackupConfig& c, const std::string& name) {
   if (name == "S3_REGION") return c.s3_region;
   if (name == "AWS_ACCESS_KEY_ID") return c.aws_access_key_id;
   if (name == "AWS_SECRET_ACCESS_KEY") return secret(c.aws_secret_access_key);
+  if (name == "AWS_SESSION_TOKEN") return secret(c.aws_session_token);
+  if (name == "AWS_PROFILE") return c.aws_profile;
+  if (name == "AWS_SHARED_CREDENTIALS_FILE") return c.aws_shared_credentials_file.string();
+  if (name == "S3_MODE") {
+    return c.s3_mode == S3Mode::kOff ? "off" : c.s3_mode == S3Mode::kCopy ? "copy" : "repository";
+  }
+  if (name == "S3_ENDPOINT") return c.s3_endpoint;
+  if (name == "S3_PREFIX") return c.s3_prefix;
+  if (name == "S3_PATH_STYLE") return c.s3_path_style ? "true" : "false";
+  if (name == "S3_STORAGE_CLASS") return c.s3_storage_class;
+  if (name == "S3_SSE") return c.s3_sse;
+  if (name == "S3_SSE_KMS_KEY_ID") return c.s3_sse_kms_key_id;
+  if (name == "S3_CA_BUNDLE") return c.s3_ca_bundle.string();
+  if (name == "S3_VERIFY_TLS") return c.s3_verify_tls ? "true" : "false";
+  if (name == "S3_RETRY_SECONDS") return std::to_string(c.s3_retry_seconds);
   fail(ErrorCategory::kInternal, "no display rule for setting " + name);
 }
 

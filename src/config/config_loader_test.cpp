@@ -6,12 +6,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "coffer/error.h"
+#include "config/aws_credentials.h"
 
 namespace coffer {
 namespace {
@@ -131,6 +133,23 @@ std::vector<SettingCase> setting_cases() {
       {"AWS_ACCESS_KEY_ID", "AKIA1", "\"AKIA1\"", [](auto& c) { return c.aws_access_key_id; }},
       {"AWS_SECRET_ACCESS_KEY", "sk", "\"sk\"",
        [=](auto& c) { return secret(c.aws_secret_access_key); }},
+      {"AWS_SESSION_TOKEN", "tok", "\"tok\"", [=](auto& c) { return secret(c.aws_session_token); }},
+      {"AWS_PROFILE", "prod", "\"prod\"", [](auto& c) { return c.aws_profile; }},
+      {"AWS_SHARED_CREDENTIALS_FILE", "/c", "\"/c\"",
+       [](auto& c) { return c.aws_shared_credentials_file.string(); }},
+      {"S3_MODE", "off", "\"off\"",
+       [](auto& c) { return std::string(c.s3_mode == S3Mode::kOff ? "off" : "on"); }},
+      {"S3_ENDPOINT", "http://h:9", "\"http://h:9\"", [](auto& c) { return c.s3_endpoint; }},
+      {"S3_PREFIX", "p/", "\"p/\"", [](auto& c) { return c.s3_prefix; }},
+      {"S3_PATH_STYLE", "true", "true",
+       [](auto& c) { return std::string(c.s3_path_style ? "true" : "false"); }},
+      {"S3_STORAGE_CLASS", "GLACIER", "\"GLACIER\"", [](auto& c) { return c.s3_storage_class; }},
+      {"S3_SSE", "AES256", "\"AES256\"", [](auto& c) { return c.s3_sse; }},
+      {"S3_SSE_KMS_KEY_ID", "k1", "\"k1\"", [](auto& c) { return c.s3_sse_kms_key_id; }},
+      {"S3_CA_BUNDLE", "/ca.pem", "\"/ca.pem\"", [](auto& c) { return c.s3_ca_bundle.string(); }},
+      {"S3_VERIFY_TLS", "false", "false",
+       [](auto& c) { return std::string(c.s3_verify_tls ? "true" : "false"); }},
+      {"S3_RETRY_SECONDS", "7", "7", [](auto& c) { return std::to_string(c.s3_retry_seconds); }},
   };
 }
 
@@ -184,6 +203,10 @@ TEST_F(ConfigLoaderTest, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
   // Same for every setting: with all three sources set, each layer removed in turn.
   for (const auto& sc : setting_cases()) {
     if (sc.name == "COMPRESSION" || sc.name == "COMPRESSION_ALGORITHM") continue;  // own test
+    // Enumerations, booleans and URLs: "8"/"9" are not valid values; S3ModesAndDefaults covers them.
+    static const std::set<std::string> non_numeric = {"S3_MODE", "S3_ENDPOINT", "S3_PREFIX", "S3_PATH_STYLE",
+                                                      "S3_SSE", "S3_VERIFY_TLS"};
+    if (non_numeric.count(sc.name)) continue;
     SCOPED_TRACE(sc.name);
     const std::string key = lower(sc.name);
     Sources layered = with_file(key + " = " + sc.toml + "\n");
@@ -239,6 +262,9 @@ TEST_F(ConfigLoaderTest, InvalidValuesNameTheSettingValueAndOrigin) {
       {"KEEP_LAST", "-1"},         {"KEEP_DAILY", "seven"},     {"KEEP_WEEKLY", "2.5"},
       {"KEEP_MONTHLY", "1e3"},     {"KEEP_YEARLY", "-2"},       {"LOCK_WAIT_SECONDS", "-5"},
       {"LOCK_WAIT_SECONDS", "soon"}, {"LOCK_WAIT_SECONDS", "999999999"},
+      {"S3_MODE", "mirror"},       {"S3_ENDPOINT", "127.0.0.1:9000"}, {"S3_PATH_STYLE", "maybe"},
+      {"S3_SSE", "aes"},           {"S3_VERIFY_TLS", "sometimes"},    {"S3_RETRY_SECONDS", "0"},
+      {"S3_PREFIX", "/abs/"},
   };
   for (const auto& ic : cases) {
     SCOPED_TRACE(ic.name + "=" + ic.value);
@@ -545,4 +571,92 @@ TEST_F(ConfigLoaderTest, WarnsWhenPassphraseFileIsReadableByOthers) {
 }
 
 }  // namespace
+}  // namespace coffer
+
+// --- S3 settings ---
+
+namespace coffer {
+
+TEST_F(ConfigLoaderTest, S3ModesAndDefaults) {
+  EXPECT_EQ(config::load(Sources{}).s3_mode, S3Mode::kOff);
+  Sources s;
+  s.environment = {{"S3_BUCKET", "b"}, {"AWS_ACCESS_KEY_ID", "a"}, {"AWS_SECRET_ACCESS_KEY", "s"}};
+  BackupConfig c = config::load(s);
+  EXPECT_EQ(c.s3_mode, S3Mode::kCopy);  // a bucket alone means off-site copies
+  EXPECT_EQ(c.s3_prefix, "backups/");
+  EXPECT_FALSE(c.s3_path_style);        // AWS itself: virtual-hosted
+  EXPECT_TRUE(c.s3_verify_tls);
+  EXPECT_EQ(views_by_name(s)["S3_MODE"].value, "copy");
+  EXPECT_EQ(views_by_name(s)["S3_MODE"].origin, "environment");
+
+  s.environment["S3_ENDPOINT"] = "http://127.0.0.1:4568";
+  s.environment["S3_MODE"] = "Repository";
+  s.environment["S3_PREFIX"] = "team/a";
+  c = config::load(s);
+  EXPECT_EQ(c.s3_mode, S3Mode::kRepository);
+  EXPECT_TRUE(c.s3_path_style);  // an endpoint (MinIO, Ceph, s3rver) means path-style
+  EXPECT_EQ(c.s3_prefix, "team/a/");
+  s.environment["S3_PATH_STYLE"] = "false";
+  EXPECT_FALSE(config::load(s).s3_path_style);
+
+  Sources no_bucket;
+  no_bucket.environment = {{"S3_MODE", "copy"}};
+  const std::string msg = config_error([&] { config::load(no_bucket); });
+  EXPECT_NE(msg.find("S3_BUCKET"), std::string::npos) << msg;
+  no_bucket.environment["S3_MODE"] = "off";
+  EXPECT_EQ(config::load(no_bucket).s3_mode, S3Mode::kOff);
+}
+
+TEST_F(ConfigLoaderTest, KeysComeFromTheSharedCredentialsFileWhenUnset) {
+  const fs::path creds = write("credentials",
+                               "# comment\n[default]\naws_access_key_id = AKIADEF\n"
+                               "aws_secret_access_key = def-secret\n\n[profile ci]\n"
+                               "AWS_ACCESS_KEY_ID=AKIACI\naws_secret_access_key=ci-secret\n"
+                               "aws_session_token = ci-token\n");
+  Sources s;
+  s.environment = {{"S3_BUCKET", "b"}, {"AWS_SHARED_CREDENTIALS_FILE", creds.string()}};
+  BackupConfig c = config::load(s);
+  EXPECT_EQ(c.aws_access_key_id, "AKIADEF");
+  EXPECT_EQ(c.aws_secret_access_key.value_or(""), "def-secret");
+  EXPECT_FALSE(c.aws_session_token);
+  auto v = views_by_name(s);
+  EXPECT_EQ(v["AWS_ACCESS_KEY_ID"].origin, "credentials file");
+  EXPECT_EQ(v["AWS_SECRET_ACCESS_KEY"].value, "<redacted>");
+
+  s.environment["AWS_PROFILE"] = "ci";
+  c = config::load(s);
+  EXPECT_EQ(c.aws_access_key_id, "AKIACI");
+  EXPECT_EQ(c.aws_session_token.value_or(""), "ci-token");
+
+  // Variables win over the file.
+  s.environment["AWS_ACCESS_KEY_ID"] = "AKIAENV";
+  s.environment["AWS_SECRET_ACCESS_KEY"] = "env-secret";
+  c = config::load(s);
+  EXPECT_EQ(c.aws_access_key_id, "AKIAENV");
+  EXPECT_EQ(c.aws_secret_access_key.value_or(""), "env-secret");
+  EXPECT_FALSE(c.aws_session_token);  // a token belongs to the file's keys only
+
+  s.environment.erase("AWS_ACCESS_KEY_ID");
+  s.environment.erase("AWS_SECRET_ACCESS_KEY");
+  s.environment["AWS_PROFILE"] = "nope";
+  std::string msg = config_error([&] { config::load(s); });
+  EXPECT_NE(msg.find("AWS_PROFILE"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[nope]"), std::string::npos) << msg;
+
+  s.environment["AWS_SHARED_CREDENTIALS_FILE"] = (dir_ / "missing").string();
+  msg = config_error([&] { config::load(s); });
+  EXPECT_NE(msg.find("AWS_SHARED_CREDENTIALS_FILE"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigLoaderTest, CredentialsFileSyntaxErrorsHideTheLine) {
+  const auto profiles = config::parse_aws_credentials("[a]\nk = v = w\n[ profile b ]\nx=1\n", "f");
+  EXPECT_EQ(profiles.at("a").at("k"), "v = w");
+  EXPECT_EQ(profiles.at("b").at("x"), "1");
+  const std::string msg = config_error([] { config::parse_aws_credentials("[a]\nTopSecretValue\n", "f"); });
+  EXPECT_NE(msg.find("line 2"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("TopSecretValue"), std::string::npos) << msg;
+  EXPECT_NE(config_error([] { config::parse_aws_credentials("key = before_section\n", "f"); }).find("line 1"),
+            std::string::npos);
+}
+
 }  // namespace coffer

@@ -13,7 +13,9 @@
 #include "engine/backup_log.h"
 #include "engine/cleanup_job.h"
 #include "engine/database_restore.h"
+#include "engine/offsite_copy.h"
 #include "engine/restore_job.h"
+#include "engine/storage_factory.h"
 #include "engine/verify_job.h"
 #include "repo/pins.h"
 #include "repo/repo_lock.h"
@@ -49,10 +51,13 @@ std::unique_ptr<RepoLock> BackupManager::lock(Repository& repo, bool exclusive, 
 Repository& BackupManager::repository(bool create_if_missing) {
   if (repo_) return *repo_;
   std::error_code ec;
-  if (!create_if_missing && !fs::is_directory(config_.backup_dir, ec))
+  const bool on_s3 = repository_on_s3(config_, source_s3_);
+  if (!on_s3 && !create_if_missing && !fs::is_directory(config_.backup_dir, ec))
     fail(ErrorCategory::kNotFound, "no repository in " + config_.backup_dir.string() +
                                        ": the folder does not exist (check BACKUP_DIR, or run `coffer create`)");
-  auto storage = std::make_shared<LocalStorage>(config_.backup_dir);
+  // On S3, BACKUP_DIR still holds backup_log.json.
+  if (on_s3) fs::create_directories(config_.backup_dir, ec);
+  std::shared_ptr<Storage> storage = make_repository_storage(config_, source_s3_);
   std::optional<std::string> passphrase = config::read_passphrase(config_);
   if (Repository::exists(*storage)) {
     repo_ = Repository::open(storage, passphrase);
@@ -70,7 +75,7 @@ Repository& BackupManager::repository(bool create_if_missing) {
 }
 
 void BackupManager::init_repository() {
-  auto storage = std::make_shared<LocalStorage>(config_.backup_dir);
+  std::shared_ptr<Storage> storage = make_repository_storage(config_, source_s3_);
   RepositoryParams params;
   params.encrypted = config_.encryption;
   params.passphrase = config::read_passphrase(config_);
@@ -110,13 +115,31 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
       }
       info.pinned = true;
     }
+    // Still under the shared lock: no cleanup can delete packs while they are being copied.
+    nlohmann::json offsite = nullptr;
+    if (config_.s3_mode == S3Mode::kCopy && !source_s3_) {
+      OffsiteCopyResult copy;
+      try {
+        auto remote = make_s3_storage(config_);
+        copy = copy_offsite(repo.storage(), *remote);
+      } catch (const Error& e) {
+        copy.error = std::string("off-site copy failed: ") + e.what();
+      }
+      info.offsite_copy = BackupInfo::OffsiteCopy{copy.copied, copy.error, copy.objects, copy.bytes};
+      offsite = {{"status", copy.copied ? "copied" : "failed"},
+                 {"error", copy.copied ? nlohmann::json(nullptr) : nlohmann::json(copy.error)},
+                 {"objects", copy.objects},
+                 {"bytes", copy.bytes}};
+    }
     BackupLog(config_.backup_dir)
         .append({{"backup_id", info.backup_id},
                  {"backup_type", backup_type_name(info.type)},
                  {"timestamp", info.timestamp},
                  {"status", "success"},
                  {"size_bytes", info.size_bytes},
-                 {"file_path", (config_.backup_dir / manifest_key(info.backup_id)).string()},
+                 {"file_path", repository_on_s3(config_, source_s3_)
+                                   ? repo.storage().describe() + "/" + manifest_key(info.backup_id)
+                                   : (config_.backup_dir / manifest_key(info.backup_id)).string()},
                  {"metadata",
                   {{"compressed", compression.codec != Codec::kNone},
                    {"compression", codec_name(compression.codec)},
@@ -125,7 +148,8 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
                    {"hostname", info.hostname},
                    {"files_read", info.files_read},
                    {"files", info.has_files},
-                   {"database", info.database ? database_log_json(*info.database) : nlohmann::json(nullptr)}}},
+                   {"database", info.database ? database_log_json(*info.database) : nlohmann::json(nullptr)},
+                   {"offsite", offsite}}},
                  {"duration_seconds", info.duration_seconds},
                  {"bytes_added", info.bytes_added},
                  {"file_count", info.file_count},
@@ -143,7 +167,9 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
   }
 }
 
-std::vector<BackupInfo> BackupManager::list_backups() {
+std::vector<BackupInfo> BackupManager::list_backups() { return committed_backups(true); }
+
+std::vector<BackupInfo> BackupManager::committed_backups(bool with_offsite) {
   Repository& repo = repository(false);
   std::vector<BackupInfo> out;
   std::set<std::string> pins = read_pins(repo.storage());
@@ -156,6 +182,16 @@ std::vector<BackupInfo> BackupManager::list_backups() {
     }
     out.back().pinned = pins.count(id) > 0;
   }
+  if (with_offsite && config_.s3_mode == S3Mode::kCopy && !source_s3_) {
+    // Which backups are off-site: their manifest is on S3. S3 out of reach is a warning only.
+    try {
+      std::set<std::string> remote;
+      for (const ObjectInfo& o : make_s3_storage(config_)->list("snapshots/")) remote.insert(o.key);
+      for (BackupInfo& b : out) b.offsite = remote.count(manifest_key(b.backup_id)) > 0;
+    } catch (const Error& e) {
+      if (on_warning_) on_warning_(std::string("cannot tell which backups are off-site: ") + e.what());
+    }
+  }
   std::sort(out.begin(), out.end(), [](const BackupInfo& a, const BackupInfo& b) {
     return std::tie(a.timestamp, a.backup_id) < std::tie(b.timestamp, b.backup_id);
   });
@@ -164,8 +200,8 @@ std::vector<BackupInfo> BackupManager::list_backups() {
 
 std::string BackupManager::resolve_id(const std::string& backup_id) {
   if (backup_id != "latest") return backup_id;
-  auto all = list_backups();
-  if (all.empty()) fail(ErrorCategory::kNotFound, "there are no backups in " + config_.backup_dir.string());
+  auto all = committed_backups(false);
+  if (all.empty()) fail(ErrorCategory::kNotFound, "there are no backups in " + repository(false).storage().describe());
   return all.back().backup_id;
 }
 
@@ -269,11 +305,12 @@ bool BackupManager::unpin(const std::string& backup_id) {
 std::vector<LockInfo> BackupManager::unlock(bool all) {
   // Locks are plaintext: no passphrase is needed to clear them.
   std::error_code ec;
-  if (!fs::is_directory(config_.backup_dir, ec))
+  if (!repository_on_s3(config_, source_s3_) && !fs::is_directory(config_.backup_dir, ec))
     fail(ErrorCategory::kNotFound, "no repository in " + config_.backup_dir.string() + " (check BACKUP_DIR)");
-  LocalStorage storage(config_.backup_dir);
+  std::shared_ptr<Storage> held_storage = make_repository_storage(config_, source_s3_);
+  Storage& storage = *held_storage;
   if (!Repository::exists(storage))
-    fail(ErrorCategory::kNotFound, "no repository in " + config_.backup_dir.string() + " (check BACKUP_DIR)");
+    fail(ErrorCategory::kNotFound, "no repository in " + storage.describe() + " (check BACKUP_DIR / S3 settings)");
   LockTiming timing;
   auto now = std::chrono::system_clock::now();
   std::vector<LockInfo> out;

@@ -1,0 +1,122 @@
+// copy_offsite against the real s3rver that scripts/test.sh starts (COFFER_TEST_S3_*).
+#include "engine/offsite_copy.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "storage/local_storage.h"
+#include "storage/s3/s3_test_env.h"
+
+namespace coffer {
+namespace {
+namespace fs = std::filesystem;
+
+Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+// Records the order of puts, then forwards them.
+class RecordingStorage : public Storage {
+ public:
+  explicit RecordingStorage(Storage& inner) : inner_(inner) {}
+  void put(const std::string& key, ByteView data) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      puts.push_back(key);
+    }
+    inner_.put(key, data);
+  }
+  bool put_if_absent(const std::string& key, ByteView data) override { return inner_.put_if_absent(key, data); }
+  Bytes get(const std::string& key, uint64_t offset, uint64_t length) override { return inner_.get(key, offset, length); }
+  std::optional<ObjectInfo> head(const std::string& key) override { return inner_.head(key); }
+  std::vector<ObjectInfo> list(const std::string& prefix) override { return inner_.list(prefix); }
+  void remove(const std::string& key) override { inner_.remove(key); }
+  std::string describe() const override { return inner_.describe(); }
+  std::vector<std::string> puts;
+
+ private:
+  Storage& inner_;
+  std::mutex mu_;
+};
+
+class OffsiteCopyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "coffer-offsite-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    local_ = std::make_unique<LocalStorage>(dir_);
+    for (const char* key : {"config", "keys/k1", "data/aa/p1", "data/bb/p2", "index/i1", "snapshots/full_1",
+                            "pins/full_1", "locks/l1"})
+      local_->put(key, text(std::string("content of ") + key));
+  }
+  void TearDown() override {
+    if (remote_) s3test::wipe(*remote_);
+    fs::remove_all(dir_);
+  }
+  bool make_remote() {
+    auto server = s3test::server("COFFER_TEST_S3");
+    if (!server) return false;
+    remote_ = std::make_unique<S3Storage>(s3test::options(*server, s3test::unique_prefix("offsite")));
+    return true;
+  }
+  fs::path dir_;
+  std::unique_ptr<LocalStorage> local_;
+  std::unique_ptr<S3Storage> remote_;
+};
+
+int phase(const std::string& key) {
+  if (key.rfind("data/", 0) == 0) return 1;
+  if (key.rfind("index/", 0) == 0) return 2;
+  if (key.rfind("snapshots/", 0) == 0) return 3;
+  if (key.rfind("pins/", 0) == 0) return 4;
+  return 0;
+}
+
+TEST_F(OffsiteCopyTest, UploadsInCommitOrderSkipsLocksAndResumes) {
+  ASSERT_TRUE(make_remote()) << s3test::kHowToRun;
+  RecordingStorage recorder(*remote_);
+  OffsiteCopyResult r = copy_offsite(*local_, recorder, 3);
+  ASSERT_TRUE(r.copied) << r.error;
+  EXPECT_EQ(r.objects, 7u);
+  ASSERT_EQ(recorder.puts.size(), 7u);
+  for (size_t i = 1; i < recorder.puts.size(); ++i)
+    EXPECT_LE(phase(recorder.puts[i - 1]), phase(recorder.puts[i])) << recorder.puts[i - 1] << " then " << recorder.puts[i];
+  EXPECT_FALSE(remote_->head("locks/l1"));
+  EXPECT_EQ(remote_->get("snapshots/full_1", 0, Storage::kWhole), text("content of snapshots/full_1"));
+
+  // Nothing missing: nothing uploaded.
+  r = copy_offsite(*local_, *remote_);
+  ASSERT_TRUE(r.copied) << r.error;
+  EXPECT_EQ(r.objects, 0u);
+
+  // Deleted behind our back, or truncated: uploaded again.
+  remote_->remove("data/aa/p1");
+  remote_->put("index/i1", text("short"));
+  local_->put("snapshots/incr_2", text("new manifest"));
+  r = copy_offsite(*local_, *remote_);
+  ASSERT_TRUE(r.copied) << r.error;
+  EXPECT_EQ(r.objects, 3u);
+  EXPECT_EQ(r.bytes, text("content of data/aa/p1").size() + text("content of index/i1").size() + 12u);
+  EXPECT_EQ(remote_->get("index/i1", 0, Storage::kWhole), text("content of index/i1"));
+}
+
+TEST_F(OffsiteCopyTest, UnreachableServerIsAReportedFailureNotAnException) {
+  auto server = s3test::server("COFFER_TEST_S3");
+  ASSERT_TRUE(server) << s3test::kHowToRun;
+  S3Options o = s3test::options(*server, "offsite-dead/");
+  o.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
+  o.retry.max_attempts = 2;
+  o.retry.total = std::chrono::milliseconds(300);
+  S3Storage dead(o);
+  OffsiteCopyResult r = copy_offsite(*local_, dead);
+  EXPECT_FALSE(r.copied);
+  EXPECT_NE(r.error.find("off-site copy"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("127.0.0.1:1"), std::string::npos) << r.error;
+  EXPECT_EQ(r.objects, 0u);
+}
+
+}  // namespace
+}  // namespace coffer

@@ -1,0 +1,204 @@
+"""S3: repository mode, off-site copy mode, disaster recovery with `--source s3`, a failed copy
+and its resume. Needs the s3rver that scripts/test.sh starts (COFFER_TEST_S3_*); the tests FAIL
+(never skip) without it. awscli (/usr/bin/aws) checks and damages what coffer wrote."""
+import json
+import os
+import random
+import subprocess
+import unittest
+
+from coffer_testlib import (CofferTestCase, check_fails_cleanly, read_backup_log, remove_tree,
+                            snapshot_tree, assert_trees_equal)
+from pg_fixture import PgServer, diff_checksums  # tests/fixtures, on the path via coffer_testlib
+
+AWS = "/usr/bin/aws"
+S3_VARS = ("ENDPOINT", "BUCKET", "ACCESS_KEY", "SECRET_KEY")
+
+
+def s3_server():
+    missing = [f"COFFER_TEST_S3_{v}" for v in S3_VARS if not os.environ.get(f"COFFER_TEST_S3_{v}")]
+    if missing:
+        raise AssertionError(f"{', '.join(missing)} not set: run via scripts/test.sh, or start a server with "
+                             "`eval \"$(tests/fixtures/s3_server.sh start /tmp/coffer-s3 auto coffer-test)\"`")
+    return {v: os.environ[f"COFFER_TEST_S3_{v}"] for v in S3_VARS} | {
+        "REGION": os.environ.get("COFFER_TEST_S3_REGION") or "us-east-1"}
+
+
+class S3TestCase(CofferTestCase):
+    def setUp(self):
+        super().setUp()
+        try:
+            self.s3 = s3_server()
+        except AssertionError as e:
+            self.fail(str(e))
+        self.prefix = f"coffer-itest/{self._testMethodName}-{os.getpid()}-{random.randrange(10**9)}/"
+        self.env.update({"S3_BUCKET": self.s3["BUCKET"], "S3_ENDPOINT": self.s3["ENDPOINT"],
+                         "S3_REGION": self.s3["REGION"], "S3_PREFIX": self.prefix,
+                         "AWS_ACCESS_KEY_ID": self.s3["ACCESS_KEY"],
+                         "AWS_SECRET_ACCESS_KEY": self.s3["SECRET_KEY"], "S3_RETRY_SECONDS": "3"})
+        self.addCleanup(self.aws, "s3", "rm", "--recursive", f"s3://{self.s3['BUCKET']}/{self.prefix}")
+
+    def aws(self, *args, check=True):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AWS_ACCESS_KEY_ID": self.s3["ACCESS_KEY"],
+               "AWS_SECRET_ACCESS_KEY": self.s3["SECRET_KEY"], "AWS_DEFAULT_REGION": self.s3["REGION"],
+               "HOME": self.tmp}
+        p = subprocess.run([AWS, "--endpoint-url", self.s3["ENDPOINT"], *args], env=env, capture_output=True,
+                           text=True, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError(f"aws {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+        return p.stdout
+
+    def s3_keys(self):
+        """Keys under the test's prefix, relative to it, as awscli sees them."""
+        out = self.aws("s3", "ls", "--recursive", f"s3://{self.s3['BUCKET']}/{self.prefix}", check=False)
+        keys = set()
+        for line in out.splitlines():
+            parts = line.split(None, 3)
+            if len(parts) == 4 and parts[3].startswith(self.prefix):
+                keys.add(parts[3][len(self.prefix):])
+        return keys
+
+
+class RepositoryModeTest(S3TestCase):
+    def test_round_trip_on_s3(self):
+        self.env["S3_MODE"] = "repository"
+        self.make_tree(scale=0.03, seed=3)
+        full = self.create("full")
+        before = snapshot_tree(self.src)
+        with open(os.path.join(self.src, os.listdir(self.src)[0], "added.txt"), "w") as f:
+            f.write("new after the full backup\n")
+        incr = self.create("incremental")
+        self.assertEqual(incr["parent"], full["backup_id"])
+        after = snapshot_tree(self.src)
+
+        # BACKUP_DIR holds only the log; the repository is on S3.
+        self.assertEqual(sorted(n for n in os.listdir(self.backup_dir) if not n.startswith("backup_log.json")), [])
+        keys = self.s3_keys()
+        self.assertIn("config", keys)
+        self.assertIn(f"snapshots/{full['backup_id']}", keys)
+        self.assertIn(f"snapshots/{incr['backup_id']}", keys)
+        self.assertTrue(any(k.startswith("data/") for k in keys), keys)
+
+        ids = [b["backup_id"] for b in self.list_backups()]
+        self.assertEqual(ids, [full["backup_id"], incr["backup_id"]])
+        self.restore_and_compare(full["backup_id"], before)
+        self.restore_and_compare(incr["backup_id"], after)
+        _, v = self.coffer_json("verify", "--read-data")
+        self.assertTrue(v["ok"], v)
+        self.assertGreater(v["chunks_checked"], 0)
+        log = read_backup_log(self.backup_dir)
+        self.assertTrue(log[-1]["file_path"].startswith("s3://"), log[-1])
+
+
+class CopyModeTest(S3TestCase):
+    def test_copy_list_and_disaster_recovery(self):
+        self.make_tree(scale=0.03, seed=5)
+        expected = snapshot_tree(self.src)
+        b = self.create("full")  # S3_MODE defaults to copy when S3_BUCKET is set
+        self.assertEqual(b["offsite_copy"]["status"], "copied", b)
+        self.assertGreater(b["offsite_copy"]["objects"], 0)
+        keys = self.s3_keys()
+        self.assertIn(f"snapshots/{b['backup_id']}", keys)
+        self.assertIn("config", keys)
+        self.assertFalse(any(k.startswith("locks/") for k in keys), keys)
+        local = set()
+        for root, _, files in os.walk(self.backup_dir):
+            for f in files:
+                rel = os.path.relpath(os.path.join(root, f), self.backup_dir)
+                if not rel.startswith(("locks", "backup_log.json")):
+                    local.add(rel)
+        self.assertEqual(local, keys)
+        self.assertEqual([x["offsite"] for x in self.list_backups()], [True])
+        text = self.coffer("list", expect=0).out
+        self.assertIn("OFFSITE", text)
+        log = read_backup_log(self.backup_dir)
+        self.assertEqual(log[-1]["metadata"]["offsite"]["status"], "copied")
+
+        # Cleanup in copy mode says which side it acts on.
+        out = self.coffer("cleanup", "--dry-run", expect=0).out
+        self.assertIn("local repository", out)
+
+        # Disaster: BACKUP_DIR and the files are gone. S3 and the passphrase bring them back.
+        remove_tree(self.backup_dir)
+        remove_tree(self.src)
+        _, listed = self.coffer_json("--source", "s3", "list")
+        self.assertEqual([x["backup_id"] for x in listed], [b["backup_id"]])
+        target = self.new_dir("recovered")
+        self.coffer("--source", "s3", "restore", "latest", "--type", "files", "--target", target, expect=0)
+        assert_trees_equal(expected, snapshot_tree(target), "restore from S3 alone")
+        _, v = self.coffer_json("--source", "s3", "verify", "--read-data")
+        self.assertTrue(v["ok"], v)
+        self.assertFalse(os.path.exists(os.path.join(self.backup_dir, "config")))
+
+    def test_failed_copy_is_logged_and_resumed(self):
+        self.make_tree(scale=0.02, seed=7)
+        dead = {"S3_ENDPOINT": "http://127.0.0.1:1", "S3_RETRY_SECONDS": "1"}
+        r = self.coffer("--json", "create", "--type", "full", env=dead)
+        check_fails_cleanly(r, 6)
+        self.assertIn("NOT off-site", r.err)
+        self.assertNotIn(self.s3["SECRET_KEY"] + "x", r.err)
+        first = r.json()
+        self.assertEqual(first["offsite_copy"]["status"], "failed")
+        log = read_backup_log(self.backup_dir)
+        self.assertEqual(log[-1]["status"], "success")  # committed locally
+        self.assertEqual(log[-1]["metadata"]["offsite"]["status"], "failed")
+        self.assertTrue(log[-1]["metadata"]["offsite"]["error"])
+        listed = self.list_backups()
+        self.assertEqual([x["backup_id"] for x in listed], [first["backup_id"]])
+        self.assertEqual(listed[0]["offsite"], False)
+        self.assertEqual(self.s3_keys(), set())
+
+        # The next create with a good endpoint uploads what was missing, the first backup included.
+        second = self.create("incremental")
+        self.assertEqual(second["offsite_copy"]["status"], "copied")
+        keys = self.s3_keys()
+        self.assertIn(f"snapshots/{first['backup_id']}", keys)
+        self.assertIn(f"snapshots/{second['backup_id']}", keys)
+        self.assertEqual([x["offsite"] for x in self.list_backups()], [True, True])
+
+        # An object deleted behind coffer's back is uploaded again by the next copy.
+        pack = sorted(k for k in keys if k.startswith("data/"))[0]
+        self.aws("s3", "rm", f"s3://{self.s3['BUCKET']}/{self.prefix}{pack}")
+        self.assertNotIn(pack, self.s3_keys())
+        third = self.create("incremental")
+        self.assertEqual(third["offsite_copy"]["status"], "copied")
+        self.assertGreaterEqual(third["offsite_copy"]["objects"], 1)
+        self.assertIn(pack, self.s3_keys())
+
+
+class DisasterRecoveryTest(S3TestCase):
+    def test_database_and_files_come_back_from_s3_alone(self):
+        """Back up a database and files (copy mode), lose BACKUP_DIR, the database and the files,
+        then restore the latest backup with `--source s3` and compare with the original."""
+        try:
+            pg = PgServer.from_env()
+        except AssertionError as e:
+            self.fail(str(e))
+        db = f"coffer_it_s3_{os.getpid()}_{random.randrange(10**6)}"
+        self.addCleanup(pg.drop_db, db)
+        pg.create_db(db)
+        pg.load_fixture(db, 0.02)
+        sums = pg.checksums(db)
+        self.env.update({"DB_HOST": pg.host, "DB_PORT": pg.port, "DB_USER": pg.user, "DB_NAME": db,
+                         "DB_PASSWORD": None})
+        self.make_tree(scale=0.02, seed=11)
+        files = snapshot_tree(self.src)
+        b = self.create("full")
+        self.assertEqual(b["offsite_copy"]["status"], "copied", b)
+        self.assertIsNotNone(b["database"])
+
+        remove_tree(self.backup_dir)
+        remove_tree(self.src)
+        pg.drop_db(db)
+        self.assertFalse(pg.exists(db))
+
+        target = self.new_dir("recovered")
+        self.coffer("--source", "s3", "restore", "latest", "--type", "full", "--target", target,
+                    "--target-db", db, expect=0)
+        assert_trees_equal(files, snapshot_tree(target), "files restored from S3 alone")
+        lines = diff_checksums(sums, pg.checksums(db))
+        self.assertEqual(lines, [], "database restored from S3 alone differs")
+
+
+if __name__ == "__main__":
+    unittest.main()
