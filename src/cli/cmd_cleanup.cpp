@@ -1,6 +1,57 @@
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
 #include "cli/cli.h"
 
 namespace coffer::cli {
+
+namespace {
+
+nlohmann::json result_json(const CleanupResult& r, const std::string& acts_on) {
+  nlohmann::json backups = nlohmann::json::array();
+  for (const auto& b : r.backups)
+    backups.push_back({{"backup_id", b.backup_id},
+                       {"backup_type", backup_type_name(b.type)},
+                       {"timestamp", b.timestamp},
+                       {"pinned", b.pinned},
+                       {"keep", b.keep},
+                       {"reasons", b.reasons}});
+  return {{"acts_on", acts_on},
+          {"dry_run", r.dry_run},
+          {"policy", r.policy},
+          {"backups", backups},
+          {"removed", r.removed},
+          {"packs_deleted", r.packs_deleted},
+          {"packs_rewritten", r.packs_rewritten},
+          {"packs_written", r.packs_written},
+          {"bytes_freed", r.bytes_freed},
+          {"warnings", r.warnings},
+          {"duration_seconds", r.duration_seconds}};
+}
+
+void print_result(const CleanupResult& r) {
+  std::printf("policy: %s\n", r.policy.c_str());
+  for (const auto& b : r.backups) {
+    std::string reasons;
+    for (const auto& why : b.reasons) reasons += (reasons.empty() ? "" : ", ") + why;
+    const char* action = b.keep ? "keep" : r.dry_run ? "would remove" : "remove";
+    std::printf("%-*s %-34s %-20s %s\n", r.dry_run ? 12 : 6, action, b.backup_id.c_str(),
+                short_time(b.timestamp).c_str(), reasons.c_str());
+  }
+  if (r.dry_run)
+    std::printf("dry run: would remove %zu backups, delete %llu packs and rewrite %llu, freeing about %s; "
+                "nothing was changed\n",
+                r.removed.size(), static_cast<unsigned long long>(r.packs_deleted),
+                static_cast<unsigned long long>(r.packs_rewritten), human_bytes(r.bytes_freed).c_str());
+  else
+    std::printf("removed %zu backups, deleted %llu packs, rewrote %llu packs, freed %s (%llu bytes) in %.1f s\n",
+                r.removed.size(), static_cast<unsigned long long>(r.packs_deleted),
+                static_cast<unsigned long long>(r.packs_rewritten), human_bytes(r.bytes_freed).c_str(),
+                static_cast<unsigned long long>(r.bytes_freed), r.duration_seconds);
+}
+
+}  // namespace
 
 Runner add_cleanup(CLI::App& app, GlobalOptions& g) {
   auto* cmd = app.add_subcommand("cleanup", "remove backups the retention policy lets go, and the data only they used");
@@ -14,55 +65,43 @@ Runner add_cleanup(CLI::App& app, GlobalOptions& g) {
                                     ? "s3"
                                     : "local";
     CleanupResult r = manager->cleanup(*o);
+    // In copy mode the off-site copy follows the same policy: clean it up too, right after.
+    std::optional<CleanupResult> offsite;
+    std::string offsite_error;
+    if (copy_mode && acts_on == "local") {
+      try {
+        GlobalOptions s3g = g;
+        s3g.source = "s3";
+        offsite = make_manager(s3g)->cleanup(*o);
+      } catch (const Error& e) {
+        offsite_error = e.what();
+      }
+    }
     if (g.json) {
-      nlohmann::json backups = nlohmann::json::array();
-      for (const auto& b : r.backups)
-        backups.push_back({{"backup_id", b.backup_id},
-                           {"backup_type", backup_type_name(b.type)},
-                           {"timestamp", b.timestamp},
-                           {"pinned", b.pinned},
-                           {"keep", b.keep},
-                           {"reasons", b.reasons}});
-      print_json({{"acts_on", acts_on},
-                  {"dry_run", r.dry_run},
-                  {"policy", r.policy},
-                  {"backups", backups},
-                  {"removed", r.removed},
-                  {"packs_deleted", r.packs_deleted},
-                  {"packs_rewritten", r.packs_rewritten},
-                  {"packs_written", r.packs_written},
-                  {"bytes_freed", r.bytes_freed},
-                  {"warnings", r.warnings},
-                  {"duration_seconds", r.duration_seconds}});
-      return 0;
+      nlohmann::json out = result_json(r, acts_on);
+      if (offsite) out["offsite"] = result_json(*offsite, "s3");
+      if (!offsite_error.empty()) out["offsite_error"] = offsite_error;
+      print_json(out);
+      return offsite_error.empty() ? 0 : exit_code(ErrorCategory::kStorage);
     }
-    if (g.quiet) return 0;
     clear_progress();
-    if (copy_mode && acts_on == "local")
-      std::printf("cleanup acts on the local repository (%s) only; the S3 copy is unchanged (use --source s3 "
-                  "to clean it up)\n",
-                  manager->config().backup_dir.c_str());
-    else if (acts_on == "s3")
-      std::printf("cleanup acts on the repository on S3 (bucket %s, prefix %s)\n", manager->config().s3_bucket.c_str(),
-                  manager->config().s3_prefix.c_str());
-    std::printf("policy: %s\n", r.policy.c_str());
-    for (const auto& b : r.backups) {
-      std::string reasons;
-      for (const auto& why : b.reasons) reasons += (reasons.empty() ? "" : ", ") + why;
-      const char* action = b.keep ? "keep" : r.dry_run ? "would remove" : "remove";
-      std::printf("%-*s %-34s %-20s %s\n", r.dry_run ? 12 : 6, action, b.backup_id.c_str(),
-                  short_time(b.timestamp).c_str(), reasons.c_str());
+    if (!g.quiet) {
+      if (acts_on == "local")
+        std::printf("local repository (%s):\n", manager->config().backup_dir.c_str());
+      else
+        std::printf("repository on S3 (bucket %s, prefix %s):\n", manager->config().s3_bucket.c_str(),
+                    manager->config().s3_prefix.c_str());
+      print_result(r);
+      if (offsite) {
+        std::printf("off-site copy on S3 (bucket %s, prefix %s), same policy:\n", manager->config().s3_bucket.c_str(),
+                    manager->config().s3_prefix.c_str());
+        print_result(*offsite);
+      }
     }
-    if (r.dry_run)
-      std::printf("dry run: would remove %zu backups, delete %llu packs and rewrite %llu, freeing about %s; "
-                  "nothing was changed\n",
-                  r.removed.size(), static_cast<unsigned long long>(r.packs_deleted),
-                  static_cast<unsigned long long>(r.packs_rewritten), human_bytes(r.bytes_freed).c_str());
-    else
-      std::printf("removed %zu backups, deleted %llu packs, rewrote %llu packs, freed %s (%llu bytes) in %.1f s\n",
-                  r.removed.size(), static_cast<unsigned long long>(r.packs_deleted),
-                  static_cast<unsigned long long>(r.packs_rewritten), human_bytes(r.bytes_freed).c_str(),
-                  static_cast<unsigned long long>(r.bytes_freed), r.duration_seconds);
+    if (!offsite_error.empty()) {
+      spdlog::error("the local cleanup is done, but the off-site copy on S3 was not cleaned up: {}", offsite_error);
+      return exit_code(ErrorCategory::kStorage);
+    }
     return 0;
   };
 }

@@ -114,9 +114,14 @@ class CopyModeTest(S3TestCase):
         log = read_backup_log(self.backup_dir)
         self.assertEqual(log[-1]["metadata"]["offsite"]["status"], "copied")
 
-        # Cleanup in copy mode says which side it acts on.
+        # Cleanup in copy mode says which side it acts on, and keeps the S3 copy in line too.
         out = self.coffer("cleanup", "--dry-run", expect=0).out
         self.assertIn("local repository", out)
+        self.assertIn("off-site copy on S3", out)
+        _, c = self.coffer_json("cleanup", "--dry-run")
+        self.assertEqual(c["acts_on"], "local")
+        self.assertEqual(c["offsite"]["acts_on"], "s3")
+        self.assertEqual([x["backup_id"] for x in c["offsite"]["backups"]], [b["backup_id"]])
 
         # Disaster: BACKUP_DIR and the files are gone. S3 and the passphrase bring them back.
         remove_tree(self.backup_dir)
@@ -202,3 +207,28 @@ class DisasterRecoveryTest(S3TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CopyModeCleanupTest(S3TestCase):
+    def test_cleanup_keeps_the_offsite_copy_in_line_with_the_policy(self):
+        self.env["S3_MODE"] = "copy"
+        self.make_tree(scale=0.02, seed=5)
+        ids = []
+        for day in (1, 2, 3):
+            self.env["COFFER_NOW"] = f"2024-12-0{day}T02:00:00Z"
+            with open(os.path.join(self.src, os.listdir(self.src)[0], f"day{day}.txt"), "w") as f:
+                f.write(f"day {day}\n" * 1000)
+            ids.append(self.create("full")["backup_id"])
+        self.assertEqual({k for k in self.s3_keys() if k.startswith("snapshots/")}, {f"snapshots/{i}" for i in ids})
+        self.env.update({"COFFER_NOW": "2024-12-20T02:00:00Z", "RETENTION_DAYS": "1", "KEEP_LAST": "1"})
+        _, c = self.coffer_json("cleanup")
+        self.assertEqual(sorted(c["removed"]), sorted(ids[:2]))
+        self.assertEqual(sorted(c["offsite"]["removed"]), sorted(ids[:2]))
+        # Both sides now hold only the newest backup, and it still restores from S3 alone.
+        self.assertEqual({k for k in self.s3_keys() if k.startswith("snapshots/")}, {f"snapshots/{ids[2]}"})
+        self.assertEqual([b["backup_id"] for b in self.list_backups()], [ids[2]])
+        expected = snapshot_tree(self.src)
+        remove_tree(self.backup_dir)
+        target = self.new_dir("from-s3")
+        self.coffer("--source", "s3", "restore", ids[2], "--type", "files", "--target", target, expect=0)
+        assert_trees_equal(expected, snapshot_tree(target), "restore from the cleaned-up S3 copy")
