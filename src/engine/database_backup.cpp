@@ -8,25 +8,6 @@
 #include "source/postgres/pg_tools.h"
 
 namespace coffer {
-namespace {
-
-class StringSource : public ByteSource {
- public:
-  explicit StringSource(const std::string& s) : s_(s) {}
-  size_t read(uint8_t* buf, size_t n) override {
-    n = std::min(n, s_.size() - pos_);
-    std::memcpy(buf, s_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  const std::string& s_;
-  size_t pos_ = 0;
-};
-
-}  // namespace
-
 DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, const BackupConfig& config,
                              const std::function<void(const std::string&)>& warn) {
   auto start = std::chrono::steady_clock::now();
@@ -52,7 +33,7 @@ DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, con
   std::string globals_warning;
   std::optional<std::string> globals = pg::dump_globals(tools, conn, &globals_warning);
   if (globals) {
-    StringSource src(*globals);
+    MemorySource src(*globals);
     part.globals = store.add_stream(src, BlobType::kData, params);
     info.globals = true;
   } else if (warn) {

@@ -8,25 +8,6 @@
 #include "util/binary.h"
 
 namespace coffer {
-namespace {
-
-class MemorySource : public ByteSource {
- public:
-  explicit MemorySource(const std::string& s) : s_(s) {}
-  size_t read(uint8_t* buf, size_t n) override {
-    n = std::min(n, s_.size() - pos_);
-    std::memcpy(buf, s_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  const std::string& s_;
-  size_t pos_ = 0;
-};
-
-}  // namespace
-
 std::vector<ChunkRef> write_tree(ChunkStore& store, const ChunkerParams& params,
                                  const std::vector<files::FileEntry>& entries) {
   std::string text;

@@ -1,8 +1,11 @@
 // The source seam: anything that yields a stream of bytes (a file, a pg_dump pipe).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 
 namespace coffer {
 
@@ -11,6 +14,22 @@ class ByteSource {
   virtual ~ByteSource() = default;
   // Reads up to `n` bytes into `buf`; returns 0 at end of stream. Throws coffer::Error.
   virtual size_t read(uint8_t* buf, size_t n) = 0;
+};
+
+// Reads bytes held in memory; the caller keeps them alive while the source is used.
+class MemorySource : public ByteSource {
+ public:
+  explicit MemorySource(std::string_view data) : data_(data) {}
+  size_t read(uint8_t* buf, size_t n) override {
+    n = std::min(n, data_.size() - pos_);
+    std::memcpy(buf, data_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
 };
 
 }  // namespace coffer

@@ -23,22 +23,6 @@ constexpr uint64_t kMaxChunkSize = 64ull * 1024 * 1024;  // the chunker's own up
 constexpr size_t kMaxPathLength = 64 * 1024;
 constexpr size_t kMaxLinkTargetLength = 4095;             // PATH_MAX - 1
 
-// File names are arbitrary bytes: control characters are escaped so messages stay one line.
-std::string display(std::string_view s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      out += "\\x";
-      out += digits[c >> 4];
-      out += digits[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 // Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF): exactly what
 // nlohmann's dump() accepts without throwing.
 bool is_valid_utf8(std::string_view s) {
@@ -96,7 +80,7 @@ class EntryReader {
   explicit EntryReader(const json& j) : j_(j) {}
 
   [[noreturn]] void damaged(const std::string& problem) const {
-    std::string what = name_.empty() ? "a tree entry" : "tree entry \"" + display(name_) + "\"";
+    std::string what = name_.empty() ? "a tree entry" : "tree entry \"" + display_path(name_) + "\"";
     fail(ErrorCategory::kDamaged,
          "damaged file list in backup: " + what + ": " + problem +
              " (the backup is corrupt or was tampered with; restore from another backup)");
@@ -180,7 +164,7 @@ EntryType parse_type(const EntryReader& r, const json& v) {
   if (s == "f") return EntryType::kFile;
   if (s == "l") return EntryType::kSymlink;
   if (s == "h") return EntryType::kHardlink;
-  r.damaged("unknown type \"" + display(s) + "\"");
+  r.damaged("unknown type \"" + display_path(s) + "\"");
 }
 
 std::vector<ChunkRef> parse_chunks(const EntryReader& r, const json& v, uint64_t size) {
@@ -300,6 +284,21 @@ FileEntry from_json(const nlohmann::json& j) {
     r.damaged("content chunks on an entry that is not a regular file");
   }
   return e;
+}
+
+std::string display_path(std::string_view s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f || c == '\\') {
+      out += "\\x";
+      out += digits[c >> 4];
+      out += digits[c & 0xf];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 }  // namespace coffer::files

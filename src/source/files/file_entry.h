@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -41,5 +42,9 @@ FileEntry from_json(const nlohmann::json& j);
 
 // True when `path` is a safe relative path per the rules above.
 bool is_safe_relative_path(const std::string& path);
+
+// File names are arbitrary bytes: control characters (and '\\') are escaped as \\xNN so that
+// messages naming a file stay on one line.
+std::string display_path(std::string_view s);
 
 }  // namespace coffer::files

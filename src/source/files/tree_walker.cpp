@@ -20,22 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// File names are arbitrary bytes: control characters are escaped so messages stay one line.
-std::string display(std::string_view s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      out += "\\x";
-      out += digits[c >> 4];
-      out += digits[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 int64_t to_ns(const struct timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
@@ -86,12 +70,12 @@ class Walker {
   void visit(const fs::path& source, const std::string& path) {
     struct stat st;
     if (::lstat(source.c_str(), &st) != 0) {
-      warn(errno == ENOENT ? "vanished while reading: " + display(source.native())
-                           : "cannot read " + display(source.native()) + ": " + std::strerror(errno));
+      warn(errno == ENOENT ? "vanished while reading: " + display_path(source.native())
+                           : "cannot read " + display_path(source.native()) + ": " + std::strerror(errno));
       return;
     }
     if (const char* kind = skipped_kind(st.st_mode)) {
-      warn(std::string("skipped ") + kind + ": " + display(source.native()));
+      warn(std::string("skipped ") + kind + ": " + display_path(source.native()));
       return;
     }
     FileEntry entry;
@@ -99,7 +83,7 @@ class Walker {
     fill_from_stat(st, entry);
     if (S_ISLNK(st.st_mode) &&
         !read_link(source, static_cast<size_t>(st.st_size), entry.link_target)) {
-      warn("cannot read symlink " + display(source.native()) + ": " + std::strerror(errno));
+      warn("cannot read symlink " + display_path(source.native()) + ": " + std::strerror(errno));
       return;
     }
     if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
@@ -125,7 +109,7 @@ class Walker {
   bool list_directory(const fs::path& source, std::vector<std::string>& names) {
     DIR* dir = ::opendir(source.c_str());
     if (dir == nullptr) {
-      warn("cannot read directory " + display(source.native()) + ": " + std::strerror(errno));
+      warn("cannot read directory " + display_path(source.native()) + ": " + std::strerror(errno));
       return false;
     }
     while (true) {
@@ -138,7 +122,7 @@ class Walker {
     const int read_errno = errno;
     ::closedir(dir);
     if (read_errno != 0) {
-      warn("cannot read directory " + display(source.native()) + ": " + std::strerror(read_errno) +
+      warn("cannot read directory " + display_path(source.native()) + ": " + std::strerror(read_errno) +
            " (some entries may be missing)");
     }
     return true;
@@ -160,7 +144,7 @@ std::vector<WalkRoot> name_roots(const std::vector<fs::path>& paths) {
   for (const fs::path& given : paths) {
     fs::path absolute = fs::absolute(given).lexically_normal();
     if (!absolute.has_filename() && absolute.has_relative_path()) absolute = absolute.parent_path();
-    const std::string shown = display(given.native());
+    const std::string shown = display_path(given.native());
     // The root itself is followed if it is a symlink (the user named it); nothing below is.
     struct stat st;
     if (::stat(absolute.c_str(), &st) != 0) {

@@ -25,22 +25,6 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxOpenDepth = 64;
 constexpr int kTempAttempts = 16;
 
-// File names are arbitrary bytes: control characters are escaped so messages stay one line.
-std::string display(std::string_view s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      out += "\\x";
-      out += digits[c >> 4];
-      out += digits[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 [[noreturn]] void storage_error(const std::string& action, const std::string& shown, int err) {
   fail(ErrorCategory::kStorage, action + " " + shown + ": " + std::strerror(err));
 }
@@ -225,11 +209,11 @@ struct TreeWriter::Impl {
   std::vector<Level> chain;  // the directory last resolved, one open fd per level
   std::vector<PendingDir> dirs;
 
-  std::string shown(const std::string& rel) const { return display((target / rel).native()); }
+  std::string shown(const std::string& rel) const { return display_path((target / rel).native()); }
 
   void check_safe(const std::string& path) const {
     if (!is_safe_relative_path(path)) {
-      fail(ErrorCategory::kInput, "refusing to restore unsafe path \"" + display(path) +
+      fail(ErrorCategory::kInput, "refusing to restore unsafe path \"" + display_path(path) +
                                       "\" (absolute, empty, or with \".\"/\"..\" parts; the backup may "
                                       "have been tampered with)");
     }
@@ -311,7 +295,7 @@ struct TreeWriter::Impl {
 TreeWriter::TreeWriter(fs::path target, WriterOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->target = std::move(target);
   impl_->options = options;
-  const std::string shown = display(impl_->target.native());
+  const std::string shown = display_path(impl_->target.native());
   std::error_code ec;
   fs::create_directories(impl_->target, ec);
   if (ec) fail(ErrorCategory::kStorage, "cannot create restore target " + shown + ": " + ec.message());
