@@ -12,6 +12,7 @@
 
 #include "coffer/error.h"
 #include "engine/tree_stream.h"
+#include "repo/blob_prefetcher.h"
 #include "source/postgres/pg_archive_offsets.h"
 #include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_dump_stream.h"
@@ -123,8 +124,14 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
 
   // pg_restore -j needs a seekable archive: write a private copy, checking every chunk on the way.
   TempArchive archive;
+  std::vector<ChunkId> order;
   for (const ChunkRef& c : read_ref_list(repo, part.dump_list, part.info.dump_bytes, "database dump of backup " + backup_id))
-    archive.write(repo.read_blob(c.id));
+    order.push_back(c.id);
+  {
+    size_t n = order.size();
+    BlobPrefetcher prefetch(repo, std::move(order), 4, 64);  // dump chunks are small (4 KiB)
+    for (size_t i = 0; i < n; ++i) archive.write(prefetch.next());
+  }
   archive.close();
   // The dump was streamed, so its table of contents lacks data offsets: fill them in so that
   // pg_restore -j can seek to each table's data (an archive we cannot parse is used as it is).

@@ -7,6 +7,7 @@
 
 #include "coffer/error.h"
 #include "engine/tree_stream.h"
+#include "repo/blob_prefetcher.h"
 #include "source/files/tree_writer.h"
 
 namespace coffer {
@@ -125,11 +126,22 @@ RestoreResult run_restore(Repository& repo, const std::string& backup_id, const 
   for (const FileEntry& e : full_tree)
     if (e.type == EntryType::kFile) all_tree_files[e.path] = &e;
 
-  auto restore_content = [&](const FileEntry& e, files::TreeWriter& w, const FileEntry& local) {
+  // Chunks of the selected files, in the order they are written, fetched ahead on a few threads.
+  std::vector<ChunkId> order;
+  for (const FileEntry& e : entries)
+    if (e.type == EntryType::kFile)
+      for (const ChunkRef& c : e.chunks) order.push_back(c.id);
+  BlobPrefetcher prefetch(repo, std::move(order));
+
+  // `prefetched`: the file's chunks come from `prefetch` (its next ones), else straight from the
+  // repository (the content of a hard link whose first link was not selected).
+  auto restore_content = [&](const FileEntry& e, files::TreeWriter& w, const FileEntry& local, bool prefetched) {
+    size_t taken = 0;
     try {
       auto out = w.begin_file(local);
       for (const ChunkRef& c : e.chunks) {
-        Bytes data = repo.read_blob(c.id);
+        ++taken;  // counted before the read: a chunk whose read throws is taken too
+        Bytes data = prefetched ? prefetch.next() : repo.read_blob(c.id);
         out->write(data);
         progress.bytes_done += data.size();
         report(false);
@@ -139,6 +151,7 @@ RestoreResult run_restore(Repository& repo, const std::string& backup_id, const 
       result.bytes_restored += e.size;
       return true;
     } catch (const Error& err) {
+      if (prefetched) prefetch.skip(e.chunks.size() - taken);  // keep the order in step
       bool damage = err.category() == ErrorCategory::kDamaged || err.category() == ErrorCategory::kNotFound;
       if (!damage) throw;
       std::string msg = e.path + ": " + err.what();
@@ -157,7 +170,7 @@ RestoreResult run_restore(Repository& repo, const std::string& backup_id, const 
       case EntryType::kDirectory: w.make_directory(local); break;
       case EntryType::kSymlink: w.make_symlink(local); break;
       case EntryType::kFile:
-        if (restore_content(e, w, local)) restored_files[e.path] = &e;
+        if (restore_content(e, w, local, true)) restored_files[e.path] = &e;
         ++progress.files_done;
         break;
       case EntryType::kHardlink:
@@ -173,7 +186,7 @@ RestoreResult run_restore(Repository& repo, const std::string& backup_id, const 
           as_file.type = EntryType::kFile;
           as_file.size = content.size;
           as_file.chunks = content.chunks;
-          restore_content(content, w, as_file);
+          restore_content(content, w, as_file, false);
         }  // else: its first link is damaged and was skipped (already reported)
         break;
     }
