@@ -63,5 +63,7 @@ Runner add_cleanup(CLI::App& app, GlobalOptions& g);
 Runner add_unlock(CLI::App& app, GlobalOptions& g);
 Runner add_pin(CLI::App& app, GlobalOptions& g);
 Runner add_unpin(CLI::App& app, GlobalOptions& g);
+Runner add_schedule(CLI::App& app, GlobalOptions& g);
+Runner add_status(CLI::App& app, GlobalOptions& g);
 
 }  // namespace coffer::cli

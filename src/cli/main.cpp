@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   reg(cli::add_unlock);
   reg(cli::add_pin);
   reg(cli::add_unpin);
+  reg(cli::add_schedule);
+  reg(cli::add_status);
 
   try {
     app.parse(argc, argv);

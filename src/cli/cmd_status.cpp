@@ -1,0 +1,151 @@
+// `coffer status`: health for humans and monitoring. Exit 1 when the newest successful backup is
+// older than STATUS_MAX_AGE_HOURS (default 26) or there is none.
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli/cli.h"
+#include "engine/backup_log.h"
+#include "schedule/schedule_config.h"
+#include "util/clock.h"
+
+namespace coffer::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+double max_age_hours() {
+  const char* v = std::getenv("STATUS_MAX_AGE_HOURS");
+  if (!v || !*v) return 26;
+  char* end = nullptr;
+  double h = std::strtod(v, &end);
+  if (*end != '\0' || !(h > 0))
+    fail(ErrorCategory::kConfig, std::string("STATUS_MAX_AGE_HOURS: \"") + v + "\" is not a positive number of hours");
+  return h;
+}
+
+uint64_t folder_bytes(const fs::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code fec;
+    if (it->is_regular_file(fec)) total += it->file_size(fec);
+  }
+  return total;
+}
+
+std::string age_text(double seconds) {
+  if (seconds < 120) return std::to_string(static_cast<long>(seconds)) + " s";
+  if (seconds < 7200) return std::to_string(static_cast<long>(seconds / 60)) + " min";
+  if (seconds < 172800) return std::to_string(static_cast<long>(seconds / 3600)) + " h";
+  return std::to_string(static_cast<long>(seconds / 86400)) + " days";
+}
+
+double seconds_between(TimePoint a, TimePoint b) { return std::chrono::duration<double>(b - a).count(); }
+
+}  // namespace
+
+Runner add_status(CLI::App& app, GlobalOptions& g) {
+  app.add_subcommand("status", "last backups, failures, next runs and repository size; exit 1 when the newest "
+                               "backup is older than STATUS_MAX_AGE_HOURS (default 26)");
+  return [&g] {
+    const double limit_h = max_age_hours();
+    schedule::ScheduleConfig sc = schedule::load_schedule_config_from_environment();
+    auto manager = make_manager(g);
+    const TimePoint now = job_now();
+
+    std::vector<BackupInfo> backups;
+    bool repo_exists = true;
+    try {
+      backups = manager->list_backups();
+    } catch (const Error& e) {
+      if (e.category() != ErrorCategory::kNotFound) throw;
+      repo_exists = false;
+    }
+
+    nlohmann::json types = nlohmann::json::object();
+    for (const char* t : {"full", "incremental", "differential", "cleanup"})
+      types[t] = {{"last_success", nullptr}, {"last_failure", nullptr}};
+    std::optional<TimePoint> newest;
+    std::string newest_id;
+    for (const BackupInfo& b : backups) {  // oldest first: the last one seen per type wins
+      std::optional<TimePoint> t = parse_iso8601_utc(b.timestamp);
+      if (!t) continue;
+      double age = seconds_between(*t, now);
+      types[backup_type_name(b.type)]["last_success"] = {
+          {"backup_id", b.backup_id}, {"time", b.timestamp}, {"age_seconds", age}};
+      if (!newest || *t > *newest) newest = t, newest_id = b.backup_id;
+    }
+    nlohmann::json log = BackupLog(manager->config().backup_dir).read();
+    nlohmann::json last_error = nullptr;
+    for (const auto& rec : log) {
+      if (!rec.is_object()) continue;
+      std::string type = rec.value("backup_type", "");
+      std::string status = rec.value("status", "");
+      if (!types.contains(type)) continue;
+      if (status == "failed") {
+        nlohmann::json f = {{"time", rec.value("timestamp", "")},
+                            {"error", rec.contains("error") && rec["error"].is_string() ? rec["error"] : "unknown"}};
+        types[type]["last_failure"] = f;
+        last_error = f;
+        last_error["type"] = type;
+      } else if (type == "cleanup" && status == "success") {
+        std::string ts = rec.value("timestamp", "");
+        std::optional<TimePoint> t = parse_iso8601_utc(ts);
+        types[type]["last_success"] = {{"time", ts}, {"age_seconds", t ? seconds_between(*t, now) : 0.0}};
+      }
+    }
+
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const auto& j : sc.jobs) {
+      nlohmann::json runs = nlohmann::json::array();
+      for (TimePoint t : j.cron.next_n(now, sc.time_zone, 3)) runs.push_back(format_iso8601_utc(t));
+      jobs.push_back({{"job", j.name}, {"cron", j.cron.text()}, {"next_runs", runs}});
+    }
+
+    const double newest_age = newest ? seconds_between(*newest, now) : -1;
+    const bool healthy = newest && newest_age <= limit_h * 3600;
+    std::string problem;
+    if (!newest)
+      problem = repo_exists ? "no successful backup yet" : "no repository in " + manager->config().backup_dir.string();
+    else if (!healthy)
+      problem = "newest backup " + newest_id + " is " + age_text(newest_age) + " old (STATUS_MAX_AGE_HOURS=" +
+                std::to_string(static_cast<long>(limit_h)) + ")";
+    const fs::path dir = manager->config().backup_dir;
+    const uint64_t repo_bytes = folder_bytes(dir);
+
+    if (g.json) {
+      print_json({{"healthy", healthy},
+                  {"problem", problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(problem)},
+                  {"max_age_hours", limit_h},
+                  {"newest_backup", newest ? nlohmann::json{{"backup_id", newest_id}, {"age_seconds", newest_age}}
+                                           : nlohmann::json(nullptr)},
+                  {"types", types},
+                  {"last_error", last_error},
+                  {"schedule", {{"time_zone", sc.time_zone}, {"jobs", jobs}}},
+                  {"repository", {{"path", dir.string()}, {"size_bytes", repo_bytes}, {"backups", backups.size()}}}});
+    } else {
+      std::printf("status: %s\n", healthy ? "OK" : ("PROBLEM: " + problem).c_str());
+      std::printf("%-13s %-34s %-20s %-9s %s\n", "TYPE", "LAST SUCCESS", "TIME (UTC)", "AGE", "LAST FAILURE");
+      for (auto& [name, t] : types.items()) {
+        const auto& s = t["last_success"];
+        const auto& f = t["last_failure"];
+        std::string fail_text =
+            f.is_null() ? "-" : short_time(f["time"].get<std::string>()) + ": " + f["error"].get<std::string>();
+        std::printf("%-13s %-34s %-20s %-9s %s\n", name.c_str(),
+                    s.is_null() ? "-" : s.value("backup_id", "(cleanup)").c_str(),
+                    s.is_null() ? "-" : short_time(s["time"].get<std::string>()).c_str(),
+                    s.is_null() ? "-" : age_text(s["age_seconds"].get<double>()).c_str(), fail_text.c_str());
+      }
+      std::printf("next runs (%s):\n", sc.time_zone.c_str());
+      for (const auto& j : jobs)
+        std::printf("  %-13s %-20s %s\n", j["job"].get<std::string>().c_str(), j["cron"].get<std::string>().c_str(),
+                    j["next_runs"].empty() ? "never" : short_time(j["next_runs"][0].get<std::string>()).c_str());
+      std::printf("repository: %s, %s in %zu backups\n", dir.string().c_str(), human_bytes(repo_bytes).c_str(),
+                  backups.size());
+    }
+    return healthy ? 0 : 1;
+  };
+}
+
+}  // namespace coffer::cli

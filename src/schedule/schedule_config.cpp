@@ -1,0 +1,72 @@
+#include "schedule/schedule_config.h"
+
+#include <cctype>
+#include <cstdlib>
+
+#include "coffer/error.h"
+
+namespace coffer::schedule {
+
+namespace {
+
+struct Default {
+  const char* name;
+  const char* variable;
+  const char* expr;  // "off" = disabled unless set
+};
+
+// Order matters: jobs due at the same minute run in this order (full before cleanup, ...).
+constexpr Default kDefaults[] = {
+    {"full", "BACKUP_SCHEDULE_FULL", "0 2 * * *"},
+    {"differential", "BACKUP_SCHEDULE_DIFFERENTIAL", "off"},
+    {"incremental", "BACKUP_SCHEDULE_INCREMENTAL", "0 9-17 * * *"},
+    {"cleanup", "BACKUP_SCHEDULE_CLEANUP", "0 3 * * *"},
+    {"verify", "BACKUP_SCHEDULE_VERIFY", "off"},
+};
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+ScheduleConfig load_schedule_config(const EnvLookup& env) {
+  ScheduleConfig out;
+  if (std::optional<std::string> tz = env("TZ"); tz && !trim(*tz).empty()) {
+    std::string zone = trim(*tz);
+    if (zone.front() == ':') zone.erase(0, 1);  // POSIX ":Europe/Berlin"
+    try {
+      check_time_zone(zone);
+    } catch (const Error& e) {
+      fail(ErrorCategory::kConfig, std::string("TZ: ") + e.what());
+    }
+    out.time_zone = zone;
+  }
+  for (const Default& d : kDefaults) {
+    std::optional<std::string> set = env(d.variable);
+    std::string text = trim(set ? *set : std::string(d.expr));
+    std::string lower = text;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (text.empty() || lower == "off") continue;
+    try {
+      out.jobs.push_back({d.name, d.variable, CronExpr::parse(text)});
+    } catch (const Error& e) {
+      fail(ErrorCategory::kConfig, std::string(d.variable) + ": " + e.what() + " (or \"off\" to disable the " +
+                                       d.name + " job)");
+    }
+  }
+  return out;
+}
+
+ScheduleConfig load_schedule_config_from_environment() {
+  return load_schedule_config([](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  });
+}
+
+}  // namespace coffer::schedule

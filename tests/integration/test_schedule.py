@@ -1,0 +1,98 @@
+"""`coffer status` health and exit code; `coffer schedule` runs a catch-up full backup on an empty
+repository and stops cleanly on SIGTERM; bad schedules fail before anything runs."""
+
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from coffer_testlib import CofferTestCase, check_fails_cleanly, start_coffer  # noqa: E402
+
+WAIT_SECONDS = 60
+
+
+class StatusTest(CofferTestCase):
+
+    def test_status_on_empty_repo_is_unhealthy_then_healthy_after_create(self):
+        self.make_tree()
+        r, out = self.coffer_json("status", expect=1)
+        self.assertFalse(out["healthy"])
+        self.assertIsNone(out["newest_backup"])
+        self.assertEqual([j["job"] for j in out["schedule"]["jobs"]], ["full", "incremental", "cleanup"])
+
+        full = self.create("full")
+        _, out = self.coffer_json("status", expect=0)
+        self.assertTrue(out["healthy"], out)
+        self.assertEqual(out["types"]["full"]["last_success"]["backup_id"], full["backup_id"])
+        self.assertIsNone(out["types"]["incremental"]["last_success"])
+        self.assertGreater(out["repository"]["size_bytes"], 0)
+        self.assertEqual(len(out["schedule"]["jobs"][0]["next_runs"]), 3)
+
+        # the same backup, seen 27 hours later, is too old
+        later = self.coffer("--json", "status", env={"COFFER_NOW": "2099-01-01T00:00:00Z"}, expect=1)
+        self.assertIn("old", later.json()["problem"])
+        self.coffer("status", env={"STATUS_MAX_AGE_HOURS": "nonsense"}, expect=2)
+
+    def test_status_shows_last_failure(self):
+        self.make_tree()
+        self.create("full")
+        self.coffer("create", "--type", "incremental", env={"BACKUP_PATHS": os.path.join(self.tmp, "missing")})
+        _, out = self.coffer_json("status", expect=0)
+        failure = out["types"]["incremental"]["last_failure"]
+        self.assertIsNotNone(failure, out)
+        self.assertTrue(failure["error"])
+
+
+class ScheduleTest(CofferTestCase):
+
+    def test_invalid_schedule_fails_before_anything_runs(self):
+        self.make_tree()
+        r = self.coffer("schedule", env={"BACKUP_SCHEDULE_CLEANUP": "0 25 * * *"})
+        check_fails_cleanly(r)
+        self.assertIn("BACKUP_SCHEDULE_CLEANUP", r.err)
+        check_fails_cleanly(self.coffer("schedule", env={"TZ": "Nowhere/Atlantis"}))
+        self.assertFalse(os.path.exists(self.backup_dir))
+
+    def test_catch_up_full_then_sigterm_exits_cleanly(self):
+        self.make_tree()
+        log_path = os.path.join(self.tmp, "schedule.log")
+        env = dict(self.env, BACKUP_SCHEDULE_INCREMENTAL="* * * * *")
+        proc = start_coffer(["schedule"], env, self.tmp, log_path)
+        try:
+            deadline = time.monotonic() + WAIT_SECONDS
+            log = ""
+            while time.monotonic() < deadline and "full: finished" not in log:
+                time.sleep(0.1)
+                with open(log_path, errors="replace") as f:
+                    log = f.read()
+                self.assertIsNone(proc.poll(), f"coffer schedule exited early:\n{log}")
+            self.assertIn("full: finished", log, "no catch-up full backup within the wait")
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=WAIT_SECONDS)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        with open(log_path, errors="replace") as f:
+            log = f.read()
+        self.assertEqual(code, 0, log)
+        self.assertIn("catch-up", log)
+        self.assertIn("stopped cleanly", log)
+        backups = self.list_backups()
+        self.assertGreaterEqual(len(backups), 1)
+        self.assertEqual(backups[0]["backup_type"], "full")
+        self.assertEqual(backups[0]["status"], "success")
+
+    def test_max_jobs_runs_one_job_and_exits(self):
+        self.make_tree()
+        self.create("full")  # recent full: no catch-up, the first job is the per-minute incremental
+        r = self.coffer("schedule", "--max-jobs", "1", env={"BACKUP_SCHEDULE_INCREMENTAL": "* * * * *"},
+                        expect=0, timeout=90)
+        self.assertNotIn("catch-up", r.err)
+        self.assertEqual([b["backup_type"] for b in self.list_backups()], ["full", "incremental"])
+
+
+if __name__ == "__main__":
+    unittest.main()
