@@ -23,21 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class VectorSource : public ByteSource {
- public:
-  explicit VectorSource(const Bytes& b) : b_(b) {}
-  size_t read(uint8_t* buf, size_t n) override {
-    n = std::min(n, b_.size() - pos_);
-    std::memcpy(buf, b_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  const Bytes& b_;
-  size_t pos_ = 0;
-};
-
 Bytes random_data(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   Bytes b(n);
@@ -98,7 +83,7 @@ class CleanupJobTest : public ::testing::Test {
       e.path = "root/" + path;
       e.mode = 0644;
       e.size = content.size();
-      VectorSource src(content);
+      MemorySource src(content);
       e.chunks = store.add_stream(src, BlobType::kData, repo_->file_chunker());
       entries.push_back(e);
     }

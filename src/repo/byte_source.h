@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "util/bytes.h"
+
 namespace coffer {
 
 class ByteSource {
@@ -20,6 +22,7 @@ class ByteSource {
 class MemorySource : public ByteSource {
  public:
   explicit MemorySource(std::string_view data) : data_(data) {}
+  explicit MemorySource(ByteView data) : data_(reinterpret_cast<const char*>(data.data()), data.size()) {}
   size_t read(uint8_t* buf, size_t n) override {
     n = std::min(n, data_.size() - pos_);
     std::memcpy(buf, data_.data() + pos_, n);

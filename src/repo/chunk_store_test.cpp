@@ -16,21 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class VectorSource : public ByteSource {
- public:
-  explicit VectorSource(const Bytes& b) : b_(b) {}
-  size_t read(uint8_t* buf, size_t n) override {
-    n = std::min(n, b_.size() - pos_);
-    std::memcpy(buf, b_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  const Bytes& b_;
-  size_t pos_ = 0;
-};
-
 Bytes random_data(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   Bytes b(n);
@@ -67,9 +52,9 @@ TEST_F(ChunkStoreTest, StoresDedupsAndReadsBackAfterReopen) {
   std::vector<ChunkRef> refs;
   {
     ChunkStore store(*repo, {Codec::kZstd, 3}, 2);
-    VectorSource src(data);
+    MemorySource src(data);
     refs = store.add_stream(src, BlobType::kData, repo->file_chunker());
-    VectorSource again(data);  // same content again: all known
+    MemorySource again(data);  // same content again: all known
     EXPECT_EQ(store.add_stream(again, BlobType::kData, repo->file_chunker()), refs);
     store.commit();
     ChunkStoreStats st = store.stats();
@@ -94,7 +79,7 @@ TEST_F(ChunkStoreTest, StoresDedupsAndReadsBackAfterReopen) {
 
   // A second store over the reopened index adds nothing for known data.
   ChunkStore store2(*reopened, {Codec::kZstd, 3}, 2);
-  VectorSource src(data);
+  MemorySource src(data);
   store2.add_stream(src, BlobType::kData, reopened->file_chunker());
   store2.commit();
   EXPECT_EQ(store2.stats().chunks_new, 0u);
@@ -108,7 +93,7 @@ TEST_F(ChunkStoreTest, NothingIsIndexedBeforeCommit) {
   {
     ChunkStore store(*repo, {Codec::kLz4, 0}, 2);
     Bytes data = random_data(40 << 20, 2);  // more than two packs
-    VectorSource src(data);
+    MemorySource src(data);
     store.add_stream(src, BlobType::kData, repo->file_chunker());
     // destroyed without commit: like a crash after some packs were stored
   }
@@ -160,10 +145,10 @@ TEST_F(ChunkStoreTest, TwoProducersShareOneStore) {
   {
     ChunkStore store(*repo, {Codec::kZstd, 1}, 2);
     std::thread t([&] {
-      VectorSource src(a);
+      MemorySource src(a);
       ra = store.add_stream(src, BlobType::kData, repo->file_chunker());
     });
-    VectorSource src(b);
+    MemorySource src(b);
     rb = store.add_stream(src, BlobType::kData, repo->file_chunker());
     t.join();
     store.commit();
@@ -185,7 +170,7 @@ TEST_F(ChunkStoreTest, AbortStopsProducers) {
   ChunkStore store(*repo, {Codec::kNone, 0}, 1);
   store.abort();
   Bytes data = random_data(1 << 20, 3);
-  VectorSource src(data);
+  MemorySource src(data);
   EXPECT_THROW(store.add_stream(src, BlobType::kData, repo->file_chunker()), Error);
   EXPECT_THROW(store.commit(), Error);
 }
