@@ -60,6 +60,10 @@ class BackupManager {
   // Removes stale locks (every lock with `all`); returns what was removed. Needs no passphrase.
   std::vector<LockInfo> unlock(bool all = false);
 
+  // Total size in bytes of the repository's objects (local folder or S3 prefix), backup_log.json
+  // excluded. 0 when there is no repository yet. Needs no passphrase.
+  uint64_t repository_bytes();
+
   // Called during long operations, a few times a second at most.
   void set_progress_callback(std::function<void(const Progress&)> cb) { on_progress_ = std::move(cb); }
   // Called for each warning (skipped or changed files, ...) as it happens.

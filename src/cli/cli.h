@@ -24,6 +24,9 @@ struct GlobalOptions {
 };
 
 config::Sources sources_of(const GlobalOptions& g);
+// The scheduler service's settings (BACKUP_SCHEDULE_*, TZ, METRICS_*, NOTIFY_*, ...) by name, from
+// flags, environment and config file in that order of precedence.
+std::function<std::optional<std::string>(const std::string&)> service_settings_of(const GlobalOptions& g);
 BackupConfig load_config(const GlobalOptions& g);
 // A manager wired to the terminal: progress line on a TTY (not with --json/--quiet), warnings
 // to stderr.

@@ -18,6 +18,15 @@ config::Sources sources_of(const GlobalOptions& g) {
   return s;
 }
 
+std::function<std::optional<std::string>(const std::string&)> service_settings_of(const GlobalOptions& g) {
+  auto settings = std::make_shared<std::map<std::string, std::string>>(config::service_settings(sources_of(g)));
+  return [settings](const std::string& name) -> std::optional<std::string> {
+    auto it = settings->find(name);
+    if (it == settings->end()) return std::nullopt;
+    return it->second;
+  };
+}
+
 BackupConfig load_config(const GlobalOptions& g) { return config::load(sources_of(g)); }
 
 namespace {

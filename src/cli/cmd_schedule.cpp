@@ -7,6 +7,10 @@
 #include <thread>
 
 #include "cli/cli.h"
+#include "engine/backup_log.h"
+#include "schedule/metrics.h"
+#include "schedule/metrics_server.h"
+#include "schedule/notifier.h"
 #include "schedule/schedule_config.h"
 #include "schedule/scheduler.h"
 #include "util/clock.h"
@@ -28,38 +32,69 @@ void install_stop_handlers() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-std::optional<TimePoint> newest_full(const GlobalOptions& g) {
+// Backups known before this start, per type (newest success), and cleanups from the log: seeds
+// "last success" for status and metrics. nullopt per type when there is none.
+std::map<std::string, TimePoint> last_successes(const GlobalOptions& g) {
+  std::map<std::string, TimePoint> newest;
+  auto note = [&](const std::string& job, std::optional<TimePoint> t) {
+    if (t && (!newest.count(job) || *t > newest[job])) newest[job] = *t;
+  };
   try {
-    std::optional<TimePoint> newest;
-    for (const BackupInfo& b : make_manager(g)->list_backups())
-      if (b.type == BackupType::kFull)
-        if (auto t = parse_iso8601_utc(b.timestamp); t && (!newest || *t > *newest)) newest = t;
-    return newest;
+    auto manager = make_manager(g);
+    for (const BackupInfo& b : manager->list_backups()) note(backup_type_name(b.type), parse_iso8601_utc(b.timestamp));
+    for (const auto& rec : BackupLog(manager->config().backup_dir).read())
+      if (rec.is_object() && rec.value("backup_type", "") == "cleanup" && rec.value("status", "") == "success")
+        note("cleanup", parse_iso8601_utc(rec.value("timestamp", "")));
   } catch (const Error& e) {
-    if (e.category() == ErrorCategory::kNotFound) return std::nullopt;  // no repository yet
-    throw;
+    if (e.category() != ErrorCategory::kNotFound) throw;  // no repository yet: nothing to seed
   }
+  return newest;
 }
 
 // Each job gets a fresh manager, so a cleanup's changes are seen by the next backup.
-std::function<void()> job_for(const std::string& name, const GlobalOptions& g) {
+std::function<schedule::JobOutput()> job_for(const std::string& name, const GlobalOptions& g) {
   if (auto type = backup_type_from_name(name))
     return [&g, type = *type] {
       BackupInfo b = make_manager(g)->create_backup(type);
-      spdlog::info("backup {}: {} files, {} added", b.backup_id, b.file_count, human_bytes(b.bytes_added));
+      std::string summary = b.backup_id + ": " + std::to_string(b.file_count) + " files" +
+                            (b.database ? " and database " + b.database->name : "") + ", " +
+                            human_bytes(b.bytes_added) + " added";
+      spdlog::info("backup {}", summary);
+      return schedule::JobOutput{b.backup_id, b.bytes_added, 0, summary};
     };
   if (name == "cleanup")
     return [&g] {
       CleanupResult r = make_manager(g)->cleanup();
-      spdlog::info("cleanup: {} backups removed, {} freed", r.removed.size(), human_bytes(r.bytes_freed));
+      std::string summary = std::to_string(r.removed.size()) + " backups removed, " + human_bytes(r.bytes_freed) + " freed";
+      spdlog::info("cleanup: {}", summary);
+      return schedule::JobOutput{"", 0, r.bytes_freed, summary};
     };
   return [&g] {
     VerifyResult r = make_manager(g)->verify();
     if (!r.ok)
       fail(ErrorCategory::kDamaged, "verify found " + std::to_string(r.problems.size()) +
                                         " problem(s): run `coffer verify` for details");
-    spdlog::info("verify: {} backups, {} chunks checked", r.backups_checked, r.chunks_checked);
+    std::string summary = std::to_string(r.backups_checked) + " backups, " + std::to_string(r.chunks_checked) +
+                          " chunks checked";
+    spdlog::info("verify: {}", summary);
+    return schedule::JobOutput{"", 0, 0, summary};
   };
+}
+
+// Metrics after each job: record it, re-measure the repository, rewrite the textfile. Failures
+// here are logged, never allowed to stop the scheduler.
+void update_metrics(schedule::Metrics& metrics, const schedule::MetricsSettings& ms, const GlobalOptions& g) {
+  try {
+    metrics.set_repository_bytes(make_manager(g)->repository_bytes());
+  } catch (const std::exception& e) {
+    spdlog::warn("metrics: cannot measure the repository: {}", e.what());
+  }
+  if (ms.file.empty()) return;
+  try {
+    metrics.write_file(ms.file);
+  } catch (const std::exception& e) {
+    spdlog::warn("metrics: {}", e.what());
+  }
 }
 
 }  // namespace
@@ -76,7 +111,8 @@ Runner add_schedule(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--max-jobs", *max_jobs, "stop after N jobs (tests)")->group("");
   return [&g, once_at, max_jobs] {
     // Every setting is checked before anything runs.
-    schedule::ScheduleConfig sc = schedule::load_schedule_config_from_environment();
+    const auto service = service_settings_of(g);
+    schedule::ScheduleConfig sc = schedule::load_schedule_config(service);
     if (!once_at->empty()) {
       std::optional<TimePoint> t = parse_iso8601_utc(*once_at);
       if (!t)
@@ -95,12 +131,24 @@ Runner add_schedule(CLI::App& app, GlobalOptions& g) {
     if (g.source == "s3") fail(ErrorCategory::kInput, "--source s3 is not for `coffer schedule`");
     load_config(g);  // a bad setting fails now, not at 02:00
     if (sc.jobs.empty()) fail(ErrorCategory::kConfig, "every BACKUP_SCHEDULE_* job is off: nothing to schedule");
+    const schedule::MetricsSettings ms = schedule::load_metrics_settings(service);
+    schedule::Notifier notifier(schedule::load_notify_settings(service));
+
+    const std::map<std::string, TimePoint> known = last_successes(g);
+    auto metrics = std::make_shared<schedule::Metrics>(std::chrono::system_clock::now());
+    for (const auto& [job, t] : known) metrics->seed_last_success(job, t);
+    std::unique_ptr<schedule::MetricsServer> server;
+    if (ms.port != 0) {  // a port in use fails here, before any job
+      server = std::make_unique<schedule::MetricsServer>(ms.address, ms.port, [metrics] { return metrics->render(); });
+      spdlog::info("metrics: http://{}:{}/metrics", ms.address, server->port());
+    }
+    update_metrics(*metrics, ms, g);
 
     std::vector<schedule::ScheduledTask> tasks;
     for (const auto& j : sc.jobs) tasks.push_back({j.name, j.cron, job_for(j.name, g)});
     schedule::SchedulerOptions opts;
     opts.time_zone = sc.time_zone;
-    opts.last_full = newest_full(g);
+    if (auto it = known.find("full"); it != known.end()) opts.last_full = it->second;
     opts.max_jobs = *max_jobs;
 
     g_stop_signal = 0;
@@ -114,6 +162,11 @@ Runner add_schedule(CLI::App& app, GlobalOptions& g) {
       if (left > decltype(left)::zero() && !g_stop_signal) std::this_thread::sleep_for(left);
     };
     hooks.stop_requested = [] { return g_stop_signal != 0; };
+    hooks.job_finished = [&](const schedule::JobRun& run) {
+      metrics->record(run);
+      update_metrics(*metrics, ms, g);
+      notifier.job_finished(run);
+    };
 
     spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] %^%l%$: %v");  // a service log wants times
     spdlog::info("coffer schedule started (pid {})", static_cast<long>(getpid()));

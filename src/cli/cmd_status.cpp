@@ -14,24 +14,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-double max_age_hours() {
-  const char* v = std::getenv("STATUS_MAX_AGE_HOURS");
-  if (!v || !*v) return 26;
+double max_age_hours(const schedule::EnvLookup& settings) {
+  std::optional<std::string> v = settings("STATUS_MAX_AGE_HOURS");
+  if (!v || v->empty()) return 26;
   char* end = nullptr;
-  double h = std::strtod(v, &end);
+  double h = std::strtod(v->c_str(), &end);
   if (*end != '\0' || !(h > 0))
-    fail(ErrorCategory::kConfig, std::string("STATUS_MAX_AGE_HOURS: \"") + v + "\" is not a positive number of hours");
+    fail(ErrorCategory::kConfig, "STATUS_MAX_AGE_HOURS: \"" + *v + "\" is not a positive number of hours");
   return h;
-}
-
-uint64_t folder_bytes(const fs::path& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code fec;
-    if (it->is_regular_file(fec)) total += it->file_size(fec);
-  }
-  return total;
 }
 
 std::string age_text(double seconds) {
@@ -49,8 +39,9 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
   app.add_subcommand("status", "last backups, failures, next runs and repository size; exit 1 when the newest "
                                "backup is older than STATUS_MAX_AGE_HOURS (default 26)");
   return [&g] {
-    const double limit_h = max_age_hours();
-    schedule::ScheduleConfig sc = schedule::load_schedule_config_from_environment();
+    const auto settings = service_settings_of(g);
+    const double limit_h = max_age_hours(settings);
+    schedule::ScheduleConfig sc = schedule::load_schedule_config(settings);
     auto manager = make_manager(g);
     const TimePoint now = job_now();
 
@@ -112,7 +103,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
       problem = "newest backup " + newest_id + " is " + age_text(newest_age) + " old (STATUS_MAX_AGE_HOURS=" +
                 std::to_string(static_cast<long>(limit_h)) + ")";
     const fs::path dir = manager->config().backup_dir;
-    const uint64_t repo_bytes = folder_bytes(dir);
+    const uint64_t repo_bytes = repo_exists ? manager->repository_bytes() : 0;
 
     if (g.json) {
       print_json({{"healthy", healthy},

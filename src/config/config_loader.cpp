@@ -24,12 +24,15 @@
 namespace coffer::config {
 namespace {
 
-enum class Kind { kString, kPath, kPathList, kInt, kBool, kCompression };
+// kText: a string or a number, checked later by its reader (the scheduler service settings).
+enum class Kind { kString, kText, kPath, kPathList, kInt, kBool, kCompression };
 
 struct SettingSpec {
   const char* name;
   Kind kind;
   bool secret;
+  // Read by `coffer schedule` / `coffer status`, which validate them; not part of BackupConfig.
+  bool service = false;
 };
 
 // Display order; also the set of accepted names (file keys are these in lower case).
@@ -72,6 +75,19 @@ const std::vector<SettingSpec>& specs() {
       {"S3_CA_BUNDLE", Kind::kPath, false},
       {"S3_VERIFY_TLS", Kind::kBool, false},
       {"S3_RETRY_SECONDS", Kind::kInt, false},
+      {"BACKUP_SCHEDULE_FULL", Kind::kText, false, true},
+      {"BACKUP_SCHEDULE_INCREMENTAL", Kind::kText, false, true},
+      {"BACKUP_SCHEDULE_DIFFERENTIAL", Kind::kText, false, true},
+      {"BACKUP_SCHEDULE_CLEANUP", Kind::kText, false, true},
+      {"BACKUP_SCHEDULE_VERIFY", Kind::kText, false, true},
+      {"TZ", Kind::kText, false, true},
+      {"STATUS_MAX_AGE_HOURS", Kind::kText, false, true},
+      {"METRICS_FILE", Kind::kText, false, true},
+      {"METRICS_PORT", Kind::kText, false, true},
+      {"METRICS_ADDRESS", Kind::kText, false, true},
+      {"NOTIFY_COMMAND", Kind::kText, false, true},
+      {"NOTIFY_ON", Kind::kText, false, true},
+      {"NOTIFY_TIMEOUT_SECONDS", Kind::kText, false, true},
   };
   return table;
 }
@@ -180,6 +196,7 @@ toml::table parse_toml(const std::filesystem::path& file) {
 std::string kind_expectation(Kind kind) {
   switch (kind) {
     case Kind::kString: return "a string";
+    case Kind::kText: return "a string or a number";
     case Kind::kPath: return "a string (a path)";
     case Kind::kPathList: return "a string (\"a:b\") or an array of strings";
     case Kind::kInt: return "an integer";
@@ -202,8 +219,14 @@ RawValue raw_from_toml(const std::string& file, const std::string& key, const to
     raw.text = s->get();
     return raw;
   }
-  if (const auto* i = node.as_integer(); i && kind == Kind::kInt) {
+  if (const auto* i = node.as_integer(); i && (kind == Kind::kInt || kind == Kind::kText)) {
     raw.text = std::to_string(i->get());
+    return raw;
+  }
+  if (const auto* f = node.as_floating_point(); f && kind == Kind::kText) {
+    std::ostringstream text;
+    text << f->get();
+    raw.text = text.str();
     return raw;
   }
   if (const auto* b = node.as_boolean(); b && (kind == Kind::kBool || kind == Kind::kCompression)) {
@@ -673,12 +696,27 @@ std::filesystem::path backup_dir_hint(const Sources& sources) {
 BackupConfig load(const Sources& sources) { return Interpreter(collect(sources)).build(); }
 
 std::vector<SettingView> describe(const Sources& sources) {
-  Interpreter interpreter(collect(sources));
+  const RawSettings raw = collect(sources);
+  Interpreter interpreter(raw);
   const BackupConfig config = interpreter.build();
   std::vector<SettingView> out;
-  for (const auto& name : setting_names()) {
+  for (const auto& spec : specs()) {
+    const std::string name = spec.name;
+    if (spec.service) {
+      auto it = raw.values.find(name);
+      out.push_back({name, it == raw.values.end() ? "" : it->second.text,
+                     origin_name(it == raw.values.end() ? Origin::kDefault : it->second.origin)});
+      continue;
+    }
     out.push_back({name, display_value(config, name), origin_name(interpreter.origin_of(name))});
   }
+  return out;
+}
+
+std::map<std::string, std::string> service_settings(const Sources& sources) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : collect(sources).values)
+    if (const SettingSpec* spec = find_spec(name); spec && spec->service) out[name] = value.text;
   return out;
 }
 

@@ -41,6 +41,11 @@ struct SettingView {
 // Loads like load() and also reports the origin of every setting, in a stable order.
 std::vector<SettingView> describe(const Sources& sources);
 
+// The settings of the scheduler service (BACKUP_SCHEDULE_*, TZ, STATUS_MAX_AGE_HOURS, METRICS_*,
+// NOTIFY_*) as their winning source gives them (flags > environment > file), unvalidated: the
+// schedule module checks them. Unset ones are absent.
+std::map<std::string, std::string> service_settings(const Sources& sources);
+
 // Names of all settings coffer reads, in display order.
 const std::vector<std::string>& setting_names();
 

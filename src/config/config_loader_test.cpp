@@ -158,10 +158,38 @@ std::string lower(std::string s) {
   return s;
 }
 
+// The scheduler service's settings: passed through as text (the schedule module validates them).
+const std::vector<std::string> kServiceSettings = {
+    "BACKUP_SCHEDULE_FULL", "BACKUP_SCHEDULE_INCREMENTAL", "BACKUP_SCHEDULE_DIFFERENTIAL",
+    "BACKUP_SCHEDULE_CLEANUP", "BACKUP_SCHEDULE_VERIFY", "TZ", "STATUS_MAX_AGE_HOURS", "METRICS_FILE",
+    "METRICS_PORT", "METRICS_ADDRESS", "NOTIFY_COMMAND", "NOTIFY_ON", "NOTIFY_TIMEOUT_SECONDS"};
+
 TEST_F(ConfigLoaderTest, CasesCoverEverySetting) {
   std::vector<std::string> names;
   for (const auto& c : setting_cases()) names.push_back(c.name);
+  names.insert(names.end(), kServiceSettings.begin(), kServiceSettings.end());
   EXPECT_EQ(names, config::setting_names());
+}
+
+TEST_F(ConfigLoaderTest, ServiceSettingsComeFromFileEnvironmentAndFlagsInThatPrecedence) {
+  Sources s = with_file(
+      "backup_schedule_full = \"30 1 * * *\"\nmetrics_port = 9187\nnotify_on = \"always\"\n"
+      "backup_schedule_cleanup = \"0 4 * * *\"\n");
+  s.environment = {{"BACKUP_SCHEDULE_FULL", "0 5 * * *"}, {"TZ", "Europe/Berlin"}, {"HOME", "/root"}};
+  s.flags = {{"NOTIFY_ON", "failure"}};
+  const auto got = config::service_settings(s);
+  EXPECT_EQ(got, (std::map<std::string, std::string>{{"BACKUP_SCHEDULE_FULL", "0 5 * * *"},
+                                                     {"BACKUP_SCHEDULE_CLEANUP", "0 4 * * *"},
+                                                     {"METRICS_PORT", "9187"},
+                                                     {"NOTIFY_ON", "failure"},
+                                                     {"TZ", "Europe/Berlin"}}));
+  auto v = views_by_name(s);
+  EXPECT_EQ(v["BACKUP_SCHEDULE_FULL"].origin, "environment");
+  EXPECT_EQ(v["BACKUP_SCHEDULE_CLEANUP"].value, "0 4 * * *");
+  EXPECT_EQ(v["BACKUP_SCHEDULE_CLEANUP"].origin, "file");
+  EXPECT_EQ(v["METRICS_FILE"].origin, "default");
+  // A number is fine for these keys; a table is not.
+  EXPECT_THROW(config::service_settings(with_file("metrics_port = [1, 2]\n")), Error);
 }
 
 TEST_F(ConfigLoaderTest, EachSourceAloneSetsEachSetting) {

@@ -1,9 +1,11 @@
 #include "engine/backup_job.h"
 
+#include <atomic>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -219,6 +221,14 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   // The database part runs on its own thread, next to the files part; both feed one store.
   std::optional<DatabasePart> database;
   std::exception_ptr db_failure;
+  // Which part failed first: the other one then only stopped because of it ("aborted"), and the
+  // error to report is the first one's.
+  enum class FirstFailure { kNone, kDatabase, kFiles };
+  std::atomic<FirstFailure> first_failure{FirstFailure::kNone};
+  auto claim_first = [&](FirstFailure who) {
+    FirstFailure none = FirstFailure::kNone;
+    first_failure.compare_exchange_strong(none, who);
+  };
   std::thread db_thread;
   if (want_db) {
     db_thread = std::thread([&] {
@@ -226,6 +236,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
         database = backup_database(store, repo.db_chunker(), config, warn);
       } catch (...) {
         db_failure = std::current_exception();
+        claim_first(FirstFailure::kDatabase);
         store.abort();  // stop the files part early: the backup has failed
       }
     });
@@ -234,8 +245,10 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   try {
     if (want_files) kept = backup_files(repo, store, roots, previous, info, warn, options.on_progress);
   } catch (...) {
+    claim_first(FirstFailure::kFiles);
     store.abort();
     if (db_thread.joinable()) db_thread.join();
+    if (first_failure == FirstFailure::kDatabase && db_failure) std::rethrow_exception(db_failure);
     throw;
   }
   if (db_thread.joinable()) db_thread.join();

@@ -321,4 +321,14 @@ std::vector<LockInfo> BackupManager::unlock(bool all) {
   return out;
 }
 
+uint64_t BackupManager::repository_bytes() {
+  std::error_code ec;
+  if (!repository_on_s3(config_, source_s3_) && !fs::is_directory(config_.backup_dir, ec)) return 0;
+  std::shared_ptr<Storage> storage = make_repository_storage(config_, source_s3_);
+  uint64_t total = 0;
+  for (const ObjectInfo& o : storage->list(""))
+    if (o.key.rfind("backup_log.json", 0) != 0) total += o.size;  // the log and its lock file
+  return total;
+}
+
 }  // namespace coffer

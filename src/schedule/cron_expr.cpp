@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
@@ -26,6 +27,7 @@ const char* const kMonthNames[] = {"jan", "feb", "mar", "apr", "may", "jun",  "j
                                    "aug", "sep", "oct", "nov", "dec", nullptr};
 const char* const kDayNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", nullptr};
 
+const FieldSpec kSecondField = {"second", 0, 59, nullptr, 0};
 const FieldSpec kFields[5] = {
     {"minute", 0, 59, nullptr, 0},       {"hour", 0, 23, nullptr, 0},
     {"day-of-month", 1, 31, nullptr, 0}, {"month", 1, 12, kMonthNames, 1},
@@ -280,13 +282,18 @@ CronExpr CronExpr::parse(const std::string& text) {
     e.text_ = text;
     return e;
   }
-  if (fields.size() != 5)
-    bad(text,
-        "expected 5 fields (minute hour day-of-month month day-of-week) or an alias such as "
-        "@daily, got " +
-            std::to_string(fields.size()));
   CronExpr e;
   e.text_ = text;
+  if (fields.size() == 6) {
+    e.has_seconds_ = true;
+    e.seconds_ = parse_field(text, kSecondField, fields[0]);
+    fields.erase(fields.begin());
+  }
+  if (fields.size() != 5)
+    bad(text,
+        "expected 5 fields (minute hour day-of-month month day-of-week), 6 with a leading seconds "
+        "field, or an alias such as @daily, got " +
+            std::to_string(fields.size() + (e.has_seconds_ ? 1 : 0)));
   e.minutes_ = parse_field(text, kFields[0], fields[0]);
   e.hours_ = parse_field(text, kFields[1], fields[1]);
   e.days_ = parse_field(text, kFields[2], fields[2]);
@@ -315,9 +322,8 @@ std::optional<TimePoint> CronExpr::next_after(TimePoint t, const std::string& tz
   const int64_t t_sec = std::chrono::floor<seconds>(t.time_since_epoch()).count();
   std::lock_guard<std::mutex> lock(tz_mutex());
   ScopedTz scoped(tz);
-  const int64_t start_wall = floor_div(t_sec + offset_at(t_sec), 60) * 60 + 60;
+  const int64_t start_wall = t_sec + offset_at(t_sec) + 1;  // first wall second worth trying
   const int64_t first_day = floor_div(start_wall, 86400);
-  const int start_minute = static_cast<int>((start_wall - first_day * 86400) / 60);
   for (int64_t day = first_day; day < first_day + 366 * 9; ++day) {
     int y = 0, m = 0, d = 0;
     civil_from_days(day, y, m, d);
@@ -326,14 +332,56 @@ std::optional<TimePoint> CronExpr::next_after(TimePoint t, const std::string& tz
       if (!(hours_ & (uint64_t{1} << h))) continue;
       for (int mi = 0; mi < 60; ++mi) {
         if (!(minutes_ & (uint64_t{1} << mi))) continue;
-        if (day == first_day && h * 60 + mi < start_minute) continue;
-        int64_t u = resolve_wall(day * 86400 + h * 3600 + mi * 60);
-        TimePoint run{std::chrono::duration_cast<TimePoint::duration>(seconds(u))};
-        if (run > t) return run;
+        const int64_t minute_wall = day * 86400 + h * 3600 + mi * 60;
+        if (minute_wall + 59 < start_wall) continue;
+        for (int s = 0; s < 60; ++s) {
+          if (!(seconds_ & (uint64_t{1} << s)) || minute_wall + s < start_wall) continue;
+          int64_t u = resolve_wall(minute_wall + s);
+          TimePoint run{std::chrono::duration_cast<TimePoint::duration>(seconds(u))};
+          if (run > t) return run;
+        }
       }
     }
   }
   return std::nullopt;
+}
+
+std::string CronExpr::dst_note(TimePoint run, const std::string& tz) const {
+  if (is_utc(tz)) return "";
+  check_time_zone(tz);
+  const int64_t u = std::chrono::floor<std::chrono::seconds>(run.time_since_epoch()).count();
+  std::lock_guard<std::mutex> lock(tz_mutex());
+  ScopedTz scoped(tz);
+  const int64_t wall = u + offset_at(u);
+  auto hhmm = [](int64_t w) {
+    int64_t in_day = w - floor_div(w, 86400) * 86400;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%02d:%02d", static_cast<int>(in_day / 3600), static_cast<int>(in_day / 60 % 60));
+    return std::string(buf);
+  };
+  // Clocks went forward within the minute before the run: did the gap swallow any of its times?
+  if (offset_at(u - 60) < offset_at(u)) {
+    int64_t transition = u - 59;
+    while (offset_at(transition) == offset_at(u - 60)) ++transition;
+    const int64_t gap_begin = transition + offset_at(transition - 1);  // first wall time that never came
+    const int64_t gap_end = transition + offset_at(transition);
+    for (int64_t w = gap_begin; w < gap_end; ++w) {
+      const int64_t day = floor_div(w, 86400);
+      const int64_t sec = w - day * 86400;
+      int y = 0, m = 0, d = 0;
+      civil_from_days(day, y, m, d);
+      if ((hours_ & (uint64_t{1} << (sec / 3600))) && (minutes_ & (uint64_t{1} << (sec / 60 % 60))) &&
+          (seconds_ & (uint64_t{1} << (sec % 60))) && matches_day(m, d, weekday_from_days(day)))
+        return hhmm(w) + " did not exist on this day in " + tz + " (clocks went forward): runs once at " +
+               hhmm(wall) + " instead";
+    }
+  }
+  for (int64_t probe : {u - 86400, u + 86400}) {
+    const int64_t other = wall - offset_at(probe);
+    if (other > u && offset_at(other) == wall - other)
+      return hhmm(wall) + " occurs twice on this day in " + tz + " (clocks go back): runs only at its first occurrence";
+  }
+  return "";
 }
 
 std::vector<TimePoint> CronExpr::next_n(TimePoint t, const std::string& tz, int n) const {
@@ -348,7 +396,7 @@ std::vector<TimePoint> CronExpr::next_n(TimePoint t, const std::string& tz, int 
 }
 
 std::string CronExpr::describe() const {
-  return describe_field(minutes_, 0, 59) + " " + describe_field(hours_, 0, 23) + " " +
+  return (has_seconds_ ? describe_field(seconds_, 0, 59) + " " : std::string()) + describe_field(minutes_, 0, 59) + " " + describe_field(hours_, 0, 23) + " " +
          describe_field(days_, 1, 31) + " " + describe_field(months_, 1, 12) + " " +
          describe_field(weekdays_, 0, 6);
 }

@@ -1,4 +1,4 @@
-// Five-field cron expressions and their next run times in an IANA time zone.
+// Cron expressions and their next run times in an IANA time zone.
 //
 // Syntax: "minute hour day-of-month month day-of-week" with lists (1,2,5), ranges (9-17),
 // steps (*/15, 9-17/2, 5/10 = 5-59/10), month names jan-dec, day names sun-sat (any case),
@@ -7,6 +7,8 @@
 // matches (Vixie cron). A field counts as unrestricted when it covers its whole range ("*", "*/1",
 // "0-6"); unlike Vixie, "*/2" in day-of-month is therefore restricted (croniter agrees with us).
 // An expression that can never match (e.g. "0 0 30 2 *") is rejected at parse time.
+// Six fields put a seconds field first ("*/10 * * * * *": every 10 seconds), as in Quartz and
+// robfig/cron; five fields run at second 0. Seconds are for tests and short health jobs.
 //
 // Daylight-saving rules of next_after(), in the expression's wall-clock time:
 //  - A wall time that does not exist (spring-forward gap, e.g. 02:30 on the switch day in
@@ -46,8 +48,14 @@ class CronExpr {
   // The next n run times after t (fewer only if next_after runs out).
   std::vector<TimePoint> next_n(TimePoint t, const std::string& tz, int n) const;
 
-  // Normalised five-field form for log lines, e.g. "0 9-17 * * *", "*/15 * * * 1-5".
+  // Normalised form for log lines, e.g. "0 9-17 * * *", "*/15 * * * 1-5" (six fields when the
+  // expression had a seconds field).
   std::string describe() const;
+
+  // A log line's worth of explanation when a run at `run` (as next_after returned it) is moved by
+  // a daylight-saving change: the wall time did not exist that day (it runs after the gap), or it
+  // occurs twice (it runs only the first time). "" when the run is an ordinary one.
+  std::string dst_note(TimePoint run, const std::string& tz) const;
 
   // The text given to parse().
   const std::string& text() const { return text_; }
@@ -57,6 +65,8 @@ class CronExpr {
 
  private:
   std::string text_;
+  bool has_seconds_ = false;
+  uint64_t seconds_ = 1;   // bit 0-59; second 0 only unless a seconds field is given
   uint64_t minutes_ = 0;   // bit 0-59
   uint64_t hours_ = 0;     // bit 0-23
   uint64_t days_ = 0;      // bit 1-31

@@ -92,7 +92,9 @@ TEST(CronExprParse, InvalidExpressionsNameTheField) {
       {"1,,2 * * * *", "minute '1,,2' has an empty list item"},
       {"* * * * 1-", "day-of-week has an empty value"},
       {"* * * *", "expected 5 fields"},
-      {"* * * * * *", "expected 5 fields"},
+      {"* * * * * * *", "expected 5 fields"},
+      {"60 * * * * *", "second 60 is out of range 0-59"},
+      {"*/0 * * * * *", "second step 0"},
       {"", "expected 5 fields"},
       {"@fortnightly", "unknown alias @fortnightly"},
       {"0 0 30 2 *", "day-of-month 30 never occurs in month 2"},
@@ -222,6 +224,39 @@ TEST(CronExprDst, NewYorkFallBackOverlap) {
             (V{"2026-11-01T07:30:00Z", "2026-11-02T07:30:00Z"}));
   EXPECT_EQ(runs("0 * * * *", "2026-11-01T04:30:00Z", "America/New_York", 3),
             (V{"2026-11-01T05:00:00Z", "2026-11-01T07:00:00Z", "2026-11-01T08:00:00Z"}));
+}
+
+TEST(CronExprSeconds, SixFieldsPutSecondsFirst) {
+  EXPECT_EQ(runs("*/10 * * * * *", "2026-01-10T12:00:03Z", "UTC", 4),
+            (V{"2026-01-10T12:00:10Z", "2026-01-10T12:00:20Z", "2026-01-10T12:00:30Z", "2026-01-10T12:00:40Z"}));
+  EXPECT_EQ(runs("5,50 30 2 * * *", "2026-01-10T02:30:05Z", "UTC", 3),
+            (V{"2026-01-10T02:30:50Z", "2026-01-11T02:30:05Z", "2026-01-11T02:30:50Z"}));
+  // Second 0 of every minute is the five-field expression.
+  EXPECT_EQ(runs("0 * * * * *", "2026-01-10T12:00:00Z", "UTC", 3), runs("* * * * *", "2026-01-10T12:00:00Z", "UTC", 3));
+  EXPECT_EQ(CronExpr::parse("*/10 * * * * *").describe(), "*/10 * * * * *");
+  EXPECT_EQ(CronExpr::parse("0 2 * * *").describe(), "0 2 * * *");
+  // Seconds in a spring-forward gap collapse into one run after it, like minutes.
+  EXPECT_EQ(runs("*/20 30 2 * * *", "2026-03-28T12:00:00Z", "Europe/Berlin", 2),
+            (V{"2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"}));
+}
+
+TEST(CronExprDst, NoteExplainsShiftedAndUnrepeatedRuns) {
+  auto note = [](const char* expr, const char* run) {
+    return CronExpr::parse(expr).dst_note(at(run), "Europe/Berlin");
+  };
+  // 02:30 does not exist on 2026-03-29: the run at 03:00 CEST says so.
+  EXPECT_NE(note("30 2 * * *", "2026-03-29T01:00:00Z").find("02:30 did not exist"), std::string::npos);
+  // Hourly: 02:00 vanished into the 03:00 run.
+  EXPECT_NE(note("0 * * * *", "2026-03-29T01:00:00Z").find("02:00 did not exist"), std::string::npos);
+  // 03:00 itself on another day, and 04:00 on the switch day, are ordinary.
+  EXPECT_EQ(note("0 * * * *", "2026-03-29T02:00:00Z"), "");
+  EXPECT_EQ(note("0 3 * * *", "2026-03-30T01:00:00Z"), "");
+  // A job at 03:00 on the switch day lost nothing to the gap.
+  EXPECT_EQ(note("0 3 * * *", "2026-03-29T01:00:00Z"), "");
+  // 02:30 CEST on 2026-10-25 comes again an hour later and does not run again.
+  EXPECT_NE(note("30 2 * * *", "2026-10-25T00:30:00Z").find("occurs twice"), std::string::npos);
+  EXPECT_EQ(note("30 1 * * *", "2026-10-24T23:30:00Z"), "");
+  EXPECT_EQ(CronExpr::parse("30 2 * * *").dst_note(at("2026-03-29T02:30:00Z"), "UTC"), "");
 }
 
 TEST(CronExprZone, UnknownZoneIsConfigError) {

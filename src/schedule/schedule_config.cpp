@@ -61,12 +61,4 @@ ScheduleConfig load_schedule_config(const EnvLookup& env) {
   return out;
 }
 
-ScheduleConfig load_schedule_config_from_environment() {
-  return load_schedule_config([](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    if (!v) return std::nullopt;
-    return std::string(v);
-  });
-}
-
 }  // namespace coffer::schedule

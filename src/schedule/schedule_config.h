@@ -1,4 +1,5 @@
-// Which jobs `coffer schedule` runs and when, read from the environment:
+// Which jobs `coffer schedule` runs and when (environment variables, or the same names in lower
+// case as config-file keys):
 //   BACKUP_SCHEDULE_FULL          default "0 2 * * *"
 //   BACKUP_SCHEDULE_INCREMENTAL   default "0 9-17 * * *"
 //   BACKUP_SCHEDULE_DIFFERENTIAL  default off
@@ -30,7 +31,8 @@ struct ScheduleConfig {
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
+// `env` gives each setting's winning value (environment, config file or flag: see
+// config::service_settings).
 ScheduleConfig load_schedule_config(const EnvLookup& env);
-ScheduleConfig load_schedule_config_from_environment();
 
 }  // namespace coffer::schedule

@@ -59,6 +59,13 @@ bool Scheduler::done() const {
   return hooks_.stop_requested() || (options_.max_jobs >= 0 && jobs_run_ >= options_.max_jobs);
 }
 
+void Scheduler::plan(size_t i, TimePoint slot) {
+  next_[i] = slot;
+  if (slot == kNever) return;
+  std::string note = tasks_[i].cron.dst_note(slot, options_.time_zone);
+  if (!note.empty()) info(tasks_[i].name + ": run at " + when(slot) + ": " + note);
+}
+
 // Slots of task i at or before `now` except the latest are lost: log them as skipped.
 void Scheduler::collapse_missed(size_t i, TimePoint now) {
   if (next_[i] > now) return;
@@ -81,7 +88,7 @@ void Scheduler::run_task(size_t i, TimePoint slot, bool catch_up) {
          " for the previous job to finish");
   info(task.name + ": started" + (catch_up ? " (catch-up)" : " (slot " + when(slot) + ")"));
   try {
-    task.run();
+    r.output = task.run();
   } catch (const std::exception& e) {
     r.ok = false;
     r.error = e.what();
@@ -98,6 +105,7 @@ void Scheduler::run_task(size_t i, TimePoint slot, bool catch_up) {
     spdlog::error("{}: failed after {}: {} (retried at its next slot)", task.name, took, r.error);
     log_.push_back(task.name + ": failed: " + r.error);
   }
+  if (hooks_.job_finished) hooks_.job_finished(r);
   history_.push_back(std::move(r));
 }
 
@@ -105,7 +113,7 @@ int Scheduler::run() {
   TimePoint start = hooks_.now();
   next_.assign(tasks_.size(), kNever);
   for (size_t i = 0; i < tasks_.size(); ++i) {
-    next_[i] = next_slot(i, start);
+    plan(i, next_slot(i, start));
     info(tasks_[i].name + ": \"" + tasks_[i].cron.text() + "\" (" + options_.time_zone + "), next run " +
          when(next_[i]));
   }
@@ -154,7 +162,7 @@ int Scheduler::run() {
     }
     if (own_skipped > 0)
       warn(tasks_[pick].name + ": skipped " + std::to_string(own_skipped) + " slot(s) that came while it ran");
-    next_[pick] = n;
+    plan(pick, n);
     spdlog::debug("{}: next run {}", tasks_[pick].name, when(n));
   }
   if (hooks_.stop_requested()) info("stop requested: scheduler stopped between jobs");

@@ -21,10 +21,18 @@
 
 namespace coffer::schedule {
 
+// What a finished job reports, for metrics, notifications and logs.
+struct JobOutput {
+  std::string backup_id;     // "" for cleanup and verify
+  uint64_t bytes_added = 0;  // to the repository (backups)
+  uint64_t bytes_freed = 0;  // by cleanup
+  std::string summary;       // one line for humans
+};
+
 struct ScheduledTask {
   std::string name;  // "full" is the one catch-up runs
   CronExpr cron;
-  std::function<void()> run;  // throws on failure
+  std::function<JobOutput()> run;  // throws on failure
 };
 
 struct SchedulerHooks {
@@ -32,6 +40,9 @@ struct SchedulerHooks {
   // Sleeps until `until` or less (returning early is fine: the loop re-checks clock and stop).
   std::function<void(TimePoint until)> sleep_until;
   std::function<bool()> stop_requested = [] { return false; };
+  // Called after every job, success or failure (metrics, notification). Must not throw; it runs
+  // on the scheduler's thread, so it must be bounded in time.
+  std::function<void(const struct JobRun&)> job_finished;
 };
 
 struct SchedulerOptions {
@@ -50,6 +61,7 @@ struct JobRun {
   bool ok = true;
   std::string error;
   bool catch_up = false;
+  JobOutput output;  // filled when ok
 };
 
 class Scheduler {
@@ -72,6 +84,8 @@ class Scheduler {
   void run_task(size_t i, TimePoint slot, bool catch_up);
   void collapse_missed(size_t i, TimePoint now);
   TimePoint next_slot(size_t i, TimePoint after) const;
+  // Sets task i's next slot, with a log line when a daylight-saving change moves or merges it.
+  void plan(size_t i, TimePoint slot);
   bool done() const;
 
   std::vector<ScheduledTask> tasks_;

@@ -35,6 +35,7 @@ struct Sim {
                 --left;
                 throw std::runtime_error("simulated failure of " + name);
               }
+              return JobOutput{name + "_id", 42, 0, "ran " + name};
             }};
   }
   std::vector<ScheduledTask> defaults() {
@@ -144,8 +145,9 @@ TEST(Scheduler, StopFlagIsHonouredBetweenJobsNeverMidway) {
   bool finished = false;
   tasks[0].run = [&] {
     sim.stop = true;  // SIGTERM arrives while full runs
-    inner();
+    JobOutput out = inner();
     finished = true;
+    return out;
   };
   Scheduler s(std::move(tasks), sim.hooks(), no_catch_up());
   EXPECT_EQ(s.run(), 1);
@@ -188,7 +190,33 @@ TEST(Scheduler, DaylightSavingDaysInBerlinRunEachJobOnce) {
     s.run();
     EXPECT_EQ(runs(s), c.want) << c.from;
     EXPECT_FALSE(logged(s, "skipped"));
+    // Every run a daylight-saving change moved or kept from repeating has its log line.
+    if (std::string(c.from).substr(0, 7) == "2024-03") {
+      EXPECT_TRUE(logged(s, "full: run at 2024-03-31T01:00:00.000000Z: 02:00 did not exist")) << c.from;
+      EXPECT_TRUE(logged(s, "gap: run at 2024-03-31T01:00:00.000000Z: 02:00 did not exist")) << c.from;
+    } else {
+      EXPECT_TRUE(logged(s, "full: run at 2024-10-27T00:00:00.000000Z: 02:00 occurs twice")) << c.from;
+      EXPECT_TRUE(logged(s, "gap: run at 2024-10-27T00:30:00.000000Z: 02:30 occurs twice")) << c.from;
+    }
+    EXPECT_FALSE(logged(s, "cleanup: run at")) << c.from;  // 03:00 is an ordinary time both days
   }
+}
+
+TEST(Scheduler, ReportsEachFinishedJobWithItsOutputOrError) {
+  Sim sim{at("2024-06-01T00:00:00Z"), at("2024-06-01T04:00:00Z")};
+  sim.failures_left["cleanup"] = 1;
+  std::vector<JobRun> reported;
+  SchedulerHooks hooks = sim.hooks();
+  hooks.job_finished = [&](const JobRun& r) { reported.push_back(r); };
+  Scheduler s({sim.task("full", "0 2 * * *"), sim.task("cleanup", "0 3 * * *")}, hooks, no_catch_up());
+  s.run();
+  ASSERT_EQ(reported.size(), 2u);
+  EXPECT_TRUE(reported[0].ok);
+  EXPECT_EQ(reported[0].output.backup_id, "full_id");
+  EXPECT_EQ(reported[0].output.bytes_added, 42u);
+  EXPECT_FALSE(reported[1].ok);
+  EXPECT_EQ(reported[1].error, "simulated failure of cleanup");
+  EXPECT_EQ(reported[1].output.backup_id, "");
 }
 
 }  // namespace

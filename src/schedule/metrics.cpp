@@ -1,0 +1,183 @@
+#include "schedule/metrics.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "coffer/error.h"
+
+namespace coffer::schedule {
+
+namespace {
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+double seconds_of(TimePoint t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+
+// Prometheus floats: plain decimal, enough digits for a Unix time with milliseconds.
+std::string number(double v) {
+  std::ostringstream out;
+  out.precision(15);
+  out << v;
+  return out.str();
+}
+
+const char* const kJobs[] = {"full", "incremental", "differential", "cleanup", "verify"};
+
+}  // namespace
+
+MetricsSettings load_metrics_settings(const EnvLookup& env) {
+  MetricsSettings s;
+  if (auto v = env("METRICS_FILE"); v && !trim(*v).empty()) {
+    s.file = trim(*v);
+    std::filesystem::path dir = s.file.parent_path().empty() ? "." : s.file.parent_path();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+      fail(ErrorCategory::kConfig, "METRICS_FILE: folder '" + dir.string() +
+                                       "' does not exist; create it or point METRICS_FILE at an existing folder "
+                                       "(for node_exporter: its --collector.textfile.directory)");
+  }
+  if (auto v = env("METRICS_PORT"); v && !trim(*v).empty()) {
+    std::string t = trim(*v);
+    bool digits = t.size() <= 5 && t.find_first_not_of("0123456789") == std::string::npos;
+    int port = digits ? std::stoi(t) : -1;
+    if (port < 0 || port > 65535)
+      fail(ErrorCategory::kConfig, "METRICS_PORT: \"" + t + "\" is not a TCP port (1-65535, or 0 for no HTTP endpoint)");
+    s.port = port;
+  }
+  if (auto v = env("METRICS_ADDRESS"); v && !trim(*v).empty()) {
+    std::string t = trim(*v);
+    in_addr addr{};
+    if (inet_pton(AF_INET, t.c_str(), &addr) != 1)
+      fail(ErrorCategory::kConfig, "METRICS_ADDRESS: \"" + t + "\" is not an IPv4 address such as 127.0.0.1");
+    s.address = t;
+  }
+  return s;
+}
+
+Metrics::Metrics(TimePoint started) : started_(started) {}
+
+void Metrics::seed_last_success(const std::string& job, TimePoint when) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PerJob& j = jobs_[job];
+  if (!j.last_success || when > *j.last_success) j.last_success = when;
+}
+
+void Metrics::record(const JobRun& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PerJob& j = jobs_[run.name];
+  j.has_run = true;
+  j.last_ok = run.ok;
+  j.last_duration_seconds = std::chrono::duration<double>(run.ended - run.started).count();
+  if (run.ok) {
+    ++j.successes;
+    j.last_success = run.ended;
+    j.last_bytes_added = run.output.bytes_added;
+    j.bytes_added_total += run.output.bytes_added;
+  } else {
+    ++j.failures;
+    j.last_failure = run.ended;
+  }
+}
+
+void Metrics::set_repository_bytes(uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  repository_bytes_ = bytes;
+}
+
+std::string Metrics::render() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::ostringstream out;
+  auto family = [&](const char* name, const char* type, const char* help) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  };
+  auto each_job = [&](const char* name, auto value_of) {
+    for (const char* job : kJobs) {
+      auto it = jobs_.find(job);
+      static const PerJob kEmpty;
+      std::optional<double> v = value_of(it == jobs_.end() ? kEmpty : it->second);
+      if (v) out << name << "{job=\"" << job << "\"} " << number(*v) << '\n';
+    }
+  };
+  family("coffer_scheduler_start_time_seconds", "gauge", "When this coffer schedule process started (Unix time).");
+  out << "coffer_scheduler_start_time_seconds " << number(seconds_of(started_)) << '\n';
+  family("coffer_job_last_success_timestamp_seconds", "gauge",
+         "Unix time of the job's last successful run (backups: also from backup_log.json before this start).");
+  each_job("coffer_job_last_success_timestamp_seconds", [](const PerJob& j) -> std::optional<double> {
+    if (!j.last_success) return std::nullopt;
+    return seconds_of(*j.last_success);
+  });
+  family("coffer_job_last_failure_timestamp_seconds", "gauge", "Unix time of the job's last failed run since start.");
+  each_job("coffer_job_last_failure_timestamp_seconds", [](const PerJob& j) -> std::optional<double> {
+    if (!j.last_failure) return std::nullopt;
+    return seconds_of(*j.last_failure);
+  });
+  family("coffer_job_last_run_success", "gauge", "1 when the job's last run since start succeeded, 0 when it failed.");
+  each_job("coffer_job_last_run_success", [](const PerJob& j) -> std::optional<double> {
+    if (!j.has_run) return std::nullopt;
+    return j.last_ok ? 1.0 : 0.0;
+  });
+  family("coffer_job_last_duration_seconds", "gauge", "Duration of the job's last run since start.");
+  each_job("coffer_job_last_duration_seconds", [](const PerJob& j) -> std::optional<double> {
+    if (!j.has_run) return std::nullopt;
+    return j.last_duration_seconds;
+  });
+  family("coffer_job_runs_total", "counter", "Successful runs of the job since start.");
+  each_job("coffer_job_runs_total", [](const PerJob& j) -> std::optional<double> {
+    return static_cast<double>(j.successes);
+  });
+  family("coffer_job_failures_total", "counter", "Failed runs of the job since start.");
+  each_job("coffer_job_failures_total", [](const PerJob& j) -> std::optional<double> {
+    return static_cast<double>(j.failures);
+  });
+  family("coffer_backup_last_bytes_added", "gauge",
+         "Bytes the job's last successful backup added to the repository (after dedup, compression, encryption).");
+  each_job("coffer_backup_last_bytes_added", [](const PerJob& j) -> std::optional<double> {
+    if (!j.successes) return std::nullopt;
+    return static_cast<double>(j.last_bytes_added);
+  });
+  family("coffer_backup_bytes_added_total", "counter", "Bytes the job's backups added to the repository since start.");
+  each_job("coffer_backup_bytes_added_total", [](const PerJob& j) -> std::optional<double> {
+    return static_cast<double>(j.bytes_added_total);
+  });
+  if (repository_bytes_) {
+    family("coffer_repository_size_bytes", "gauge", "Total size of the repository's objects after the last job.");
+    out << "coffer_repository_size_bytes " << *repository_bytes_ << '\n';
+  }
+  return out.str();
+}
+
+void Metrics::write_file(const std::filesystem::path& file) const {
+  const std::string text = render();
+  const std::string tmp = file.string() + ".tmp." + std::to_string(getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(ErrorCategory::kStorage, "cannot write metrics file '" + tmp + "': " + std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      fail(ErrorCategory::kStorage, "cannot write metrics file '" + tmp + "': " + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    fail(ErrorCategory::kStorage, "cannot rename metrics file to '" + file.string() + "': " + std::strerror(err));
+  }
+}
+
+}  // namespace coffer::schedule

@@ -1,0 +1,63 @@
+// Prometheus metrics of the scheduler service: per job (full, incremental, differential,
+// cleanup, verify) the last success and failure times, the last duration, run counts, and bytes
+// added; the repository's size. Rendered in the Prometheus text format (version 0.0.4) for
+// node_exporter's textfile collector (METRICS_FILE) and for the HTTP endpoint (METRICS_PORT).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "schedule/schedule_config.h"
+#include "schedule/scheduler.h"
+
+namespace coffer::schedule {
+
+struct MetricsSettings {
+  std::filesystem::path file;          // METRICS_FILE: "" = no file
+  int port = 0;                        // METRICS_PORT: 0 = no HTTP endpoint
+  std::string address = "127.0.0.1";  // METRICS_ADDRESS: IPv4 address to listen on
+};
+
+// Throws Error(kConfig) naming the setting: a port outside 1..65535, an address that is not an
+// IPv4 literal, a file whose folder does not exist.
+MetricsSettings load_metrics_settings(const EnvLookup& env);
+
+// Thread-safe: the HTTP endpoint renders while the scheduler records.
+class Metrics {
+ public:
+  explicit Metrics(TimePoint started);
+
+  // The newest success of a job known before this process started (from backup_log.json), so a
+  // restart does not reset "last success".
+  void seed_last_success(const std::string& job, TimePoint when);
+  void record(const JobRun& run);
+  void set_repository_bytes(uint64_t bytes);
+
+  std::string render() const;
+  // Writes render() to `file` atomically (temporary file + rename), as the textfile collector
+  // requires. Throws Error(kStorage) naming the file.
+  void write_file(const std::filesystem::path& file) const;
+
+ private:
+  struct PerJob {
+    std::optional<TimePoint> last_success;
+    std::optional<TimePoint> last_failure;
+    double last_duration_seconds = 0;
+    bool has_run = false;
+    bool last_ok = true;
+    uint64_t successes = 0;
+    uint64_t failures = 0;
+    uint64_t last_bytes_added = 0;
+    uint64_t bytes_added_total = 0;
+  };
+  mutable std::mutex mu_;
+  TimePoint started_;
+  std::map<std::string, PerJob> jobs_;
+  std::optional<uint64_t> repository_bytes_;
+};
+
+}  // namespace coffer::schedule

@@ -1,0 +1,38 @@
+// A minimal HTTP endpoint for Prometheus: GET /metrics answers with the body the callback
+// renders; anything else gets 404 (or 405 for other methods). One connection at a time on its own
+// thread, each bounded by a short I/O timeout, so a stuck client cannot stall it for long and
+// never stalls the scheduler.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace coffer::schedule {
+
+class MetricsServer {
+ public:
+  using Render = std::function<std::string()>;
+
+  // Binds address:port and starts serving. Throws Error(kConfig) naming METRICS_PORT /
+  // METRICS_ADDRESS when the port is in use or the address cannot be bound.
+  MetricsServer(const std::string& address, int port, Render render);
+  ~MetricsServer();  // stops the thread and closes the socket
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  int port() const { return port_; }  // the bound port
+
+ private:
+  void serve();
+  void answer(int fd);
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  Render render_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace coffer::schedule
