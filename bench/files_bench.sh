@@ -1,31 +1,35 @@
 #!/usr/bin/env bash
-# Benchmark of coffer's file-tree backups next to restic, borg, tar+zstd and tar+gzip, all on the
-# same generated tree in the same run.
+# Benchmark of coffer's file-tree backups next to restic, borg, tar | zstd and tar | gzip, all on
+# the same generated tree in the same run. bench/run.sh runs it as the files part of the whole
+# benchmark; it also runs on its own.
 #
-#   bench/files_bench.sh [--runs N] [--scale S] [--no-borg] [--keep]
+#   bench/files_bench.sh [--runs N] [--scale S] [--no-borg] [--keep] [--out PREFIX]
 #
-# Per run (fresh repositories every run): tar+zstd and tar+gzip archive and extract; coffer, restic
-# and borg init, full backup, one day's incremental after `make_files.py mutate`, a no-change
-# incremental, and a restore of the latest backup to a new folder. Each operation is timed with
-# /usr/bin/time (wall, user+sys CPU, peak RSS); repository sizes are measured with du.
-# Writes bench/results/files-<date>.md and .json and prints the markdown table.
+# Per run (fresh repositories every run): tar | zstd -3 -T0 and tar | gzip archive and extract;
+# coffer, restic and borg init, full backup, one day's incremental after `make_files.py mutate`,
+# a no-change incremental, and a restore of the latest backup to a new folder. Each operation is
+# timed with /usr/bin/time (wall, user+sys CPU, peak RSS) on a cold page cache; repository sizes
+# are measured with du. Every restore of run 1 is compared with the source tree (diff -r).
+# Writes PREFIX.md and PREFIX.json (default bench/results/files-<date>) and prints the table.
 #
-# Environment: BENCH_DIR (parent of the scratch folder, default /tmp), COFFER (binary, default
-# build/coffer; built into /tmp/coffer-bench-build when missing), WORKLOAD_SCRIPT (make_files.py),
-# BENCH_RESULTS (output folder, default bench/results).
+# Environment: BENCH_DIR (parent of the scratch folder, default /tmp), COFFER (binary; built from
+# this repository when unset, see bench/lib.sh), WORKLOAD_SCRIPT (make_files.py) or WORKLOAD_DIR
+# (the folder holding it, default /work/shared/workload).
 set -euo pipefail
 
 RUNS=3
 SCALE=5
 WITH_BORG=1
 KEEP=0
+OUT_PREFIX=
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
     --scale) SCALE="$2"; shift 2 ;;
     --no-borg) WITH_BORG=0; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --out) OUT_PREFIX="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "files_bench.sh: unknown option $1 (see --help)" >&2; exit 3 ;;
   esac
 done
@@ -33,38 +37,25 @@ case "$RUNS" in ''|*[!0-9]*|0) echo "files_bench.sh: --runs needs a positive who
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-RESULTS=${BENCH_RESULTS:-$HERE/results}
-log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+BENCH_NAME=${BENCH_NAME:-files}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+DATE=$(date +%Y-%m-%d)
+[ -n "$OUT_PREFIX" ] || OUT_PREFIX=$HERE/results/files-$DATE
 
 # ---------------------------------------------------------------- tools
-APT_UPDATED=0
-need() {  # need COMMAND DEBIAN-PACKAGE
-  command -v "$1" >/dev/null 2>&1 && return 0
-  log "installing $2"
-  if [ "$APT_UPDATED" = 0 ]; then apt-get update -qq >/dev/null; APT_UPDATED=1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
-[ -x /usr/bin/time ] || need /usr/bin/time time
-need zstd zstd
-need gzip gzip
-need tar tar
-need restic restic
-[ "$WITH_BORG" = 1 ] && need borg borgbackup
-TIME=/usr/bin/time
-
-COFFER=${COFFER:-$REPO/build/coffer}
-if [ ! -x "$COFFER" ]; then
-  build=${COFFER_BUILD_DIR:-/tmp/coffer-bench-build}
-  log "no coffer binary at $COFFER; building into $build"
-  nice cmake -S "$REPO" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  nice cmake --build "$build" -j2 --target coffer >/dev/null
-  COFFER=$build/coffer
-fi
+[ -x "$TIME" ] || bench_need /usr/bin/time time
+bench_need zstd zstd
+bench_need gzip gzip
+bench_need tar tar
+bench_need restic restic
+[ "$WITH_BORG" = 1 ] && bench_need borg borgbackup
+COFFER=$(bench_coffer "$REPO")
 
 # ---------------------------------------------------------------- scratch space
 mkdir -p "${BENCH_DIR:-/tmp}"
 WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/coffer-files-bench.XXXXXX")
-cleanup() { if [ "$KEEP" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi; }
+cleanup() { if [ "$KEEP" = 1 ]; then bench_log "kept $WORK"; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 PRISTINE=$WORK/pristine   # the generated tree, never touched after creation
 TREE=$WORK/tree           # the tree the tools back up; reset from PRISTINE every run
@@ -77,70 +68,45 @@ umask 077
 head -c 24 /dev/urandom | base64 >"$PASS"
 umask 022
 
-meta() { python3 -c 'import json,sys; print(json.dumps({sys.argv[1]: sys.argv[2]}))' "$1" "$2" >>"$META"; }
-
 # ---------------------------------------------------------------- workload
 WORKLOAD=${WORKLOAD_SCRIPT:-}
-for candidate in "$REPO/../shared/workload/make_files.py" /work/shared/workload/make_files.py; do
+CANDIDATES=("$REPO/../shared/workload/make_files.py" /work/shared/workload/make_files.py)
+[ -z "${WORKLOAD_DIR:-}" ] || CANDIDATES=("$WORKLOAD_DIR/make_files.py")
+for candidate in "${CANDIDATES[@]}"; do
   [ -z "$WORKLOAD" ] && [ -f "$candidate" ] && WORKLOAD=$candidate
 done
 if [ -n "$WORKLOAD" ]; then
+  WORKLOAD=$(readlink -f "$WORKLOAD")
   WL_SCALE=$SCALE
-  meta workload "make_files.py --scale $SCALE, then one mutate"
+  bench_meta workload "make_files.py create --scale $SCALE, then one make_files.py mutate"
+  bench_meta workload_source "reference workload $WORKLOAD"
 else
   # make_tree.py's scale 1 is about 20 MB, make_files.py's about 100 MB.
   WORKLOAD=$REPO/tests/fixtures/make_tree.py
   WL_SCALE=$(python3 -c "print($SCALE * 5)")
-  meta workload "tests/fixtures/make_tree.py --scale $WL_SCALE, then one mutate"
+  bench_meta workload "tests/fixtures/make_tree.py create --scale $WL_SCALE, then one mutate"
+  bench_meta workload_source "NOT the reference workload: make_files.py (/work/shared/workload) was not found, so the project's tests/fixtures/make_tree.py stands in"
+  bench_log "WARNING: the reference workload make_files.py was not found; using tests/fixtures/make_tree.py"
 fi
-log "creating the workload with $(basename "$WORKLOAD") --scale $WL_SCALE in $WORK"
+bench_log "creating the file tree: $(basename "$WORKLOAD") create --scale $WL_SCALE"
 python3 "$WORKLOAD" create "$PRISTINE" --scale "$WL_SCALE" >/dev/null
 ROOTS=(uploads static logs)
+for r in "${ROOTS[@]}"; do [ -d "$PRISTINE/$r" ] || bench_die "the workload made no $r folder"; done
 
-tree_bytes() { du -sb --apparent-size "$1" | cut -f1; }
 tree_files() { find "$1" -type f | wc -l; }
-meta files_before "$(tree_files "$PRISTINE")"
-meta bytes_before "$(tree_bytes "$PRISTINE")"
-
-# ---------------------------------------------------------------- cache and measuring
-if sync && (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then
-  DROP=1; meta cache "cold: dropped (echo 3 > drop_caches) before every measured operation"
-else
-  DROP=0; meta cache "warm: dropping it was not allowed here"
-fi
-drop_caches() { sync; if [ "$DROP" = 1 ]; then echo 3 >/proc/sys/vm/drop_caches; fi; }
-
-# measure RUN TOOL OP CMD...: runs CMD under /usr/bin/time; leaves the figures in M_*.
-measure() {
-  local run=$1 tool=$2 op=$3; shift 3
-  drop_caches
-  if ! $TIME -f "%e %U %S %M" -o "$WORK/time.out" "$@" >"$WORK/cmd.log" 2>&1; then
-    echo "files_bench.sh: $tool $op failed (run $run):" >&2
-    tail -20 "$WORK/cmd.log" >&2
-    exit 1
-  fi
-  read -r M_WALL M_USER M_SYS M_RSS < <(tail -1 "$WORK/time.out")
-  M_RUN=$run M_TOOL=$tool M_OP=$op
-}
-# record [SIZE] [ADDED]: appends the last measurement with sizes in bytes ("" = not applicable).
-record() {
-  python3 - "$M_RUN" "$M_TOOL" "$M_OP" "$M_WALL" "$M_USER" "$M_SYS" "$M_RSS" "${1:-}" "${2:-}" >>"$RAW" <<'EOF'
-import json, sys
-run, tool, op, wall, user, sys_, rss, size, added = sys.argv[1:10]
-num = lambda s: int(s) if s != "" else None
-print(json.dumps({"run": int(run), "tool": tool, "op": op, "wall": float(wall), "user": float(user),
-                  "sys": float(sys_), "rss_kb": int(rss), "size": num(size), "added": num(added)}))
-EOF
-}
-size_of() { du -sb --apparent-size "$1" | cut -f1; }
+bench_meta files_before "$(tree_files "$PRISTINE")"
+bench_meta bytes_before "$(bench_size "$PRISTINE")"
+bench_cache_setup
 
 VERIFIED=()
 verify() {  # verify TOOL DIR-HOLDING-uploads/static/logs
   local ok=yes r
-  for r in "${ROOTS[@]}"; do diff -rq "$TREE/$r" "$2/$r" >/dev/null 2>&1 || ok=NO; done
+  for r in "${ROOTS[@]}"; do diff -r "$TREE/$r" "$2/$r" >/dev/null 2>&1 || ok=NO; done
   VERIFIED+=("$1 $ok")
-  [ "$ok" = yes ] || log "WARNING: $1 restore differs from the source tree"
+  [ "$ok" = yes ] || bench_log "WARNING: $1 restore differs from the source tree"
 }
+measure() { bench_measure "$@" || exit 1; }
+record() { bench_record files "$@"; }
 
 # ---------------------------------------------------------------- tools, one function each
 export BACKUP_PASSPHRASE_FILE=$PASS RESTIC_PASSWORD_FILE=$PASS
@@ -148,15 +114,16 @@ export BACKUP_PATHS=$TREE/uploads:$TREE/static:$TREE/logs
 export RESTIC_CACHE_DIR=$WORK/restic-cache
 export BORG_PASSCOMMAND="cat $PASS" BORG_CACHE_DIR=$WORK/borg-cache BORG_CONFIG_DIR=$WORK/borg-config
 export BORG_BASE_DIR=$WORK/borg-base
+unset BACKUP_PASSPHRASE RESTIC_PASSWORD RESTIC_REPOSITORY BORG_REPO DB_NAME S3_MODE
 
-tar_archives() {  # run: archive and extract with tar+zstd and tar+gzip
+tar_archives() {  # run: archive and extract with tar | zstd and tar | gzip
   local run=$1 name compress decompress
   for name in zstd gzip; do
     if [ "$name" = zstd ]; then compress="zstd -3 -T0 -q"; decompress="zstd -dc -T0"
     else compress="gzip"; decompress="gzip -dc"; fi
     local archive=$OUT/tree.tar.$name
     measure "$run" "tar+$name" full bash -o pipefail -c "tar -cf - -C '$WORK' tree | $compress > '$archive'"
-    record "$(size_of "$archive")"
+    record "$(bench_size "$archive")"
     mkdir -p "$OUT/extract"
     measure "$run" "tar+$name" restore bash -o pipefail -c "$decompress '$archive' | tar -xf - -C '$OUT/extract'"
     record
@@ -170,7 +137,7 @@ coffer_repo() { echo "$OUT/coffer"; }
 coffer_init() { measure "$1" coffer init env BACKUP_DIR="$OUT/coffer" "$COFFER" -q init; }
 coffer_backup() {
   local type=incremental; [ "$2" = full ] && type=full
-  measure "$1" coffer "$2" env BACKUP_DIR="$OUT/coffer" "$COFFER" -q create --type $type
+  measure "$1" coffer "$2" env BACKUP_DIR="$OUT/coffer" "$COFFER" -q create --only files --type $type
 }
 coffer_restore() { measure "$1" coffer restore env BACKUP_DIR="$OUT/coffer" "$COFFER" -q restore latest --type files --target "$2"; }
 coffer_restored() { echo "$1"; }
@@ -195,23 +162,23 @@ BACKUP_TOOLS=(coffer restic)
 
 # ---------------------------------------------------------------- runs
 mkdir -p "$OUT"
-meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+bench_meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq 1 "$RUNS"); do
-  log "run $run of $RUNS"
-  rm -rf "$TREE" "$OUT"/* "$RESTIC_CACHE_DIR" "$BORG_CACHE_DIR" "$BORG_CONFIG_DIR" "$BORG_BASE_DIR"
+  bench_log "files run $run of $RUNS"
+  rm -rf "$TREE" "${OUT:?}"/* "$RESTIC_CACHE_DIR" "$BORG_CACHE_DIR" "$BORG_CONFIG_DIR" "$BORG_BASE_DIR"
   cp -a "$PRISTINE" "$TREE"
   tar_archives "$run"
   for tool in "${BACKUP_TOOLS[@]}"; do
-    "${tool}_init" "$run"; record "$(size_of "$("${tool}_repo")")"
-    "${tool}_backup" "$run" full; record "$(size_of "$("${tool}_repo")")"
+    "${tool}_init" "$run"; record "$(bench_size "$("${tool}_repo")")"
+    "${tool}_backup" "$run" full; record "$(bench_size "$("${tool}_repo")")"
   done
   python3 "$WORKLOAD" mutate "$TREE" >/dev/null
-  if [ "$run" = 1 ]; then meta files_after "$(tree_files "$TREE")"; meta bytes_after "$(tree_bytes "$TREE")"; fi
+  if [ "$run" = 1 ]; then bench_meta files_after "$(tree_files "$TREE")"; bench_meta bytes_after "$(bench_size "$TREE")"; fi
   for op in incremental nochange; do
     for tool in "${BACKUP_TOOLS[@]}"; do
-      before=$(size_of "$("${tool}_repo")")
+      before=$(bench_size "$("${tool}_repo")")
       "${tool}_backup" "$run" "$op"
-      after=$(size_of "$("${tool}_repo")")
+      after=$(bench_size "$("${tool}_repo")")
       record "$after" "$((after - before))"
     done
   done
@@ -224,30 +191,21 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 # ---------------------------------------------------------------- machine, versions, report
-meta load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
-DATE=$(date +%Y-%m-%d)
-meta date "$DATE"
-meta runs "$RUNS"
-meta nproc "$(nproc)"
-meta cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-meta memory "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-meta kernel "$(uname -r)"
-meta work_dir "$(dirname "$WORK")"
-meta filesystem "$(findmnt -n -o FSTYPE -T "$WORK" 2>/dev/null || echo unknown)"
-coffer_rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-meta version_coffer "$coffer_rev ($(basename "$(dirname "$COFFER")")/coffer built $(date -r "$COFFER" +%H:%M), $(grep -m1 '^CMAKE_BUILD_TYPE' "$(dirname "$COFFER")/CMakeCache.txt" 2>/dev/null | cut -d= -f2 || echo '?'))"
-meta version_restic "$(restic version | awk '{print $2}')"
-[ "$WITH_BORG" = 1 ] && meta version_borg "$(borg --version | awk '{print $2}')"
-meta version_zstd "$(zstd --version | grep -o 'v[0-9.]*' | head -1)"
-meta version_gzip "$(gzip --version | head -1 | awk '{print $2}')"
-meta version_tar "$(tar --version | head -1 | awk '{print $NF}')"
+bench_meta load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+bench_meta date "$DATE"
+bench_meta runs "$RUNS"
+bench_meta scale "$SCALE"
+bench_machine_meta "$WORK" "$COFFER" restic borg zstd gzip tar
 settings="coffer defaults (zstd 3, AES-256-GCM, one worker per core); restic defaults (repo v2, compression auto)"
 [ "$WITH_BORG" = 1 ] && settings+="; borg -e $BORG_MODE --compression zstd,3"
 settings+="; tar | zstd -3 -T0; tar | gzip (-6)"
-meta settings "$settings"
-meta verified "$(IFS=,; echo "${VERIFIED[*]}" | sed 's/,/, /g')"
-meta notes "peak RSS is the largest single process (for pipelines: tar, zstd or gzip, whichever is larger). coffer, restic and borg fsync what they write; tar pipelines do not, and no tool's time includes the final page-cache writeback (sync runs before each operation, untimed). restic and borg back up the one folder that holds uploads/static/logs; coffer backs up the three folders."
+bench_meta settings "$settings"
+joined=$(IFS=,; echo "${VERIFIED[*]}")
+bench_meta verified "${joined//,/, }"
+bench_meta notes "peak RSS is the largest single process (for pipelines: tar, zstd or gzip, whichever is larger). coffer, restic and borg fsync what they write; tar pipelines do not, and no tool's time includes the final page-cache writeback (sync runs before each operation, untimed). restic and borg back up the one folder that holds uploads/static/logs; coffer backs up the three folders."
 
-mkdir -p "$RESULTS"
-python3 "$HERE/files_report.py" "$RAW" "$META" "$RESULTS/files-$DATE.md" "$RESULTS/files-$DATE.json"
-log "wrote $RESULTS/files-$DATE.md and .json"
+mkdir -p "$(dirname "$OUT_PREFIX")"
+python3 "$HERE/files_report.py" "$RAW" "$META" "$OUT_PREFIX.md" "$OUT_PREFIX.json" >"$WORK/report.out"
+[ -n "${BENCH_QUIET_REPORT:-}" ] || cat "$WORK/report.out"
+bench_log "wrote $OUT_PREFIX.md and .json"
+if printf '%s\n' "${VERIFIED[@]}" | grep -q ' NO$'; then bench_die "a restore differed from the source tree (see above)"; fi

@@ -10,92 +10,20 @@ META.jsonl: one {"key": value} object per line (machine, versions, workload, set
 The markdown goes to stdout too. Figures are the median over runs, with min and max.
 """
 import json
-import statistics
+import os
 import sys
 
-TOOLS = ["coffer", "restic", "borg", "tar+zstd", "tar+gzip"]
-OPS = [  # (key, label)
-    ("init", "init"),
-    ("full", "full backup"),
-    ("incremental", "incremental after mutate"),
-    ("nochange", "no-change incremental"),
-    ("restore", "restore latest"),
-]
-# (key, label, unit, how to turn a raw record into the figure)
-METRICS = [
-    ("wall", "wall s", lambda r: r["wall"]),
-    ("cpu", "CPU s (user+sys)", lambda r: r["user"] + r["sys"]),
-    ("rss", "peak RSS MiB", lambda r: r["rss_kb"] / 1024),
-    ("size", "repo/output MiB", lambda r: None if r.get("size") is None else r["size"] / 2**20),
-    ("added", "added MiB", lambda r: None if r.get("added") is None else r["added"] / 2**20),
-]
-PEERS = ["restic", "borg", "tar+zstd", "tar+gzip"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import METRICS, PARTS, fmt_cell, load_jsonl, summarise  # noqa: E402  (shared helpers)
+from report import ratios as coffer_ratios  # noqa: E402
 
-
-def load_jsonl(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def summarise(raw):
-    """{(tool, op): {metric: {"median", "min", "max", "values"}}}"""
-    out = {}
-    for tool in TOOLS:
-        for op, _ in OPS:
-            rows = sorted((r for r in raw if r["tool"] == tool and r["op"] == op), key=lambda r: r["run"])
-            if not rows:
-                continue
-            cell = {}
-            for key, _, get in METRICS:
-                values = [get(r) for r in rows]
-                if any(v is None for v in values):
-                    continue
-                cell[key] = {"median": statistics.median(values), "min": min(values),
-                             "max": max(values), "values": values}
-            out[(tool, op)] = cell
-    return out
-
-
-def fmt(x):
-    if x is None:
-        return ""
-    if x == 0:
-        return "0"
-    if abs(x) < 0.01:
-        return "%.2g" % x
-    if abs(x) >= 100:
-        return "%.0f" % x
-    if abs(x) >= 10:
-        return "%.1f" % x
-    return "%.2f" % x
-
-
-def fmt_cell(stat):
-    if stat is None:
-        return "–"
-    if fmt(stat["min"]) == fmt(stat["max"]):
-        return fmt(stat["median"])
-    return "%s (%s–%s)" % (fmt(stat["median"]), fmt(stat["min"]), fmt(stat["max"]))
+TOOLS = PARTS["files"]["tools"]
+OPS = PARTS["files"]["ops"]
+PEERS = [t for t in TOOLS if t != "coffer"]
 
 
 def ratios(summary):
-    """coffer median / peer median for every operation and metric both have."""
-    out = []
-    for op, label in OPS:
-        mine = summary.get(("coffer", op))
-        if not mine:
-            continue
-        for key, mlabel, _ in METRICS:
-            if key not in mine or (key == "size" and op in ("incremental", "nochange")):
-                continue  # after an incremental the repo size says little; "added" is the figure
-            row = {"op": op, "metric": key}
-            for peer in PEERS:
-                theirs = summary.get((peer, op), {}).get(key)
-                if theirs and theirs["median"] > 0:
-                    row[peer] = mine[key]["median"] / theirs["median"]
-            if len(row) > 2:
-                out.append(row)
-    return out
+    return coffer_ratios(summary, OPS, PEERS)
 
 
 def markdown(meta, summary, ratio_rows):
@@ -113,6 +41,9 @@ def markdown(meta, summary, ratio_rows):
                  "%s runs per operation, fresh repositories every run; page cache %s." % (
                      m.get("workload"), m.get("files_before"), int(m.get("bytes_before", 0)) / 2**20,
                      m.get("files_after"), int(m.get("bytes_after", 0)) / 2**20, m.get("runs"), m.get("cache")))
+    if m.get("workload_source"):
+        lines.append("")
+        lines.append("Source: %s." % m["workload_source"])
     lines.append("")
     lines.append("Settings: %s." % m.get("settings", ""))
     if m.get("verified"):
@@ -158,7 +89,7 @@ def main():
     meta = {}
     for item in load_jsonl(meta_path):
         meta.update(item)
-    summary = summarise(raw)
+    summary = summarise(raw, TOOLS)
     ratio_rows = ratios(summary)
     text = markdown(meta, summary, ratio_rows)
     with open(md_path, "w") as f:

@@ -41,6 +41,9 @@ REPO=$(cd "$HERE/.." && pwd)
 RESULTS=${BENCH_RESULTS:-$HERE/results}
 S3_SERVER=$REPO/tests/fixtures/s3_server.sh
 log() { echo "[s3bench $(date +%H:%M:%S)] $*" >&2; }
+BENCH_NAME=s3bench
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"   # the machine and version block (bench_machine_meta)
 die() { echo "s3_bench.sh: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- tools
@@ -239,13 +242,7 @@ meta load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 DATE=$(date +%Y-%m-%d)
 meta date "$DATE"
 meta runs "$RUNS"
-meta nproc "$(nproc)"
-meta cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-meta memory "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-meta kernel "$(uname -r)"
-meta filesystem "$(findmnt -n -o FSTYPE -T "$WORK" 2>/dev/null || echo unknown)"
-meta version_coffer "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') (binary $COFFER_BIN, built $(date -r "$COFFER_BIN" '+%Y-%m-%d %H:%M'))"
-meta version_restic "$(restic version | awk '{print $2}')"
+bench_machine_meta "$WORK" "$COFFER_BIN" restic   # bench/lib.sh: cores, CPU, RAM, kernel, filesystem, versions
 meta version_aws "$("$AWS" --version 2>&1 | awk '{print $1, $2}')"
 meta version_s3rver "$(node -p "require('${COFFER_NPM_CACHE:-/tmp/coffer-npm}/node_modules/s3rver/package.json').version" 2>/dev/null || echo '?') on node $(node --version)"
 meta version_python "$(python3 --version | awk '{print $2}') (tls_proxy.py)"
