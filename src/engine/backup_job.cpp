@@ -1,13 +1,14 @@
 #include "engine/backup_job.h"
 
-#include <atomic>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <algorithm>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -95,67 +96,101 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
                       },
                       [&](const std::string& w) { warn(w); }});
 
-  // Phase 2: content.
+  // Phase 2: content, read by several threads at once (each takes the next file): reading,
+  // chunking and hashing overlap with each other and with the store's compress/encrypt workers,
+  // and on a cold cache several reads are in flight. Entries keep their walk order.
   progress.phase = "backup";
+  std::mutex progress_mu;  // guards progress, info's counters and last_report
   std::chrono::steady_clock::time_point last_report{};  // the first report goes out at once
-  auto report = [&](bool force) {
+  auto report = [&](bool force) {  // caller holds progress_mu
     if (!on_progress) return;
     auto now = std::chrono::steady_clock::now();
     if (!force && now - last_report < std::chrono::milliseconds(200)) return;
     last_report = now;
     on_progress(progress);
   };
-  std::vector<FileEntry> kept;
-  kept.reserve(entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
+  std::vector<char> dropped(entries.size(), 0);  // skipped: vanished or no longer a regular file
+  // Returns false when the file is to be left out of the backup.
+  auto back_up_file = [&](size_t i) -> bool {
     FileEntry& e = entries[i];
-    if (e.type != EntryType::kFile) {
-      kept.push_back(std::move(e));
-      continue;
-    }
     auto prev = previous.find(e.path);
     if (prev != previous.end() && unchanged(e, prev->second) &&
         std::all_of(prev->second.chunks.begin(), prev->second.chunks.end(),
                     [&](const ChunkRef& c) { return repo.index().contains(c.id); })) {
       e.chunks = prev->second.chunks;
-    } else {
-      int fd = ::open(sources[i].c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-      if (fd < 0) {
-        warn("skipped " + sources[i].string() + ": " + (errno == ENOENT ? "vanished during the backup"
-                                                                         : std::string(std::strerror(errno))));
-        progress.files_done++;
-        continue;
-      }
-      FileSource src(fd);
-      struct stat before;
-      ::fstat(fd, &before);
-      if (!S_ISREG(before.st_mode)) {
-        warn("skipped " + sources[i].string() + ": no longer a regular file");
-        continue;
-      }
-      e.chunks = store.add_stream(src, BlobType::kData, repo.file_chunker(), [&](size_t n) {
-        progress.bytes_done += n;
-        report(false);
-      });
-      struct stat after;
-      ::fstat(fd, &after);
-      uint64_t read_size = 0;
-      for (const ChunkRef& c : e.chunks) read_size += c.size;
-      if (read_size != e.size || mtime_ns(after) != e.mtime_ns || after.st_size != before.st_size) {
-        warn("file changed while it was read: " + sources[i].string() + " (backed up as read)");
-        e.size = read_size;
-        e.mtime_ns = mtime_ns(after);
-        e.ctime_ns = 0;  // forces the next incremental to read it again
-      }
-      ++info.files_read;
+      return true;
     }
-    ++info.file_count;
-    info.size_bytes += e.size;
-    progress.files_done++;
-    report(false);
-    kept.push_back(std::move(e));
+    int fd = ::open(sources[i].c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      warn("skipped " + sources[i].string() + ": " + (errno == ENOENT ? "vanished during the backup"
+                                                                       : std::string(std::strerror(errno))));
+      return false;
+    }
+    FileSource src(fd);
+    struct stat before;
+    ::fstat(fd, &before);
+    if (!S_ISREG(before.st_mode)) {
+      warn("skipped " + sources[i].string() + ": no longer a regular file");
+      return false;
+    }
+    e.chunks = store.add_stream(src, BlobType::kData, repo.file_chunker(), [&](size_t n) {
+      std::lock_guard lock(progress_mu);
+      progress.bytes_done += n;
+      report(false);
+    });
+    struct stat after;
+    ::fstat(fd, &after);
+    uint64_t read_size = 0;
+    for (const ChunkRef& c : e.chunks) read_size += c.size;
+    if (read_size != e.size || mtime_ns(after) != e.mtime_ns || after.st_size != before.st_size) {
+      warn("file changed while it was read: " + sources[i].string() + " (backed up as read)");
+      e.size = read_size;
+      e.mtime_ns = mtime_ns(after);
+      e.ctime_ns = 0;  // forces the next incremental to read it again
+    }
+    std::lock_guard lock(progress_mu);
+    ++info.files_read;
+    return true;
+  };
+
+  report(true);  // totals known, nothing read yet
+  std::atomic<size_t> next_entry{0};
+  std::exception_ptr failure;
+  auto producer = [&] {
+    try {
+      for (size_t i; (i = next_entry++) < entries.size();) {
+        if (entries[i].type != EntryType::kFile) continue;
+        bool keep = back_up_file(i);
+        std::lock_guard lock(progress_mu);
+        if (keep) {
+          ++info.file_count;
+          info.size_bytes += entries[i].size;
+        } else {
+          dropped[i] = 1;
+        }
+        progress.files_done++;
+        report(false);
+      }
+    } catch (...) {
+      std::lock_guard lock(progress_mu);
+      if (!failure) failure = std::current_exception();
+      next_entry = entries.size();  // the others stop after their current file
+    }
+  };
+  const unsigned producers = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < producers; ++t) threads.emplace_back(producer);
+  producer();
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+  {
+    std::lock_guard lock(progress_mu);
+    report(true);
   }
-  report(true);
+  std::vector<FileEntry> kept;
+  kept.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (!dropped[i]) kept.push_back(std::move(entries[i]));
 
   // A hard link whose first path vanished cannot be restored as a link: drop it with a warning.
   std::unordered_map<std::string, bool> present;
