@@ -60,6 +60,11 @@ class BackupManager {
   // Removes stale locks (every lock with `all`); returns what was removed. Needs no passphrase.
   std::vector<LockInfo> unlock(bool all = false);
 
+  // Rebuilds the index from the packs' own headers (lost or damaged index files), under the
+  // exclusive lock; a dry run reads and reports only, under a shared lock. Packs are never
+  // changed. See engine/repair_index.h.
+  RepairIndexResult repair_index(bool dry_run = false);
+
   // Total size in bytes of the repository's objects (local folder or S3 prefix), backup_log.json
   // excluded. 0 when there is no repository yet. Needs no passphrase.
   uint64_t repository_bytes();

@@ -148,6 +148,23 @@ struct CleanupResult {
   double duration_seconds = 0;
 };
 
+// What `coffer repair index` found and did.
+struct RepairIndexResult {
+  bool dry_run = false;
+  uint64_t packs_scanned = 0;
+  uint64_t packs_indexed = 0;               // packs the new index lists
+  uint64_t blobs_indexed = 0;
+  std::vector<std::string> damaged_packs;   // "data/ab/ab12...: why" (not indexed, left in place)
+  uint64_t chunks_before = 0;               // in the old index files that could be read
+  uint64_t chunks_recovered = 0;            // in the new index but in no readable old index file
+  std::vector<std::string> old_index_files; // removed (dry run: would be)
+  std::string new_index_file;               // "" on a dry run or when no pack was readable
+  // Backups that still miss chunks after the repair (their data is gone, not just unindexed).
+  std::vector<std::string> incomplete_backups;
+  std::vector<std::string> warnings;
+  double duration_seconds = 0;
+};
+
 // A lock `coffer unlock` removed.
 struct LockInfo {
   std::string key;  // "locks/<id>"

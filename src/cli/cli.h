@@ -68,5 +68,6 @@ Runner add_pin(CLI::App& app, GlobalOptions& g);
 Runner add_unpin(CLI::App& app, GlobalOptions& g);
 Runner add_schedule(CLI::App& app, GlobalOptions& g);
 Runner add_status(CLI::App& app, GlobalOptions& g);
+Runner add_repair(CLI::App& app, GlobalOptions& g);
 
 }  // namespace coffer::cli

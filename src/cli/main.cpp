@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   reg(cli::add_unpin);
   reg(cli::add_schedule);
   reg(cli::add_status);
+  reg(cli::add_repair);
 
   try {
     app.parse(argc, argv);

@@ -14,6 +14,7 @@
 #include "engine/cleanup_job.h"
 #include "engine/database_restore.h"
 #include "engine/offsite_copy.h"
+#include "engine/repair_index.h"
 #include "engine/restore_job.h"
 #include "engine/storage_factory.h"
 #include "engine/verify_job.h"
@@ -319,6 +320,17 @@ std::vector<LockInfo> BackupManager::unlock(bool all) {
     out.push_back({r.key, r.host, r.pid, r.command, r.started, r.exclusive, why.value_or("")});
   }
   return out;
+}
+
+RepairIndexResult BackupManager::repair_index(bool dry_run) {
+  Repository& repo = repository(false);
+  auto held = lock(repo, !dry_run, dry_run ? "coffer repair index --dry-run" : "coffer repair index");
+  RepairIndexOptions o;
+  o.dry_run = dry_run;
+  o.on_warning = on_warning_;
+  o.on_progress = on_progress_;
+  o.check_lock = [&held] { held->check_held(); };
+  return run_repair_index(repo, o);
 }
 
 uint64_t BackupManager::repository_bytes() {

@@ -114,6 +114,15 @@ CleanupResult run_cleanup(Repository& repo, const CleanupJobOptions& o) {
   ChunkSet live = referenced_chunks(repo, kept);
   std::unordered_map<std::string, uint64_t> present = present_packs(storage);
   PrunePlan plan = plan_prune(indexed, present, live, o.rewrite_threshold);
+  // Chunks that kept backups need are in no indexed pack while some packs are in no index: the
+  // index is incomplete (an index file lost or damaged), and those "leftover" packs may be the
+  // very ones holding the chunks. Deleting them would turn a repairable index into lost data.
+  if (plan.live_chunks_missing && !plan.unindexed.empty())
+    fail(ErrorCategory::kDamaged,
+         std::to_string(plan.live_chunks_missing) + " chunks that remaining backups need are in no index file, and " +
+             std::to_string(plan.unindexed.size()) +
+             " packs in storage are listed by none: the index is incomplete, so cleanup changed nothing. Run "
+             "`coffer repair index` to rebuild it from the packs, then run cleanup again");
   if (plan.live_chunks_missing)
     warn(std::to_string(plan.live_chunks_missing) +
          " chunks that remaining backups need are in no pack: run `coffer verify` to see which files are damaged");

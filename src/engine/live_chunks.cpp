@@ -23,7 +23,8 @@ ChunkSet referenced_chunks(Repository& repo, const std::vector<Manifest>& backup
     } catch (const Error& e) {
       if (e.category() != ErrorCategory::kDamaged && e.category() != ErrorCategory::kNotFound) throw;
       fail(ErrorCategory::kDamaged, "cannot tell which data backup " + id + " needs: " + e.what() +
-                                        ". Nothing was deleted; run `coffer verify` to see the damage");
+                                        ". Nothing was deleted; run `coffer verify` to see the damage (if index files were lost or "
+                                        "damaged, `coffer repair index` rebuilds the index from the packs)");
     }
   }
   return live;

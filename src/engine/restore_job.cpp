@@ -65,7 +65,15 @@ std::vector<FileEntry> select(std::vector<FileEntry> entries, const std::vector<
 RestoreResult run_restore(Repository& repo, const std::string& backup_id, const RestoreJobOptions& options) {
   const RestoreOptions& opt = options.restore;
   Manifest manifest = repo.read_manifest(backup_id);
-  const std::vector<FileEntry> full_tree = read_tree(repo, manifest.tree, backup_id);
+  const std::vector<FileEntry> full_tree = [&] {
+    try {
+      return read_tree(repo, manifest.tree, backup_id);
+    } catch (const Error& e) {
+      if (e.category() != ErrorCategory::kNotFound) throw;
+      fail(ErrorCategory::kDamaged, "the file list of backup " + backup_id + " cannot be read: " + e.what() +
+                                        " (run `coffer verify`; if index files were lost, `coffer repair index`)");
+    }
+  }();
   std::vector<FileEntry> entries = select(full_tree, opt.include, backup_id);
 
   // Where each root goes: under --target as <target>/<root name>, or back to its source path

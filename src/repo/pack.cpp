@@ -1,6 +1,7 @@
 #include "repo/pack.h"
 
 #include "codec/compression.h"
+#include "storage/storage.h"
 #include "util/binary.h"
 
 namespace coffer {
@@ -55,14 +56,14 @@ std::string pack_id_of(ByteView pack) {
   return to_hex(sha256(pack.last(tail)));
 }
 
-std::vector<PackEntry> read_pack_header(const ObjectSealer& sealer, ByteView pack, const std::string& what) {
-  if (pack.size() < 8 || std::memcmp(pack.data() + pack.size() - 4, kMagic, 4) != 0)
-    fail(ErrorCategory::kDamaged, what + " is damaged: not a pack (bad trailer)");
-  BinaryReader len_reader(pack.subspan(pack.size() - 8, 4), what);
-  uint32_t header_len = len_reader.u32();
-  if (header_len > pack.size() - 8) fail(ErrorCategory::kDamaged, what + " is damaged: header length out of range");
-  size_t header_start = pack.size() - 8 - header_len;
-  Bytes header = sealer.open("pack-header", pack.subspan(header_start, header_len), what + " (header)");
+namespace {
+
+// `tail` = sealed header + trailer; `header_start` = where the header begins in the whole pack
+// (every blob must end before it).
+std::vector<PackEntry> parse_pack_tail(const ObjectSealer& sealer, ByteView tail, uint64_t header_start,
+                                       const std::string& what) {
+  const size_t header_len = tail.size() - 8;
+  Bytes header = sealer.open("pack-header", tail.first(header_len), what + " (header)");
   BinaryReader r(header, what + " (header)");
   uint32_t n = r.u32();
   if (uint64_t(n) * kEntrySize != r.remaining()) fail(ErrorCategory::kDamaged, what + " is damaged: bad entry count");
@@ -81,8 +82,45 @@ std::vector<PackEntry> read_pack_header(const ObjectSealer& sealer, ByteView pac
   return entries;
 }
 
+// The header length from a trailer (the last 8 bytes of a pack).
+uint32_t header_length(ByteView trailer, uint64_t pack_size, const std::string& what) {
+  if (trailer.size() != 8 || std::memcmp(trailer.data() + 4, kMagic, 4) != 0)
+    fail(ErrorCategory::kDamaged, what + " is damaged: not a pack (bad trailer)");
+  BinaryReader len_reader(trailer.first(4), what);
+  uint32_t header_len = len_reader.u32();
+  if (header_len > pack_size - 8) fail(ErrorCategory::kDamaged, what + " is damaged: header length out of range");
+  return header_len;
+}
+
+}  // namespace
+
+std::vector<PackEntry> read_pack_header(const ObjectSealer& sealer, ByteView pack, const std::string& what) {
+  if (pack.size() < 8) fail(ErrorCategory::kDamaged, what + " is damaged: not a pack (bad trailer)");
+  uint32_t header_len = header_length(pack.last(8), pack.size(), what);
+  return parse_pack_tail(sealer, pack.last(header_len + 8), pack.size() - 8 - header_len, what);
+}
+
+std::vector<PackEntry> fetch_pack_header(Storage& storage, const ObjectSealer& sealer, const std::string& pack_id,
+                                         uint64_t pack_size) {
+  const std::string key = pack_key(pack_id);
+  const std::string what = "pack " + key;
+  if (pack_size < 8) fail(ErrorCategory::kDamaged, what + " is damaged: not a pack (too short)");
+  Bytes trailer = storage.get(key, pack_size - 8, 8);
+  uint32_t header_len = header_length(trailer, pack_size, what);
+  Bytes tail = storage.get(key, pack_size - 8 - header_len, header_len + 8);
+  if (to_hex(sha256(tail)) != pack_id)
+    fail(ErrorCategory::kDamaged, what + " is damaged: its header does not match its name");
+  return parse_pack_tail(sealer, tail, pack_size - 8 - header_len, what);
+}
+
 Bytes open_blob(const ObjectSealer& sealer, const ChunkId& id, ByteView sealed, size_t raw_length,
                 const std::string& what) {
+  // raw_length comes from an index file or pack header and bounds the decompression buffer: no
+  // chunk exceeds the chunker's 64 MiB limit, so a larger length must not allocate gigabytes.
+  constexpr size_t kMaxBlobLength = 64u * 1024 * 1024;
+  if (raw_length > kMaxBlobLength)
+    fail(ErrorCategory::kDamaged, what + " is damaged: plaintext length " + std::to_string(raw_length) +
+                                      " exceeds the 64 MiB chunk limit");
   Bytes payload = sealer.open("blob", sealed, what);
   Bytes plain = decode_payload(payload, raw_length);
   if (plain.size() != raw_length) fail(ErrorCategory::kDamaged, what + " is damaged: wrong length");

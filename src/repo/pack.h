@@ -51,6 +51,14 @@ std::string pack_id_of(ByteView pack_bytes);             // hex SHA-256 of heade
 // Parses the header at the end of a whole pack. Throws Error(kDamaged) naming `what`.
 std::vector<PackEntry> read_pack_header(const ObjectSealer& sealer, ByteView pack, const std::string& what);
 
+// Reads only the sealed header and trailer of pack `pack_id` (`pack_size` bytes, as listed) from
+// storage with two ranged reads, checks that they hash to the pack's name, and returns its
+// entries: what rebuilding the index needs, without downloading whole packs. Throws
+// Error(kDamaged) naming the pack.
+class Storage;
+std::vector<PackEntry> fetch_pack_header(Storage& storage, const ObjectSealer& sealer, const std::string& pack_id,
+                                         uint64_t pack_size);
+
 // Decodes one stored blob and checks that its plaintext hashes to `id`.
 Bytes open_blob(const ObjectSealer& sealer, const ChunkId& id, ByteView sealed, size_t raw_length,
                 const std::string& what);

@@ -59,6 +59,8 @@ class Repository {
   // recorded there (object key, message) and skipped.
   void load_index(std::vector<std::pair<std::string, std::string>>* problems = nullptr);
   const Index& index() const { return index_; }
+  // Replaces the in-memory index (index repair checks backups against the rebuilt one).
+  void replace_index(Index index) { index_ = std::move(index); }
   // Adds packs this process wrote (after their index file is stored).
   void add_to_index(const std::vector<PackRecord>& packs);
   // Writes one index file; returns the stored size (and, with `key`, the object's name).

@@ -166,6 +166,58 @@ class DamageTest(CofferTestCase):
         check_fails_cleanly(self.restore(self.backup_id, target, expect=None))
         self.assert_restored_files_intact(target)
 
+    # -- (e) index files lost: cleanup must not delete the packs; repair rebuilds the index
+
+    def test_index_lost_cleanup_refuses_and_repair_rebuilds_it(self):
+        indexes = repo_files(self.backup_dir, "index")
+        self.assertTrue(indexes)
+        for f in indexes:
+            os.remove(f)
+        packs_before = sorted(pack_files(self.backup_dir))
+        # Without an index the packs look like leftovers of an interrupted backup; deleting them
+        # would destroy the only copy of the data. Cleanup refuses and changes nothing.
+        r = self.coffer("cleanup")
+        check_fails_cleanly(r, EXIT_DAMAGED)
+        self.assertIn("repair index", r.err)
+        self.assertEqual(sorted(pack_files(self.backup_dir)), packs_before)
+
+        _, dry = self.coffer_json("repair", "index", "--dry-run")
+        self.assertTrue(dry["dry_run"])
+        self.assertEqual(dry["packs_indexed"], len(packs_before))
+        self.assertEqual(dry["chunks_before"], 0)
+        self.assertGreater(dry["chunks_recovered"], 0)
+        self.assertEqual(repo_files(self.backup_dir, "index"), [])  # a dry run writes nothing
+
+        _, fixed = self.coffer_json("repair", "index")
+        self.assertEqual(fixed["packs_scanned"], len(packs_before))
+        self.assertEqual(fixed["damaged_packs"], [])
+        self.assertEqual(fixed["incomplete_backups"], [])
+        self.assertEqual(fixed["chunks_recovered"], dry["chunks_recovered"])
+        self.assertEqual([os.path.relpath(f, self.backup_dir) for f in repo_files(self.backup_dir, "index")],
+                         [fixed["new_index_file"]])
+        _, report = self.coffer_json("verify", "--read-data")
+        self.assertIs(report["ok"], True, report)
+        self.restore_and_compare(self.backup_id, self.original)
+        self.create("incremental")  # the repository is usable again
+        self.coffer("cleanup", expect=0)
+
+    def test_repair_names_a_pack_whose_header_is_damaged(self):
+        for f in repo_files(self.backup_dir, "index"):
+            os.remove(f)
+        pack = max(pack_files(self.backup_dir), key=os.path.getsize)
+        size = os.path.getsize(pack)
+        flip_byte(pack, size - 20)  # inside the sealed header, before the 8-byte trailer
+        r = self.coffer("--json", "repair", "index", expect=1)  # done, but something stays broken
+        out = r.json()
+        self.assertEqual(len(out["damaged_packs"]), 1, out)
+        self.assertIn(os.path.basename(pack), out["damaged_packs"][0])
+        self.assertEqual(out["incomplete_backups"], [self.backup_id])
+        self.assertTrue(os.path.exists(pack), "repair must never delete a pack")
+        # What can be restored still restores correctly, the rest is reported, never wrong.
+        target = os.path.join(self.tmp, "restore")
+        self.restore(self.backup_id, target, "--partial", expect=(0, 1, 5))
+        self.assert_restored_files_intact(target)
+
 
 if __name__ == "__main__":
     unittest.main()
