@@ -20,8 +20,10 @@
 #include "engine/database_backup.h"
 #include "engine/tree_stream.h"
 #include "repo/chunk_store.h"
+#include "repo/repo_lock.h"
 #include "source/files/tree_walker.h"
 #include "util/clock.h"
+#include "util/failpoint.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -48,11 +50,7 @@ class FileSource : public ByteSource {
   int fd_;
 };
 
-std::string hostname() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
+std::string hostname() { return this_host(); }  // the lock's host name (COFFER_HOSTNAME in tests)
 
 bool unchanged(const FileEntry& now, const FileEntry& before) {
   return before.type == EntryType::kFile && now.size == before.size && now.mtime_ns == before.mtime_ns &&
@@ -297,6 +295,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   for (const auto& r : roots) manifest.roots.push_back({r.name, r.source.string()});
   manifest.tree = write_tree(store, repo.tree_chunker(), kept);
   store.commit();  // packs, then index
+  failpoint("create-before-manifest");
 
   ChunkStoreStats stats = store.stats();
   info.bytes_added = stats.bytes_stored;
@@ -320,6 +319,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
     manifest.info = info;
     if (repo.write_manifest(manifest, nullptr)) break;
   }
+  failpoint("create-after-manifest");  // committed; the log record and off-site copy come after
   info.status = "success";
   return info;
 }

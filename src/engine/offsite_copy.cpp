@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "coffer/error.h"
+#include "util/failpoint.h"
 
 namespace coffer {
 namespace {
@@ -35,6 +36,7 @@ void upload_all(Storage& local, Storage& remote, const std::vector<ObjectInfo>& 
       try {
         Bytes data = local.get(todo[i].key, 0, Storage::kWhole);
         remote.put(todo[i].key, data);
+        failpoint("copy-after-object");
         std::lock_guard<std::mutex> lock(mu);
         result.objects += 1;
         result.bytes += data.size();
@@ -70,6 +72,8 @@ OffsiteCopyResult copy_offsite(Storage& local, Storage& remote, int threads) {
       // Oldest names first inside a phase is not needed for safety; sorting keeps runs repeatable.
       std::sort(todo.begin(), todo.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
       upload_all(local, remote, todo, threads, result);
+      if (&todo == &phases[1]) failpoint("copy-after-packs");
+      if (&todo == &phases[2]) failpoint("copy-after-indexes");
     }
     result.copied = true;
   } catch (const std::exception& e) {

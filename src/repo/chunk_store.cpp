@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "coffer/error.h"
+#include "util/failpoint.h"
 
 namespace coffer {
 namespace {
@@ -144,6 +145,7 @@ void ChunkStore::store_pack(PackBuilder& pack) {
   Bytes bytes = pack.finish(repo_.sealer(), &entries);
   std::string id = pack_id_of(bytes);
   repo_.storage().put(pack_key(id), bytes);
+  failpoint("create-after-pack-stored");
   std::lock_guard lock(mu_);
   written_.push_back({id, std::move(entries)});
   stats_.bytes_stored += bytes.size();
@@ -168,6 +170,7 @@ void ChunkStore::commit() {
     written_.clear();
   }
   if (packs.empty()) return;
+  failpoint("create-before-index");
   uint64_t index_bytes = repo_.write_index_file(packs);
   repo_.add_to_index(packs);
   std::lock_guard lock(mu_);

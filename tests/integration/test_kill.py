@@ -107,5 +107,38 @@ class KillTest(CofferTestCase):
         return killed and not new
 
 
+class FailpointKillTest(CofferTestCase):
+    """A create that dies at each named point of its commit sequence (COFFER_FAILPOINT: coffer
+    SIGKILLs itself there) leaves a consistent repository: before the manifest nothing is listed,
+    after it the backup is whole; either way the next create works. bench/crash_harness.py runs
+    many more such kills, at random moments too."""
+
+    POINTS = ("create-after-pack-stored", "create-before-index", "create-before-manifest", "create-after-manifest")
+
+    def test_kill_at_each_commit_step(self):
+        self.make_tree(scale=0.1, seed=11)
+        first = self.create("full")["backup_id"]
+        first_snap = snapshot_tree(self.src)
+        for n, point in enumerate(self.POINTS):
+            with self.subTest(failpoint=point):
+                make_tree.add_random_files(os.path.join(self.src, "uploads", f"fp_{n}"), 256 * 1024,
+                                           random.Random(point), prefix=f"F{n}_")
+                snap = snapshot_tree(self.src)
+                before = [b["backup_id"] for b in self.list_backups()]
+                r = self.coffer("create", "--type", "incremental", env={"COFFER_FAILPOINT": point})
+                self.assertEqual(r.code, -signal.SIGKILL, f"coffer did not die at {point}:\n{r}")
+                self.coffer("unlock", expect=0)  # the lock the dead process left
+                self.coffer("verify", "--read-data", expect=0)
+                listed = [b["backup_id"] for b in self.list_backups()]
+                new = listed[len(before):]
+                self.assertEqual(listed[:len(before)], before)
+                self.assertEqual(len(new), 1 if point == "create-after-manifest" else 0, listed)
+                if new:
+                    self.restore_and_compare(new[0], snap, f"{point}-committed")
+                self.restore_and_compare(first, first_snap, f"{point}-first")
+                nxt = self.create("incremental")["backup_id"]
+                self.restore_and_compare(nxt, snap, f"{point}-next")
+
+
 if __name__ == "__main__":
     unittest.main()
