@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "coffer/error.h"
 
@@ -42,12 +43,20 @@ void fsync_dir(const fs::path& dir) {
   if (rc != 0) fail_io("cannot sync folder", dir, err);
 }
 
+// Creates `dir` and its missing parents as 0700: a repository's folders are private, whatever
+// the umask (files are created 0600).
 void make_dirs(const fs::path& dir) {
   std::error_code ec;
   if (fs::is_directory(dir, ec)) return;
-  fs::create_directories(dir, ec);
-  if (ec) fail(ErrorCategory::kStorage, "cannot create folder " + dir.string() + ": " + ec.message());
-  fs::permissions(dir, fs::perms::owner_all, ec);
+  std::vector<fs::path> missing;
+  for (fs::path d = dir; !d.empty() && !fs::exists(d, ec); d = d.parent_path()) {
+    missing.push_back(d);
+    if (d == d.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
+      fail(ErrorCategory::kStorage, "cannot create folder " + it->string() + ": " + errno_text(errno));
+  if (!fs::is_directory(dir, ec)) fail(ErrorCategory::kStorage, "cannot create folder " + dir.string());
 }
 
 }  // namespace
@@ -60,10 +69,11 @@ LocalStorage::LocalStorage(fs::path root) {
   std::error_code ec;
   if (fs::exists(root_, ec) && !fs::is_directory(root_, ec))
     fail(ErrorCategory::kStorage, "backup folder " + root_.string() + " exists but is not a folder");
-  fs::create_directories(root_, ec);
-  if (ec)
-    fail(ErrorCategory::kStorage, "cannot create backup folder " + root_.string() + ": " + ec.message() +
-                                      " (set BACKUP_DIR to a writable folder)");
+  try {
+    make_dirs(root_);
+  } catch (const Error& e) {
+    fail(ErrorCategory::kStorage, std::string(e.what()) + " (set BACKUP_DIR to a writable folder)");
+  }
   if (::access(root_.c_str(), W_OK | X_OK) != 0)
     fail(ErrorCategory::kStorage, "backup folder " + root_.string() + " is not writable: " + errno_text(errno) +
                                       " (set BACKUP_DIR to a writable folder)");
