@@ -58,6 +58,27 @@ CipherCtx new_cipher_ctx() {
   return ctx;
 }
 
+// An AES-256-GCM context that keeps its key schedule between calls (one per thread and
+// direction); re-keyed only when a different key comes.
+class KeyedCipher {
+ public:
+  EVP_CIPHER_CTX* ready(const Key& key, bool encrypt) {
+    if (!ctx_ || key_ != key) {
+      ctx_ = new_cipher_ctx();
+      int ok = encrypt ? EVP_EncryptInit_ex2(ctx_.get(), aes_256_gcm(), key.data(), nullptr, nullptr)
+                       : EVP_DecryptInit_ex2(ctx_.get(), aes_256_gcm(), key.data(), nullptr, nullptr);
+      if (ok != 1) openssl_failed("AES-256-GCM key setup");
+      key_ = key;
+    }
+    return ctx_.get();
+  }
+  ~KeyedCipher() { OPENSSL_cleanse(key_.data(), key_.size()); }
+
+ private:
+  CipherCtx ctx_;
+  Key key_{};
+};
+
 // Feeds AAD (out == nullptr) or data through EVP_{En,De}cryptUpdate in int-sized pieces.
 template <typename Update>
 void cipher_update(EVP_CIPHER_CTX* ctx, Update update, uint8_t* out, ByteView in) {
@@ -102,16 +123,16 @@ Bytes seal(const Key& key, ByteView plaintext, ByteView aad) {
   uint8_t* tag = body + plaintext.size();
   random_bytes(nonce, kNonceSize);
 
-  CipherCtx ctx = new_cipher_ctx();
-  // GCM's default IV length is 12 bytes, matching kNonceSize.
-  if (EVP_EncryptInit_ex2(ctx.get(), aes_256_gcm(), key.data(), nonce, nullptr) != 1) {
-    openssl_failed("AES-256-GCM encrypt init");
-  }
-  cipher_update(ctx.get(), EVP_EncryptUpdate, nullptr, aad);
-  cipher_update(ctx.get(), EVP_EncryptUpdate, body, plaintext);
+  // A context per thread, keyed once: per chunk only the nonce is set (GCM's default IV length
+  // is 12 bytes, matching kNonceSize).
+  thread_local KeyedCipher enc;
+  EVP_CIPHER_CTX* ctx = enc.ready(key, true);
+  if (EVP_EncryptInit_ex2(ctx, nullptr, nullptr, nonce, nullptr) != 1) openssl_failed("AES-256-GCM encrypt init");
+  cipher_update(ctx, EVP_EncryptUpdate, nullptr, aad);
+  cipher_update(ctx, EVP_EncryptUpdate, body, plaintext);
   int outl = 0;
-  if (EVP_EncryptFinal_ex(ctx.get(), tag, &outl) != 1) openssl_failed("AES-256-GCM encrypt final");
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagSize), tag) != 1) {
+  if (EVP_EncryptFinal_ex(ctx, tag, &outl) != 1) openssl_failed("AES-256-GCM encrypt final");
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagSize), tag) != 1) {
     openssl_failed("AES-256-GCM get tag");
   }
   return out;
@@ -127,20 +148,21 @@ Bytes open(const Key& key, ByteView sealed, ByteView aad) {
   ByteView body = sealed.subspan(kNonceSize, sealed.size() - kSealOverhead);
   ByteView tag = sealed.last(kTagSize);
 
-  CipherCtx ctx = new_cipher_ctx();
-  if (EVP_DecryptInit_ex2(ctx.get(), aes_256_gcm(), key.data(), nonce.data(), nullptr) != 1) {
+  thread_local KeyedCipher dec;
+  EVP_CIPHER_CTX* ctx = dec.ready(key, false);
+  if (EVP_DecryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) != 1) {
     openssl_failed("AES-256-GCM decrypt init");
   }
   Bytes out(body.size());
-  cipher_update(ctx.get(), EVP_DecryptUpdate, nullptr, aad);
-  cipher_update(ctx.get(), EVP_DecryptUpdate, out.data(), body);
+  cipher_update(ctx, EVP_DecryptUpdate, nullptr, aad);
+  cipher_update(ctx, EVP_DecryptUpdate, out.data(), body);
   // The ctrl takes a non-const pointer but only reads the tag.
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagSize),
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagSize),
                           const_cast<uint8_t*>(tag.data())) != 1) {
     openssl_failed("AES-256-GCM set tag");
   }
   int outl = 0;
-  if (EVP_DecryptFinal_ex(ctx.get(), out.data() + out.size(), &outl) != 1) {
+  if (EVP_DecryptFinal_ex(ctx, out.data() + out.size(), &outl) != 1) {
     // Do not leave unauthenticated plaintext lying around in freed memory.
     OPENSSL_cleanse(out.data(), out.size());
     fail(ErrorCategory::kDamaged,
@@ -150,14 +172,23 @@ Bytes open(const Key& key, ByteView sealed, ByteView aad) {
 }
 
 Digest hmac_sha256(const Key& key, ByteView data) {
-  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(hmac_mac()));
-  if (!ctx) openssl_failed("allocating an HMAC context");
-  char digest_name[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end(),
-  };
-  if (EVP_MAC_init(ctx.get(), key.data(), key.size(), params) != 1) openssl_failed("HMAC init");
+  // A context per thread, keyed once; per call it restarts with the same key (EVP_MAC_init with
+  // a null key), which skips the digest lookup and key setup that cost more than hashing 4 KiB.
+  thread_local std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx;
+  thread_local Key ctx_key{};
+  if (!ctx || ctx_key != key) {
+    ctx.reset(EVP_MAC_CTX_new(hmac_mac()));
+    if (!ctx) openssl_failed("allocating an HMAC context");
+    char digest_name[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_init(ctx.get(), key.data(), key.size(), params) != 1) openssl_failed("HMAC init");
+    ctx_key = key;
+  } else if (EVP_MAC_init(ctx.get(), nullptr, 0, nullptr) != 1) {
+    openssl_failed("HMAC re-init");
+  }
   if (EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1) openssl_failed("HMAC update");
   Digest out;
   size_t outl = 0;
