@@ -1,6 +1,9 @@
 #include "engine/storage_factory.h"
 
+#include <cstdlib>
+
 #include "coffer/error.h"
+#include "storage/faulty_storage.h"
 #include "storage/local_storage.h"
 
 namespace coffer {
@@ -41,9 +44,16 @@ bool repository_on_s3(const BackupConfig& config, bool source_s3) {
   return source_s3 || config.s3_mode == S3Mode::kRepository;
 }
 
+// Testing hook: COFFER_STORAGE_FAULTS makes chosen storage calls fail (see faulty_storage.h).
+static std::shared_ptr<Storage> with_injected_faults(std::shared_ptr<Storage> storage, bool temp_names_hidden) {
+  const char* spec = std::getenv(kStorageFaultsVariable);
+  if (!spec || !*spec) return storage;
+  return std::make_shared<FaultyStorage>(std::move(storage), parse_storage_faults(spec), temp_names_hidden);
+}
+
 std::shared_ptr<Storage> make_repository_storage(const BackupConfig& config, bool source_s3) {
-  if (repository_on_s3(config, source_s3)) return make_s3_storage(config);
-  return std::make_shared<LocalStorage>(config.backup_dir);
+  if (repository_on_s3(config, source_s3)) return with_injected_faults(make_s3_storage(config), false);
+  return with_injected_faults(std::make_shared<LocalStorage>(config.backup_dir), true);
 }
 
 }  // namespace coffer

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -52,6 +53,8 @@ bool conflicts(bool exclusive, const LockRecord& other) { return exclusive || ot
 }  // namespace
 
 std::string this_host() {
+  // Testing hook: COFFER_HOSTNAME lets one machine play several hosts (two-host lock tests).
+  if (const char* name = std::getenv("COFFER_HOSTNAME"); name && *name) return name;
   char buf[256] = {};
   ::gethostname(buf, sizeof buf - 1);
   return buf;
@@ -106,7 +109,17 @@ std::unique_ptr<RepoLock> RepoLock::acquire(Storage& storage, bool exclusive, co
   std::vector<std::string> warned;
   while (true) {
     mine.refreshed = format_iso8601_utc(system_clock::now());
-    storage.put(mine.key, as_bytes(lock_json(mine)));
+    try {
+      storage.put(mine.key, as_bytes(lock_json(mine)));
+    } catch (...) {
+      // The write may have landed before it failed (a lost answer, a failed sync): take it back,
+      // or it would block cleanups as a "stale" lock until `coffer unlock`.
+      try {
+        storage.remove(mine.key);
+      } catch (...) {
+      }
+      throw;
+    }
     std::vector<LockRecord> live, stale;
     std::vector<std::string> stale_why;
     auto now = system_clock::now();

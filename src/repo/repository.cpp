@@ -52,17 +52,36 @@ std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, c
          "or ENCRYPTION=false");
   MasterKeys keys = generate_master_keys();
   std::string key_id = to_hex(random_bytes(16));
-  storage->put("keys/" + key_id,
-               as_bytes(make_key_file(keys, params.encrypted ? params.passphrase : std::nullopt, params.kdf)));
+  const std::string key_name = "keys/" + key_id;
+  storage->put(key_name, as_bytes(make_key_file(keys, params.encrypted ? params.passphrase : std::nullopt, params.kdf)));
+  // The config names the key files that belong to the repository: a key file left behind by an
+  // init that lost a race or failed (same passphrase, other master keys) is never used.
   nlohmann::json config{{"format_version", kFormatVersion},
                         {"repository_id", to_hex(random_bytes(16))},
                         {"encryption", params.encrypted ? "aes-256-gcm" : "none"},
+                        {"key_ids", nlohmann::json::array({key_id})},
                         {"chunker_files", chunker_json(params.file_chunker)},
                         {"chunker_tree", chunker_json(params.tree_chunker)},
                         {"chunker_db", chunker_json(params.db_chunker)}};
+  auto drop_key = [&] {
+    try {
+      storage->remove(key_name);
+    } catch (...) {
+      // Best effort: the config does not name it, so it is never used anyway.
+    }
+  };
   // The config is written last: a repository "exists" only once its key is stored.
-  if (!storage->put_if_absent("config", as_bytes(config.dump(2))))
+  bool created = false;
+  try {
+    created = storage->put_if_absent("config", as_bytes(config.dump(2)));
+  } catch (...) {
+    drop_key();
+    throw;
+  }
+  if (!created) {
+    drop_key();
     fail(ErrorCategory::kInput, "a repository was created concurrently in " + storage->describe());
+  }
   return std::unique_ptr<Repository>(
       new Repository(std::move(storage), keys, params.encrypted, params.file_chunker,
                                                    params.tree_chunker, params.db_chunker));
@@ -95,6 +114,17 @@ std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
     fail(ErrorCategory::kDamaged, "repository config in " + where + " is damaged: " + e.what());
   }
   std::vector<ObjectInfo> key_files = storage->list("keys/");
+  if (config.contains("key_ids")) {  // repositories made before key_ids existed try every key file
+    std::vector<std::string> named;
+    try {
+      named = config.at("key_ids").get<std::vector<std::string>>();
+    } catch (const nlohmann::json::exception& e) {
+      fail(ErrorCategory::kDamaged, "repository config in " + where + " is damaged: key_ids: " + e.what());
+    }
+    std::erase_if(key_files, [&](const ObjectInfo& kf) {
+      return std::find(named.begin(), named.end(), kf.key.substr(std::string("keys/").size())) == named.end();
+    });
+  }
   if (key_files.empty()) fail(ErrorCategory::kDamaged, "the repository in " + where + " has no key file (keys/)");
   std::sort(key_files.begin(), key_files.end(), [](auto& a, auto& b) { return a.key < b.key; });
   // Any key file that opens will do; report the most telling error when none does.
