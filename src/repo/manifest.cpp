@@ -1,5 +1,7 @@
 #include "repo/manifest.h"
 
+#include <utility>
+
 #include "coffer/error.h"
 #include "util/bytes.h"
 
@@ -32,6 +34,16 @@ std::string manifest_key(const std::string& backup_id) { return "snapshots/" + b
 
 namespace {
 
+// A whole number that fits T. nlohmann's get<int>() casts a float unchecked (undefined behaviour
+// when out of range, e.g. 1e300) and wraps negative numbers into unsigned types.
+template <class T>
+T integer(const nlohmann::json& v, const std::string& what, const char* name) {
+  if (v.is_number_unsigned() && std::in_range<T>(v.get<uint64_t>())) return static_cast<T>(v.get<uint64_t>());
+  if (v.is_number_integer() && !v.is_number_unsigned() && std::in_range<T>(v.get<int64_t>()))
+    return static_cast<T>(v.get<int64_t>());
+  fail(ErrorCategory::kDamaged, what + " is damaged: " + name + " is not a whole number in range");
+}
+
 nlohmann::json refs_to_json(const std::vector<ChunkRef>& refs) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& c : refs) out.push_back({to_hex(c.id), c.size});
@@ -45,7 +57,7 @@ std::vector<ChunkRef> refs_from_json(const nlohmann::json& j, const std::string&
     Bytes id = from_hex(c.at(0).get<std::string>());
     if (id.size() != ref.id.size()) fail(ErrorCategory::kDamaged, what + " has a bad chunk id");
     std::copy(id.begin(), id.end(), ref.id.begin());
-    ref.size = c.at(1).get<uint32_t>();
+    ref.size = integer<uint32_t>(c.at(1), what, "a chunk size");
     refs.push_back(ref);
   }
   return refs;
@@ -76,14 +88,15 @@ DatabasePart database_from_json(const nlohmann::json& j, const std::string& what
   DatabaseInfo& i = d.info;
   i.name = j.at("name").get<std::string>();
   i.server_version = j.at("server_version").get<std::string>();
-  i.server_version_num = j.at("server_version_num").get<int>();
+  i.server_version_num = integer<int>(j.at("server_version_num"), what, "server_version_num");
   i.pg_dump_version = j.at("pg_dump_version").get<std::string>();
-  i.size_bytes = j.at("size_bytes").get<uint64_t>();
-  i.dump_bytes = j.at("dump_bytes").get<uint64_t>();
+  i.size_bytes = integer<uint64_t>(j.at("size_bytes"), what, "size_bytes");
+  i.dump_bytes = integer<uint64_t>(j.at("dump_bytes"), what, "dump_bytes");
   i.duration_seconds = j.at("duration_seconds").get<double>();
   i.globals = j.at("globals").get<bool>();
   for (const auto& t : j.at("tables"))
-    i.tables.push_back({t.at(0).get<std::string>(), t.at(1).get<std::string>(), t.at(2).get<uint64_t>()});
+    i.tables.push_back({t.at(0).get<std::string>(), t.at(1).get<std::string>(),
+                        integer<uint64_t>(t.at(2), what, "a table's row count")});
   d.dump_list = refs_from_json(j.at("dump_list"), what);
   d.globals = refs_from_json(j.at("globals_chunks"), what);
   return d;
@@ -118,7 +131,7 @@ nlohmann::json manifest_to_json(const Manifest& m) {
 Manifest manifest_from_json(const nlohmann::json& j, const std::string& what) {
   try {
     Manifest m;
-    m.format_version = j.at("format_version").get<int>();
+    m.format_version = integer<int>(j.at("format_version"), what, "format_version");
     if (m.format_version != 1)
       fail(ErrorCategory::kDamaged, what + " has format version " + std::to_string(m.format_version) +
                                         ", which this coffer does not read: upgrade coffer");
@@ -131,10 +144,10 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& what) {
     i.parent = j.at("parent").get<std::string>();
     i.timestamp = j.at("timestamp").get<std::string>();
     i.hostname = j.at("hostname").get<std::string>();
-    i.file_count = j.at("file_count").get<uint64_t>();
-    i.size_bytes = j.at("size_bytes").get<uint64_t>();
-    i.bytes_added = j.at("bytes_added").get<uint64_t>();
-    i.files_read = j.at("files_read").get<uint64_t>();
+    i.file_count = integer<uint64_t>(j.at("file_count"), what, "file_count");
+    i.size_bytes = integer<uint64_t>(j.at("size_bytes"), what, "size_bytes");
+    i.bytes_added = integer<uint64_t>(j.at("bytes_added"), what, "bytes_added");
+    i.files_read = integer<uint64_t>(j.at("files_read"), what, "files_read");
     i.duration_seconds = j.at("duration_seconds").get<double>();
     i.warnings = j.at("warnings").get<std::vector<std::string>>();
     i.status = "success";

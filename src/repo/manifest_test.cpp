@@ -72,6 +72,43 @@ TEST(Manifest, RejectsHostileValues) {
   expect_damaged(j);
 }
 
+// Found by fuzz/fuzz_manifest: numbers were read with nlohmann's get<T>(), which casts floats
+// unchecked (1e300 into an int is undefined behaviour) and wraps or truncates integers.
+TEST(Manifest, RejectsNumbersThatAreNotWholeOrDoNotFit) {
+  const nlohmann::json good = manifest_to_json(sample());
+  auto expect_damaged = [&](const nlohmann::json::json_pointer& field, const nlohmann::json& value) {
+    nlohmann::json j = good;
+    j[field] = value;
+    try {
+      manifest_from_json(j, "manifest X");
+      FAIL() << j.dump();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.category(), ErrorCategory::kDamaged);
+      EXPECT_NE(std::string(e.what()).find("manifest X"), std::string::npos) << e.what();
+    }
+  };
+  using ptr = nlohmann::json::json_pointer;
+  expect_damaged(ptr("/format_version"), 1e300);
+  expect_damaged(ptr("/format_version"), 4294967297u);  // truncated to 1 before
+  expect_damaged(ptr("/file_count"), -1);                // wrapped to 2^64-1 before
+  expect_damaged(ptr("/size_bytes"), 1.5);              // truncated to 1 before
+  expect_damaged(ptr("/bytes_added"), -1e300);
+  expect_damaged(ptr("/tree/0/1"), 4294967296u);         // truncated to 0 before
+  expect_damaged(ptr("/tree/0/1"), -10);
+  expect_damaged(ptr("/database/server_version_num"), 1e10);
+  expect_damaged(ptr("/database/tables/0/2"), -7);
+  expect_damaged(ptr("/database/dump_list/1/1"), 10.5);
+  // Whole numbers in range still read, whether the JSON holds them signed or unsigned.
+  nlohmann::json j = good;
+  j["file_count"] = int64_t{5};
+  j["database"]["server_version_num"] = uint64_t{150018};
+  j["tree"][0][1] = uint64_t{4294967295u};
+  Manifest m = manifest_from_json(j, "m");
+  EXPECT_EQ(m.info.file_count, 5u);
+  EXPECT_EQ(m.database->info.server_version_num, 150018);
+  EXPECT_EQ(m.tree[0].size, 4294967295u);
+}
+
 TEST(Manifest, BackupIdValidation) {
   EXPECT_TRUE(is_valid_backup_id("full_20241201_020000"));
   EXPECT_TRUE(is_valid_backup_id("incremental_20241201_020000_2"));

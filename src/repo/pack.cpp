@@ -97,7 +97,7 @@ uint32_t header_length(ByteView trailer, uint64_t pack_size, const std::string& 
 std::vector<PackEntry> read_pack_header(const ObjectSealer& sealer, ByteView pack, const std::string& what) {
   if (pack.size() < 8) fail(ErrorCategory::kDamaged, what + " is damaged: not a pack (bad trailer)");
   uint32_t header_len = header_length(pack.last(8), pack.size(), what);
-  return parse_pack_tail(sealer, pack.last(header_len + 8), pack.size() - 8 - header_len, what);
+  return parse_pack_tail(sealer, pack.last(size_t{header_len} + 8), pack.size() - 8 - header_len, what);
 }
 
 std::vector<PackEntry> fetch_pack_header(Storage& storage, const ObjectSealer& sealer, const std::string& pack_id,
@@ -107,7 +107,8 @@ std::vector<PackEntry> fetch_pack_header(Storage& storage, const ObjectSealer& s
   if (pack_size < 8) fail(ErrorCategory::kDamaged, what + " is damaged: not a pack (too short)");
   Bytes trailer = storage.get(key, pack_size - 8, 8);
   uint32_t header_len = header_length(trailer, pack_size, what);
-  Bytes tail = storage.get(key, pack_size - 8 - header_len, header_len + 8);
+  // 64-bit sum: a header length near 4 GiB (a listed size above 4 GiB allows it) must not wrap.
+  Bytes tail = storage.get(key, pack_size - 8 - header_len, uint64_t{header_len} + 8);
   if (to_hex(sha256(tail)) != pack_id)
     fail(ErrorCategory::kDamaged, what + " is damaged: its header does not match its name");
   return parse_pack_tail(sealer, tail, pack_size - 8 - header_len, what);

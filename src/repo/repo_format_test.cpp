@@ -1,11 +1,13 @@
 // Pack, index, sealing and key-file formats: round trips and damage detection.
 #include <gtest/gtest.h>
 
+#include "codec/compression.h"
 #include "coffer/error.h"
 #include "repo/index.h"
 #include "repo/keys.h"
 #include "repo/object_sealer.h"
 #include "repo/pack.h"
+#include "storage/storage.h"
 
 namespace coffer {
 namespace {
@@ -54,6 +56,56 @@ TEST_P(RepoFormat, PackRoundTripAndDamage) {
   damaged.back() = 'X';
   EXPECT_THROW(read_pack_header(sealer, damaged, "pack p"), Error);
   EXPECT_THROW(read_pack_header(sealer, Bytes(3, 0), "pack p"), Error);
+}
+
+// Found by fuzz/fuzz_pack: the plaintext length from the index bounded decompression, so a
+// 10-byte lz4 blob claiming 858 MB made open_blob allocate it. No chunk exceeds 64 MiB.
+TEST_P(RepoFormat, OpenBlobRefusesLengthsAboveTheChunkLimit) {
+  MasterKeys keys = generate_master_keys();
+  ObjectSealer sealer(keys, GetParam());
+  const size_t claimed = size_t{1} << 30;
+  Bytes lz4_payload{3, 0x00, 0x00, 0x00, 0x40, 0x00};  // codec lz4, length prefix 1 GiB, no data
+  try {
+    open_blob(sealer, ChunkId{}, sealer.seal("blob", lz4_payload), claimed, "chunk c");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kDamaged);
+    EXPECT_NE(std::string(e.what()).find("64 MiB"), std::string::npos) << e.what();
+  }
+  // The limit itself is allowed: a real 64 MiB chunk opens.
+  Bytes big(64u * 1024 * 1024, 'x');
+  Bytes opened = open_blob(sealer, hmac_sha256(keys.id, big), sealer.seal("blob", encode_payload({Codec::kLz4, 0}, big)),
+                           big.size(), "chunk c");
+  EXPECT_EQ(opened.size(), big.size());
+}
+
+// Found by fuzz/fuzz_pack: fetch_pack_header computed the header read as u32 header_len + 8, so a
+// listed size above 4 GiB with a header length of 0xffffffff read 7 bytes and then took the
+// header as those 7 bytes minus 8 (a span of SIZE_MAX bytes).
+TEST_P(RepoFormat, FetchPackHeaderDoesNotWrapNearFourGiB) {
+  class HostileStorage : public Storage {
+   public:
+    uint64_t asked = 0;
+    Bytes get(const std::string&, uint64_t offset, uint64_t length) override {
+      if (length == 8) return {0xff, 0xff, 0xff, 0xff, 'C', 'P', 'K', '1'};  // header_len 0xffffffff
+      asked = length;
+      if (length > 1024) fail(ErrorCategory::kStorage, "range too large for this test");
+      return Bytes(length, static_cast<uint8_t>(offset));
+    }
+    void put(const std::string&, ByteView) override {}
+    bool put_if_absent(const std::string&, ByteView) override { return false; }
+    std::optional<ObjectInfo> head(const std::string&) override { return std::nullopt; }
+    std::vector<ObjectInfo> list(const std::string&) override { return {}; }
+    void remove(const std::string&) override {}
+    std::string describe() const override { return "hostile"; }
+  };
+  ObjectSealer sealer(generate_master_keys(), GetParam());
+  HostileStorage storage;
+  const uint64_t listed = uint64_t{8} << 30;
+  // Named as the wrapped read would have seen it, so the name check let it through before.
+  const std::string id = to_hex(sha256(Bytes(7, static_cast<uint8_t>(listed - 8 - 0xffffffffull))));
+  EXPECT_THROW(fetch_pack_header(storage, sealer, id, listed), Error);
+  EXPECT_EQ(storage.asked, 0xffffffffull + 8);
 }
 
 TEST_P(RepoFormat, IndexFileRoundTripAndDamage) {
