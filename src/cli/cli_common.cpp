@@ -52,7 +52,8 @@ std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g) {
 
 void print_json(const nlohmann::json& j) {
   clear_progress();
-  std::cout << j.dump(2) << std::endl;
+  // Messages can quote bytes that are not UTF-8 (a damaged object, an odd file name): replaced.
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
 }
 
 std::string short_time(const std::string& iso) {

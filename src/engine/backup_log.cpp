@@ -46,7 +46,8 @@ void BackupLog::append(const nlohmann::json& record) {
 
   nlohmann::json log = read();
   log.push_back(record);
-  std::string text = log.dump(2) + "\n";
+  // Error texts can quote bytes that are not UTF-8 (a damaged file, an odd file name): replaced.
+  std::string text = log.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   fs::path tmp = path_.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) fail(ErrorCategory::kStorage, "cannot write " + tmp.string() + ": " + std::strerror(errno));

@@ -235,7 +235,43 @@ VerifyResult BackupManager::verify(const VerifyOptions& options) {
   auto held = lock(repo, false, "coffer verify");
   VerifyOptions o = options;
   if (o.backup_id) o.backup_id = resolve_id(*o.backup_id);
-  return run_verify(repo, o, on_progress_);
+  VerifyResult result = run_verify(repo, o, on_progress_);
+  // A deleted manifest takes its backup out of sight, not just out of the repository: compare with
+  // the log of this repository (not with an off-site copy, which may lag behind).
+  if (!o.backup_id && !source_s3_) {
+    std::vector<std::string> ids = repo.list_backup_ids();
+    std::set<std::string> present(ids.begin(), ids.end()), removed;
+    nlohmann::json log;
+    try {
+      log = BackupLog(config_.backup_dir).read();
+    } catch (const Error& e) {
+      result.problems.push_back({"", "", "backup_log.json", std::string("cannot read the backup log: ") + e.what()});
+      result.ok = false;
+    }
+    // Cleanups log what they remove before removing it ("removing"), and what they removed.
+    for (const auto& rec : log) {
+      if (!rec.is_object() || rec.value("backup_type", "") != "cleanup" || !rec.contains("metadata") ||
+          !rec["metadata"].is_object() || rec["metadata"].value("dry_run", false))
+        continue;
+      for (const char* field : {"removing", "removed"})
+        if (rec["metadata"].contains(field) && rec["metadata"][field].is_array())
+          for (const auto& id : rec["metadata"][field])
+            if (id.is_string()) removed.insert(id.get<std::string>());
+    }
+    for (const auto& rec : log) {
+      if (!rec.is_object() || rec.value("status", "") != "success" || !rec.contains("backup_id") ||
+          !rec["backup_id"].is_string())
+        continue;
+      const std::string id = rec["backup_id"].get<std::string>();
+      if (!present.count(id) && !removed.count(id) && is_valid_backup_id(id)) {
+        result.problems.push_back({id, "", manifest_key(id),
+                                   "recorded as successful in backup_log.json but missing from the repository "
+                                   "(its manifest is gone, and no cleanup removed it)"});
+        result.ok = false;
+      }
+    }
+  }
+  return result;
 }
 
 CleanupResult BackupManager::cleanup(const CleanupOptions& options) {
@@ -272,6 +308,14 @@ CleanupResult BackupManager::cleanup(const CleanupOptions& options) {
     o.cleanup = options;
     o.on_warning = on_warning_;
     o.check_lock = [&held] { held->check_held(); };
+    o.before_removing = [&](const std::vector<std::string>& ids) {
+      BackupLog(config_.backup_dir)
+          .append({{"backup_id", nullptr},
+                    {"backup_type", "cleanup"},
+                    {"timestamp", iso8601_utc(job_now())},
+                    {"status", "running"},
+                    {"metadata", {{"removing", ids}, {"policy", ""}}}});
+    };
     CleanupResult result = run_cleanup(repo, o);
     log("success", &result, nullptr);
     return result;

@@ -141,6 +141,7 @@ CleanupResult run_cleanup(Repository& repo, const CleanupJobOptions& o) {
   int64_t freed = 0;
   // (a) The backups that go.
   check_lock();
+  if (o.before_removing && !result.removed.empty()) o.before_removing(result.removed);
   for (const std::string& id : result.removed) {
     storage.remove(manifest_key(id));
     freed += manifest_sizes[manifest_key(id)];

@@ -33,6 +33,9 @@ struct CleanupJobOptions {
   std::function<void(const std::string&)> on_warning;
   // Called before each destructive step; throws to stop (the exclusive lock was lost).
   std::function<void()> check_lock;
+  // Called with the ids about to go, before the first manifest is removed (the backup log records
+  // them, so a cleanup killed midway is not mistaken for lost backups by verify).
+  std::function<void(const std::vector<std::string>&)> before_removing;
 };
 
 // Throws Error(kInput) when the policy's rules keep none of the backups and force is off,

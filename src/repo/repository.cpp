@@ -44,8 +44,37 @@ Repository::Repository(std::shared_ptr<Storage> storage, const MasterKeys& keys,
       db_chunker_(db),
       gear_(make_gear_table(keys.chunker)) {}
 
+namespace {
+
+// The config is plaintext (it must be readable before the keys are), so it carries an HMAC under
+// the repository's id key over its other fields (keys sorted: nlohmann's objects are ordered):
+// once the keys are open, a changed or damaged config is found instead of silently used.
+std::string config_mac(const MasterKeys& keys, nlohmann::json config) {
+  config.erase("config_mac");
+  return to_hex(hmac_sha256(keys.id, as_bytes(config.dump())));
+}
+
+}  // namespace
+
+namespace {
+
+// Backups of a repository whose config is gone: a new repository must not be made over them,
+// and "no repository" would be the wrong thing to tell. (A lone key file is what a failed init
+// leaves: no backups, nothing to protect.)
+void refuse_orphaned_objects(Storage& storage) {
+  for (const char* prefix : {"snapshots/", "index/"})
+    if (!storage.list(prefix).empty())
+      fail(ErrorCategory::kDamaged,
+           "the repository config in " + storage.describe() + " is missing, but " + prefix +
+               " holds objects of a repository: restore the config from the off-site copy or a copy of "
+               "BACKUP_DIR (coffer will not create a new repository over existing backups)");
+}
+
+}  // namespace
+
 std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, const RepositoryParams& params) {
   if (exists(*storage)) fail(ErrorCategory::kInput, "a repository already exists in " + storage->describe());
+  refuse_orphaned_objects(*storage);
   if (params.encrypted && !params.passphrase)
     fail(ErrorCategory::kConfig,
          "encryption is on but no passphrase is set: set BACKUP_PASSPHRASE_FILE (or BACKUP_PASSPHRASE), "
@@ -63,6 +92,7 @@ std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, c
                         {"chunker_files", chunker_json(params.file_chunker)},
                         {"chunker_tree", chunker_json(params.tree_chunker)},
                         {"chunker_db", chunker_json(params.db_chunker)}};
+  config["config_mac"] = config_mac(keys, config);
   auto drop_key = [&] {
     try {
       storage->remove(key_name);
@@ -89,6 +119,7 @@ std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, c
 
 std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
                                              const std::optional<std::string>& passphrase) {
+  if (!exists(*storage)) refuse_orphaned_objects(*storage);
   if (!exists(*storage))
     fail(ErrorCategory::kNotFound, "no repository in " + storage->describe() +
                                        ": run `coffer init` or `coffer create` first, or check BACKUP_DIR");
@@ -134,6 +165,12 @@ std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
       std::string text = to_string(storage->get(kf.key));
       bool encrypted = nlohmann::json::parse(text).value("kdf", "") != "none";
       MasterKeys keys = open_key_file(text, passphrase, kf.key);
+      if (config.contains("config_mac") &&  // configs written before it existed have none
+          !(config.at("config_mac").is_string() && config.at("config_mac").get<std::string>() == config_mac(keys, config)))
+        fail(ErrorCategory::kDamaged, "repository config in " + where +
+                                          " is damaged or was edited: its authentication code does not match (the "
+                                          "backups are intact; restore the config from the off-site copy or a "
+                                          "backup of BACKUP_DIR)");
       // Encryption is decided by the key file, not the plaintext config, so nobody can turn
       // encryption off by editing the config.
       return std::unique_ptr<Repository>(new Repository(std::move(storage), keys, encrypted, files, tree, db));
@@ -216,7 +253,7 @@ Manifest Repository::read_manifest(const std::string& backup_id) {
 }
 
 bool Repository::write_manifest(const Manifest& m, uint64_t* stored_bytes) {
-  Bytes stored = seal_metadata(sealer_, "manifest", as_bytes(manifest_to_json(m).dump()));
+  Bytes stored = seal_metadata(sealer_, "manifest", as_bytes(manifest_to_json(m).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   if (stored_bytes) *stored_bytes = stored.size();
   return storage_->put_if_absent(manifest_key(m.info.backup_id), stored);
 }

@@ -14,7 +14,7 @@ from coffer_testlib import (  # noqa: E402
     make_tree, new_temp_dir, pack_files, remove_tree, repo_files, run_coffer, show,
     snapshot_tree, write_passphrase)
 
-EXIT_PROBLEMS, EXIT_DAMAGED = 1, 5
+EXIT_PROBLEMS, EXIT_DAMAGED, EXIT_AUTH = 1, 5, 8
 
 
 class DamageTest(CofferTestCase):
@@ -217,6 +217,59 @@ class DamageTest(CofferTestCase):
         target = os.path.join(self.tmp, "restore")
         self.restore(self.backup_id, target, "--partial", expect=(0, 1, 5))
         self.assert_restored_files_intact(target)
+
+    # -- every kind of object, every kind of damage
+
+    def test_each_object_kind_flipped_truncated_or_deleted_is_found_and_named(self):
+        """verify --read-data finds the damage and names the object (or the backup it takes away);
+        restore either fails cleanly or writes only correct bytes."""
+        def one(kind):
+            if kind == "pack":
+                return max(pack_files(self.backup_dir), key=os.path.getsize)
+            if kind == "config":
+                return os.path.join(self.backup_dir, "config")
+            folder = {"index": "index", "manifest": "snapshots", "key": "keys"}[kind]
+            files = repo_files(self.backup_dir, folder)
+            self.assertTrue(files, f"no {kind} object")
+            return max(files, key=os.path.getsize)
+
+        def damage(path, how):
+            if how == "flip":
+                flip_byte(path)
+            elif how == "truncate":
+                os.truncate(path, os.path.getsize(path) // 2)
+            else:
+                os.remove(path)
+
+        pristine = self.backup_dir + "-pristine"
+        shutil.copytree(self.backup_dir, pristine, symlinks=True)
+        for kind in ("pack", "index", "manifest", "key", "config"):
+            for how in ("flip", "truncate", "delete"):
+                with self.subTest(object=kind, damage=how):
+                    shutil.rmtree(self.backup_dir)
+                    shutil.copytree(pristine, self.backup_dir, symlinks=True)
+                    path = one(kind)
+                    name = os.path.basename(path)
+                    damage(path, how)
+                    r = self.coffer("--json", "verify", "--read-data")
+                    check(r, EXIT_PROBLEMS, EXIT_DAMAGED, EXIT_AUTH)  # a report (1) or an error (5, 8)
+                    said = r.output
+                    if kind in ("key", "config"):
+                        self.assertIn(kind, said.lower(), f"verify does not name the {kind}:\n{r}")
+                    else:
+                        self.assertTrue(name in said or self.backup_id in said or kind in said.lower(),
+                                        f"verify names neither {name}, the backup nor the {kind}:\n{r}")
+                    target = os.path.join(self.tmp, f"restore-{kind}-{how}")
+                    rr = self.restore(self.backup_id, target, "--partial", expect=None)
+                    if rr.code != 0:
+                        check_fails_cleanly(rr)
+                    self.assert_restored_files_intact(target)
+                    # Nothing can come back through a new repository made over the old one.
+                    if kind == "config" and how == "delete":
+                        c = self.coffer("create", "--type", "full")
+                        check_fails_cleanly(c, EXIT_DAMAGED)
+                        self.assertIn("config", c.err)
+                        self.assertFalse(os.path.exists(os.path.join(self.backup_dir, "config")))
 
 
 if __name__ == "__main__":
