@@ -313,7 +313,7 @@ CleanupResult BackupManager::cleanup(const CleanupOptions& options) {
           .append({{"backup_id", nullptr},
                     {"backup_type", "cleanup"},
                     {"timestamp", iso8601_utc(job_now())},
-                    {"status", "running"},
+                    {"status", "started"},
                     {"metadata", {{"removing", ids}, {"policy", ""}}}});
     };
     CleanupResult result = run_cleanup(repo, o);

@@ -174,7 +174,13 @@ class RetentionTest(CofferTestCase):
         for backup_id in sorted(want_kept):
             self.restore_and_compare(backup_id, snaps[backup_id])
 
-        log = read_backup_log(self.backup_dir)
+        full_log = read_backup_log(self.backup_dir)
+        # Before removing anything, cleanup logs what it is about to remove ("started"), so a
+        # cleanup killed midway is not mistaken for lost backups by verify.
+        started = [r for r in full_log if r["status"] == "started"]
+        self.assertEqual(len(started), 1, full_log[-3:])
+        self.assertEqual(sorted(started[0]["metadata"]["removing"]), want_removed)
+        log = [r for r in full_log if r["status"] != "started"]
         dry_rec, real_rec = log[-2], log[-1]
         for rec, is_dry in ((dry_rec, True), (real_rec, False)):
             self.assertEqual(rec["backup_type"], "cleanup")
