@@ -11,8 +11,11 @@ constexpr size_t kEntrySize = 1 + 32 + 4 + 4 + 4;
 }  // namespace
 
 void PackBuilder::add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob) {
-  // One allocation per pack instead of a doubling series of copies while it fills.
-  if (data_.capacity() == 0) data_.reserve(kPackTargetSize + kPackTargetSize / 8);
+  // One allocation per pack instead of a doubling series of copies while it fills. A pack closes
+  // once it passes the target, so it can hold the target plus one largest chunk (4 MiB) and its
+  // header: reserve room for all of it (untouched pages cost no memory), or the last insert
+  // copies the whole pack into a buffer twice its size.
+  if (data_.capacity() == 0) data_.reserve(kPackTargetSize + kPackTargetSize / 2);
   entries_.push_back({type, id, static_cast<uint32_t>(data_.size()), static_cast<uint32_t>(sealed_blob.size()),
                       raw_length});
   data_.insert(data_.end(), sealed_blob.begin(), sealed_blob.end());
