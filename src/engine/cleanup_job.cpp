@@ -23,11 +23,8 @@ std::map<std::string, uint64_t> sizes_under(Storage& storage, const std::string&
 // Pack id -> size for the objects under data/ named like packs ("data/ab/ab12...").
 std::unordered_map<std::string, uint64_t> present_packs(Storage& storage) {
   std::unordered_map<std::string, uint64_t> out;
-  for (const ObjectInfo& o : storage.list("data/")) {
-    std::string id = o.key.substr(o.key.rfind('/') + 1);
-    if (id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos && pack_key(id) == o.key)
-      out[id] = o.size;
-  }
+  for (const ObjectInfo& o : storage.list("data/"))
+    if (std::string id = pack_id_from_key(o.key); !id.empty()) out[id] = o.size;
   return out;
 }
 

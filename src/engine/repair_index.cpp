@@ -2,28 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
 
 #include "coffer/error.h"
 #include "engine/live_chunks.h"
 
 namespace coffer {
-
-namespace {
-
-const std::string kPackPrefix = "data/";
-
-// "data/ab/<64 hex>" -> "<64 hex>"; "" for anything else (temp files, strays).
-std::string pack_id_from_key(const std::string& key) {
-  if (key.size() != kPackPrefix.size() + 3 + 64 || key.compare(0, kPackPrefix.size(), kPackPrefix) != 0) return "";
-  std::string id = key.substr(key.size() - 64);
-  if (key.substr(kPackPrefix.size(), 2) != id.substr(0, 2) || key[kPackPrefix.size() + 2] != '/') return "";
-  if (!std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
-    return "";
-  return id;
-}
-
-}  // namespace
 
 RepairIndexResult run_repair_index(Repository& repo, const RepairIndexOptions& o) {
   const auto started = std::chrono::steady_clock::now();
@@ -47,7 +30,7 @@ RepairIndexResult run_repair_index(Repository& repo, const RepairIndexOptions& o
   std::sort(result.old_index_files.begin(), result.old_index_files.end());
 
   // Every pack's header, read with two small ranged reads per pack.
-  std::vector<ObjectInfo> objects = storage.list(kPackPrefix);
+  std::vector<ObjectInfo> objects = storage.list("data/");
   std::sort(objects.begin(), objects.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   Progress progress{"repair"};
   for (const ObjectInfo& obj : objects) progress.bytes_total += obj.size;
@@ -86,12 +69,12 @@ RepairIndexResult run_repair_index(Repository& repo, const RepairIndexOptions& o
   // Which backups are whole now: read each against the rebuilt index (what a dry run would give).
   Index rebuilt;
   for (const PackRecord& p : packs) rebuilt.add_pack(p.id, p.entries);
-  repo.replace_index(rebuilt);
+  repo.replace_index(std::move(rebuilt));
   for (const std::string& id : repo.list_backup_ids()) {
     try {
       Manifest m = repo.read_manifest(id);
       ChunkSet needed = referenced_chunks(repo, {m});
-      size_t missing = std::count_if(needed.begin(), needed.end(), [&](const ChunkId& c) { return !rebuilt.contains(c); });
+      size_t missing = std::count_if(needed.begin(), needed.end(), [&](const ChunkId& c) { return !repo.index().contains(c); });
       if (missing) {
         result.incomplete_backups.push_back(id);
         warn("backup " + id + " still misses " + std::to_string(missing) +

@@ -46,6 +46,13 @@ Bytes PackBuilder::finish(const ObjectSealer& sealer, std::vector<PackEntry>* en
 
 std::string pack_key(const std::string& id) { return "data/" + id.substr(0, 2) + "/" + id; }
 
+std::string pack_id_from_key(const std::string& key) {
+  std::string id = key.substr(key.rfind('/') + 1);
+  if (id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos && pack_key(id) == key)
+    return id;
+  return "";
+}
+
 std::string pack_id_of(ByteView pack) {
   // The sealed header lists every blob's id, offset and length, and each blob is authenticated
   // on its own, so hashing the header and trailer names the pack as well as hashing all of it

@@ -46,6 +46,8 @@ class PackBuilder {
 };
 
 std::string pack_key(const std::string& pack_id_hex);  // "data/ab/ab12..."
+// The inverse: the pack id of "data/ab/ab12...", "" for any other key (temp files, strays).
+std::string pack_id_from_key(const std::string& key);
 std::string pack_id_of(ByteView pack_bytes);             // hex SHA-256 of header + trailer
 
 // Parses the header at the end of a whole pack. Throws Error(kDamaged) naming `what`.

@@ -14,12 +14,6 @@ namespace coffer::schedule {
 
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
 double seconds_of(TimePoint t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
 
 // Prometheus floats: plain decimal, enough digits for a Unix time with milliseconds.
@@ -36,8 +30,8 @@ const char* const kJobs[] = {"full", "incremental", "differential", "cleanup", "
 
 MetricsSettings load_metrics_settings(const EnvLookup& env) {
   MetricsSettings s;
-  if (auto v = env("METRICS_FILE"); v && !trim(*v).empty()) {
-    s.file = trim(*v);
+  if (auto v = setting_text(env, "METRICS_FILE")) {
+    s.file = *v;
     std::filesystem::path dir = s.file.parent_path().empty() ? "." : s.file.parent_path();
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec))
@@ -45,16 +39,15 @@ MetricsSettings load_metrics_settings(const EnvLookup& env) {
                                        "' does not exist; create it or point METRICS_FILE at an existing folder "
                                        "(for node_exporter: its --collector.textfile.directory)");
   }
-  if (auto v = env("METRICS_PORT"); v && !trim(*v).empty()) {
-    std::string t = trim(*v);
-    bool digits = t.size() <= 5 && t.find_first_not_of("0123456789") == std::string::npos;
-    int port = digits ? std::stoi(t) : -1;
+  if (auto v = setting_text(env, "METRICS_PORT")) {
+    const std::string& t = *v;
+    int port = small_whole_number(t).value_or(-1);
     if (port < 0 || port > 65535)
       fail(ErrorCategory::kConfig, "METRICS_PORT: \"" + t + "\" is not a TCP port (1-65535, or 0 for no HTTP endpoint)");
     s.port = port;
   }
-  if (auto v = env("METRICS_ADDRESS"); v && !trim(*v).empty()) {
-    std::string t = trim(*v);
+  if (auto v = setting_text(env, "METRICS_ADDRESS")) {
+    const std::string& t = *v;
     in_addr addr{};
     if (inet_pton(AF_INET, t.c_str(), &addr) != 1)
       fail(ErrorCategory::kConfig, "METRICS_ADDRESS: \"" + t + "\" is not an IPv4 address such as 127.0.0.1");

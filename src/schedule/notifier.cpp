@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "coffer/error.h"
+#include "repo/repo_lock.h"
 #include "util/clock.h"
 
 extern char** environ;
@@ -29,18 +30,6 @@ constexpr auto kKillGrace = std::chrono::seconds(2);  // SIGTERM -> SIGKILL
 
 const std::set<std::string> kSecretVariables = {"BACKUP_PASSPHRASE", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY",
                                                 "AWS_SESSION_TOKEN", "PGPASSWORD"};
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "";
-  return buf;
-}
 
 // The parent's environment minus secrets, plus the job's details.
 std::vector<std::string> child_environment(const JobRun& run) {
@@ -64,7 +53,7 @@ std::vector<std::string> child_environment(const JobRun& run) {
   env["COFFER_ENDED"] = format_iso8601_utc(run.ended);
   env["COFFER_DURATION_SECONDS"] = std::to_string(duration);
   env["COFFER_CATCH_UP"] = run.catch_up ? "true" : "false";
-  env["COFFER_HOST"] = host_name();
+  env["COFFER_HOST"] = this_host();  // the name locks and backups record
   std::vector<std::string> out;
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   return out;
@@ -74,19 +63,18 @@ std::vector<std::string> child_environment(const JobRun& run) {
 
 NotifySettings load_notify_settings(const EnvLookup& env) {
   NotifySettings s;
-  if (auto v = env("NOTIFY_COMMAND")) s.command = trim(*v);
-  if (auto v = env("NOTIFY_ON"); v && !trim(*v).empty()) {
-    std::string t = trim(*v);
+  s.command = setting_text(env, "NOTIFY_COMMAND").value_or("");
+  if (auto v = setting_text(env, "NOTIFY_ON")) {
+    const std::string& t = *v;
     if (t == "always") {
       s.always = true;
     } else if (t != "failure") {
       fail(ErrorCategory::kConfig, "NOTIFY_ON: \"" + t + "\" must be failure (the default) or always");
     }
   }
-  if (auto v = env("NOTIFY_TIMEOUT_SECONDS"); v && !trim(*v).empty()) {
-    std::string t = trim(*v);
-    bool digits = t.size() <= 5 && t.find_first_not_of("0123456789") == std::string::npos;
-    int n = digits ? std::stoi(t) : 0;
+  if (auto v = setting_text(env, "NOTIFY_TIMEOUT_SECONDS")) {
+    const std::string& t = *v;
+    int n = small_whole_number(t).value_or(0);
     if (n < 1 || n > 3600)
       fail(ErrorCategory::kConfig, "NOTIFY_TIMEOUT_SECONDS: \"" + t + "\" must be a whole number of seconds, 1 to 3600");
     s.timeout = std::chrono::seconds(n);
@@ -176,7 +164,7 @@ NotifyOutcome Notifier::job_finished(const JobRun& run) {
   ::close(pipe_fds[0]);
   outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 
-  std::string out = trim(outcome.output);
+  std::string out = trim_blanks(outcome.output);
   if (outcome.timed_out) {
     spdlog::warn("notification for {} ({}) hung: stopped after NOTIFY_TIMEOUT_SECONDS={} s{}", run.name,
                  run.ok ? "success" : "failure", settings_.timeout.count(), out.empty() ? "" : "; it printed: " + out);

@@ -24,19 +24,32 @@ constexpr Default kDefaults[] = {
     {"verify", "BACKUP_SCHEDULE_VERIFY", "off"},
 };
 
-std::string trim(const std::string& s) {
+}  // namespace
+
+std::string trim_blanks(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
   size_t e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
 }
 
-}  // namespace
+std::optional<std::string> setting_text(const EnvLookup& env, const std::string& name) {
+  std::optional<std::string> v = env(name);
+  if (!v) return std::nullopt;
+  std::string t = trim_blanks(*v);
+  if (t.empty()) return std::nullopt;
+  return t;
+}
+
+std::optional<int> small_whole_number(const std::string& text) {
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoi(text);
+}
 
 ScheduleConfig load_schedule_config(const EnvLookup& env) {
   ScheduleConfig out;
-  if (std::optional<std::string> tz = env("TZ"); tz && !trim(*tz).empty()) {
-    std::string zone = trim(*tz);
+  if (std::optional<std::string> tz = setting_text(env, "TZ")) {
+    std::string zone = *tz;
     if (zone.front() == ':') zone.erase(0, 1);  // POSIX ":Europe/Berlin"
     try {
       check_time_zone(zone);
@@ -47,7 +60,7 @@ ScheduleConfig load_schedule_config(const EnvLookup& env) {
   }
   for (const Default& d : kDefaults) {
     std::optional<std::string> set = env(d.variable);
-    std::string text = trim(set ? *set : std::string(d.expr));
+    std::string text = trim_blanks(set ? *set : std::string(d.expr));
     std::string lower = text;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (text.empty() || lower == "off") continue;

@@ -31,6 +31,14 @@ struct ScheduleConfig {
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
+// Helpers for the service's setting readers (schedule, metrics, notification):
+// text without surrounding blanks;
+std::string trim_blanks(const std::string& s);
+// a setting's value without surrounding blanks, nullopt when it is unset or blank;
+std::optional<std::string> setting_text(const EnvLookup& env, const std::string& name);
+// a whole number of at most 5 digits ("9187"), nullopt for anything else.
+std::optional<int> small_whole_number(const std::string& text);
+
 // `env` gives each setting's winning value (environment, config file or flag: see
 // config::service_settings).
 ScheduleConfig load_schedule_config(const EnvLookup& env);
