@@ -8,6 +8,8 @@
 #include <climits>
 #include <memory>
 
+#include "codec/delta.h"
+#include "codec/delta.h"
 #include "coffer/error.h"
 
 namespace coffer {
@@ -298,6 +300,7 @@ Bytes decode_payload(ByteView encoded, size_t max_size) {
     case static_cast<uint8_t>(Codec::kZstd): return zstd_decompress(body, max_size);
     case static_cast<uint8_t>(Codec::kGzip): return gzip_decompress(body, max_size);
     case static_cast<uint8_t>(Codec::kLz4): return lz4_decompress(body, max_size);
+    case kDeltaCodecId: damaged("a delta payload was read without its base (the index does not mark it as a delta)");
     default: break;
   }
   damaged("unknown codec id " + std::to_string(encoded[0]));

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "engine/database_backup.h"
 #include "engine/tree_stream.h"
 #include "repo/chunk_store.h"
+#include "repo/delta_base_picker.h"
 #include "repo/repo_lock.h"
 #include "source/files/tree_walker.h"
 #include "util/clock.h"
@@ -61,19 +63,52 @@ int64_t mtime_ns(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 10
 
 }  // namespace
 
-std::optional<Manifest> find_parent(Repository& repo, BackupType type, bool need_files) {
-  if (type == BackupType::kFull) return std::nullopt;
-  std::optional<Manifest> best;
+BackupBases find_bases(Repository& repo, BackupType type, bool need_files, const std::string& db_name) {
+  BackupBases bases;
+  if (type == BackupType::kFull && db_name.empty()) return bases;
+  // Timestamps have one-second resolution; ids break ties (suffix _2 sorts after the base).
+  auto newer = [](const Manifest& m, const std::optional<Manifest>& than) {
+    return !than || std::tie(m.info.timestamp, m.info.backup_id) > std::tie(than->info.timestamp, than->info.backup_id);
+  };
   for (const std::string& id : repo.list_backup_ids()) {
     Manifest m = repo.read_manifest(id);
+    if (!db_name.empty() && m.database && m.database->info.name == db_name && newer(m, bases.last_dump))
+      bases.last_dump = m;
+    if (type == BackupType::kFull) continue;
     if (type == BackupType::kDifferential && m.info.type != BackupType::kFull) continue;
     if (need_files && !m.info.has_files) continue;
-    // Timestamps have one-second resolution; ids break ties (suffix _2 sorts after the base).
-    if (!best || std::tie(m.info.timestamp, m.info.backup_id) > std::tie(best->info.timestamp, best->info.backup_id))
-      best = std::move(m);
+    if (newer(m, bases.parent)) bases.parent = std::move(m);
   }
-  return best;
+  return bases;
 }
+
+namespace {
+
+// Pairs the new dump's chunks, and the chunks of its chunk list, with the last dump's (deltas).
+// None when deltas are off or that dump's chunk list cannot be read: the backup then stores
+// changed chunks whole, and verify reports the damage.
+struct DumpDeltaBases {
+  std::unique_ptr<DeltaBasePicker> dump, list;
+};
+
+DumpDeltaBases dump_delta_bases(Repository& repo, const std::optional<Manifest>& last_dump,
+                                const std::function<void(const std::string&)>& warn) {
+  if (!last_dump || !repo.supports_deltas()) return {};
+  // Testing hook: the same backups without deltas, to measure what they save.
+  if (const char* off = std::getenv("COFFER_DB_DELTAS"); off && std::string(off) == "off") return {};
+  const DatabasePart& db = *last_dump->database;
+  try {
+    return {std::make_unique<DeltaBasePicker>(read_ref_list(repo, db.dump_list, db.info.dump_bytes,
+                                                            "database dump of backup " + last_dump->info.backup_id)),
+            std::make_unique<DeltaBasePicker>(db.dump_list)};
+  } catch (const Error& e) {
+    if (e.category() != ErrorCategory::kDamaged && e.category() != ErrorCategory::kNotFound) throw;
+    warn(std::string("the last database dump cannot be read, so changed chunks are stored whole: ") + e.what());
+    return {};
+  }
+}
+
+}  // namespace
 
 // The files part: walk, reuse unchanged files' chunks, read and store the rest.
 static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, const std::vector<files::WalkRoot>& roots,
@@ -235,7 +270,8 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   info.timestamp = iso8601_utc(started);
   info.has_files = want_files;
 
-  std::optional<Manifest> parent = find_parent(repo, options.type, want_files);
+  BackupBases bases = find_bases(repo, options.type, want_files, want_db ? config.db_name : "");
+  std::optional<Manifest>& parent = bases.parent;
   if (options.type != BackupType::kFull && !parent) {
     warn(std::string("no earlier ") + (options.type == BackupType::kDifferential ? "full " : "") +
          "backup to compare with: taking a full backup instead");
@@ -263,10 +299,12 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
     first_failure.compare_exchange_strong(none, who);
   };
   std::thread db_thread;
+  DumpDeltaBases dump_bases;
   if (want_db) {
     db_thread = std::thread([&] {
       try {
-        database = backup_database(store, repo.db_chunker(), config, warn);
+        dump_bases = dump_delta_bases(repo, bases.last_dump, warn);
+        database = backup_database(store, repo.db_chunker(), config, warn, dump_bases.dump.get());
       } catch (...) {
         db_failure = std::current_exception();
         claim_first(FirstFailure::kDatabase);
@@ -287,7 +325,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   if (db_thread.joinable()) db_thread.join();
   if (db_failure) std::rethrow_exception(db_failure);
   if (database) {
-    database->dump_list = write_ref_list(store, repo.tree_chunker(), database->dump);
+    database->dump_list = write_ref_list(store, repo.tree_chunker(), database->dump, dump_bases.list.get());
     manifest.database = std::move(*database);
     info.database = manifest.database->info;
   }
@@ -307,6 +345,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
                        {"encrypted", repo.encrypted()},
                        {"chunks_new", stats.chunks_new},
                        {"chunks_known", stats.chunks_known},
+                       {"chunks_delta", stats.chunks_delta},
                        {"bytes_new_raw", stats.bytes_new_raw},
                        {"tool", "coffer 0.1.0"}};
   // The manifest is the commit point: write it under a free id (put_if_absent closes races).

@@ -29,8 +29,15 @@ struct BackupJobOptions {
 // is committed (packs written so far are unreferenced and removed by cleanup).
 BackupInfo run_backup(Repository& repo, const BackupConfig& config, const BackupJobOptions& options);
 
-// The backup an incremental (latest of any type) or differential (latest full) compares
-// against; nullopt when there is none. With need_files, backups without files are passed over.
-std::optional<Manifest> find_parent(Repository& repo, BackupType type, bool need_files);
+// What a new backup compares with, found in one pass over the manifests.
+struct BackupBases {
+  // The backup an incremental (latest of any type) or differential (latest full) compares
+  // against; none for a full backup. With need_files, backups without files are passed over.
+  std::optional<Manifest> parent;
+  // The newest backup of database `db_name` (any type): its dump's chunks are the bases new dump
+  // chunks are stored as deltas against. None when db_name is empty.
+  std::optional<Manifest> last_dump;
+};
+BackupBases find_bases(Repository& repo, BackupType type, bool need_files, const std::string& db_name);
 
 }  // namespace coffer

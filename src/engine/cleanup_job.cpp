@@ -110,7 +110,7 @@ CleanupResult run_cleanup(Repository& repo, const CleanupJobOptions& o) {
 
   ChunkSet live = referenced_chunks(repo, kept);
   std::unordered_map<std::string, uint64_t> present = present_packs(storage);
-  PrunePlan plan = plan_prune(indexed, present, live, o.rewrite_threshold);
+  PrunePlan plan = plan_prune(indexed, present, std::move(live), o.rewrite_threshold);
   // Chunks that kept backups need are in no indexed pack while some packs are in no index: the
   // index is incomplete (an index file lost or damaged), and those "leftover" packs may be the
   // very ones holding the chunks. Deleting them would turn a repairable index into lost data.

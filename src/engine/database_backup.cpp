@@ -9,7 +9,7 @@
 
 namespace coffer {
 DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, const BackupConfig& config,
-                             const std::function<void(const std::string&)>& warn) {
+                             const std::function<void(const std::string&)>& warn, DeltaBaseSource* bases) {
   auto start = std::chrono::steady_clock::now();
   pg::Connection conn(config);
   pg::Session session(conn);
@@ -26,7 +26,7 @@ DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, con
   std::string snapshot = session.begin_snapshot();
   for (const pg::TableInfo& t : session.tables_with_row_counts()) info.tables.push_back({t.schema, t.name, t.rows});
   pg::DumpStream dump(tools, conn, snapshot);
-  part.dump = store.add_stream(dump, BlobType::kData, params, [&](size_t n) { info.dump_bytes += n; });
+  part.dump = store.add_stream(dump, BlobType::kData, params, [&](size_t n) { info.dump_bytes += n; }, bases);
   dump.finish();
   session.end_snapshot();
 

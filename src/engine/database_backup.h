@@ -14,7 +14,8 @@ namespace coffer {
 
 // Safe to run on its own thread next to the files part (ChunkStore takes several producers).
 // Throws Error(kDatabase) naming the server when anything fails. Warnings go to `warn`.
+// `bases` (optional) pairs dump chunks with the last dump's, to store changed ones as deltas.
 DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, const BackupConfig& config,
-                             const std::function<void(const std::string&)>& warn);
+                             const std::function<void(const std::string&)>& warn, DeltaBaseSource* bases = nullptr);
 
 }  // namespace coffer

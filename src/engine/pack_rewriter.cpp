@@ -1,5 +1,7 @@
 #include "engine/pack_rewriter.h"
 
+#include <optional>
+
 #include "coffer/error.h"
 
 namespace coffer {
@@ -24,11 +26,13 @@ RewriteOutcome rewrite_packs(Repository& repo, const std::vector<PackRewrite>& p
       for (const PackEntry& e : r.live) {
         if (uint64_t(e.offset) + e.length > pack.size())
           fail(ErrorCategory::kDamaged, "pack " + key + " is shorter than its index says");
+        std::optional<Bytes> base;  // a delta is checked against its base (read from its own pack)
+        if (e.type == BlobType::kDelta) base = repo.read_blob(e.base);
         open_blob(repo.sealer(), e.id, ByteView(pack).subspan(e.offset, e.length), e.raw_length,
-                  "chunk " + to_hex(e.id).substr(0, 16) + " in pack " + key);
+                  "chunk " + to_hex(e.id).substr(0, 16) + " in pack " + key, base ? &*base : nullptr);
       }
       for (const PackEntry& e : r.live) {
-        builder.add(e.type, e.id, e.raw_length, ByteView(pack).subspan(e.offset, e.length));
+        builder.add(e.type, e.id, e.raw_length, ByteView(pack).subspan(e.offset, e.length), e.base);
         if (builder.size() >= kPackTargetSize) flush();
       }
       out.rewritten.push_back(r.pack.id);

@@ -5,8 +5,31 @@
 
 namespace coffer {
 
+namespace {
+
+// A delta blob is readable only with its base, so the base of every copy of a live chunk that is
+// stored as a delta is live too; and so on, as a base may have a delta copy of its own.
+void add_delta_bases(const std::vector<PackRecord>& indexed, ChunkSet& live) {
+  std::unordered_multimap<ChunkId, ChunkId, ChunkIdHash> bases;
+  for (const PackRecord& p : indexed)
+    for (const PackEntry& e : p.entries)
+      if (e.type == BlobType::kDelta) bases.emplace(e.id, e.base);
+  if (bases.empty()) return;
+  std::vector<ChunkId> todo(live.begin(), live.end());
+  while (!todo.empty()) {
+    ChunkId id = todo.back();
+    todo.pop_back();
+    auto [from, to] = bases.equal_range(id);
+    for (auto it = from; it != to; ++it)
+      if (live.insert(it->second).second) todo.push_back(it->second);
+  }
+}
+
+}  // namespace
+
 PrunePlan plan_prune(const std::vector<PackRecord>& indexed, const std::unordered_map<std::string, uint64_t>& present,
-                     const ChunkSet& live, double rewrite_threshold) {
+                     ChunkSet live, double rewrite_threshold) {
+  add_delta_bases(indexed, live);
   struct Score {
     size_t pack;
     bool present;

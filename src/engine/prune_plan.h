@@ -38,10 +38,11 @@ struct PrunePlan {
 };
 
 // `indexed`: every pack the index files list (one record per pack id). `present`: pack id ->
-// stored size for the packs in storage. A pack is rewritten when more than `rewrite_threshold`
+// stored size for the packs in storage. `live`: the chunks the remaining backups reference; the
+// bases their delta blobs need are added to it. A pack is rewritten when more than `rewrite_threshold`
 // of its blob bytes are garbage. Packs missing from storage are never rewritten; they are kept
 // when they hold a live chunk nobody else has (verify reports them), else dropped.
 PrunePlan plan_prune(const std::vector<PackRecord>& indexed, const std::unordered_map<std::string, uint64_t>& present,
-                     const ChunkSet& live, double rewrite_threshold = 0.3);
+                     ChunkSet live, double rewrite_threshold = 0.3);
 
 }  // namespace coffer

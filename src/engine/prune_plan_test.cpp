@@ -112,5 +112,31 @@ TEST(PrunePlanTest, MissingPacksAreNeverRewritten) {
   EXPECT_EQ(plan.live_chunks_missing, 2u);  // chunk 1 (in a missing pack) and chunk 5 (nowhere)
 }
 
+TEST(PrunePlanTest, ADeltasBaseStaysLiveWhenOnlyTheDeltaIsReferenced) {
+  // Chunk 2 is stored as a delta against chunk 1, chunk 3 as a delta against chunk 2.
+  PackRecord base_pack = pack("bases", {{1, 100}, {4, 100}, {5, 100}});
+  PackRecord delta_pack = pack("deltas", {{2, 10}, {3, 10}, {6, 2}});
+  delta_pack.entries[0].type = BlobType::kDelta;
+  delta_pack.entries[0].base = cid(1);
+  delta_pack.entries[1].type = BlobType::kDelta;
+  delta_pack.entries[1].base = cid(2);  // a base with a delta copy of its own: its base follows
+  PrunePlan plan = plan_prune({base_pack, delta_pack}, {{"bases", 400}, {"deltas", 100}}, live({3}));
+  // 3 needs 2 needs 1; 4, 5 and 6 are garbage. "bases" is 2/3 garbage: rewritten with 1 only.
+  ASSERT_EQ(plan.rewrite.size(), 1u);
+  EXPECT_EQ(plan.rewrite[0].pack.id, "bases");
+  ASSERT_EQ(plan.rewrite[0].live.size(), 1u);
+  EXPECT_EQ(plan.rewrite[0].live[0].id, cid(1));
+  EXPECT_EQ(ids(plan.keep), Strings{"deltas"});
+  EXPECT_EQ(plan.live_chunks_missing, 0u);
+}
+
+TEST(PrunePlanTest, AMissingBaseCountsAsAMissingLiveChunk) {
+  PackRecord delta_pack = pack("deltas", {{2, 10}});
+  delta_pack.entries[0].type = BlobType::kDelta;
+  delta_pack.entries[0].base = cid(1);  // in no pack
+  PrunePlan plan = plan_prune({delta_pack}, {{"deltas", 50}}, live({2}));
+  EXPECT_EQ(plan.live_chunks_missing, 1u);
+}
+
 }  // namespace
 }  // namespace coffer

@@ -43,7 +43,8 @@ std::vector<files::FileEntry> read_tree(Repository& repo, const std::vector<Chun
   return entries;
 }
 
-std::vector<ChunkRef> write_ref_list(ChunkStore& store, const ChunkerParams& params, const std::vector<ChunkRef>& refs) {
+std::vector<ChunkRef> write_ref_list(ChunkStore& store, const ChunkerParams& params, const std::vector<ChunkRef>& refs,
+                                     DeltaBaseSource* bases) {
   BinaryWriter w;
   for (const ChunkRef& r : refs) {
     w.raw(r.id);
@@ -51,7 +52,7 @@ std::vector<ChunkRef> write_ref_list(ChunkStore& store, const ChunkerParams& par
   }
   std::string text(w.bytes().begin(), w.bytes().end());
   MemorySource source(text);
-  return store.add_stream(source, BlobType::kTree, params);
+  return store.add_stream(source, BlobType::kTree, params, {}, bases);
 }
 
 std::vector<ChunkRef> read_ref_list(Repository& repo, const std::vector<ChunkRef>& list, uint64_t expected_bytes,

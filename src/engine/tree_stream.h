@@ -17,7 +17,9 @@ std::vector<files::FileEntry> read_tree(Repository& repo, const std::vector<Chun
                                         const std::string& backup_id);
 
 // A long chunk list (a database dump's) as a stream of its own: 36 bytes per ref (id, u32 size).
-std::vector<ChunkRef> write_ref_list(ChunkStore& store, const ChunkerParams& params, const std::vector<ChunkRef>& refs);
+// `bases` (optional): the last dump's list, to store changed stretches as deltas.
+std::vector<ChunkRef> write_ref_list(ChunkStore& store, const ChunkerParams& params, const std::vector<ChunkRef>& refs,
+                                     DeltaBaseSource* bases = nullptr);
 // Reads it back; checks that the sizes add up to `expected_bytes`. Throws Error(kDamaged).
 std::vector<ChunkRef> read_ref_list(Repository& repo, const std::vector<ChunkRef>& list, uint64_t expected_bytes,
                                     const std::string& what);

@@ -38,8 +38,19 @@ void check_pack_data(Repository& repo, const std::string& pack_id, const std::ve
       continue;
     }
     try {
+      // A delta is checked with its base, read on its own (and so checked too).
+      std::optional<Bytes> base;
+      if (loc.type == BlobType::kDelta) {
+        const ChunkId* base_id = repo.index().base_of(id);
+        if (!base_id) fail(ErrorCategory::kDamaged, "chunk in pack " + key + " is a delta without a base");
+        try {
+          base = repo.read_blob(*base_id);
+        } catch (const Error& e) {
+          fail(ErrorCategory::kDamaged, "chunk in pack " + key + " is a delta whose base cannot be read: " + e.what());
+        }
+      }
       open_blob(repo.sealer(), id, ByteView(pack).subspan(loc.offset, loc.length), loc.raw_length,
-                "chunk in pack " + key);
+                "chunk in pack " + key, base ? &*base : nullptr);
     } catch (const Error& e) {
       bad.why[id] = e.what();
     }
@@ -77,6 +88,15 @@ VerifyResult run_verify(Repository& repo, const VerifyOptions& options,
         bad.why[id] = "pack " + key + " is truncated";
         if (reported_packs.insert(key).second) result.problems.push_back({"", "", key, "pack is truncated"});
       }
+  }
+  // A delta is only as readable as its base.
+  for (const auto& [id, loc] : index.chunks()) {
+    if (loc.type != BlobType::kDelta || bad.why.count(id)) continue;
+    const ChunkId* base = index.base_of(id);
+    if (!base || !index.contains(*base))
+      bad.why[id] = "chunk " + to_hex(id).substr(0, 16) + " is a delta whose base is missing from the index";
+    else if (auto it = bad.why.find(*base); it != bad.why.end())
+      bad.why[id] = "chunk " + to_hex(id).substr(0, 16) + " is a delta whose base is unreadable: " + it->second;
   }
 
   Progress progress{"verify"};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "codec/delta.h"
 #include "coffer/error.h"
 #include "util/failpoint.h"
 
@@ -42,8 +43,32 @@ void ChunkStore::rethrow_failure() {
   if (failure_) std::rethrow_exception(failure_);
 }
 
-ChunkRef ChunkStore::add(BlobType type, ByteView chunk) {
-  ChunkRef ref{hmac_sha256(repo_.sealer().keys().id, chunk), static_cast<uint32_t>(chunk.size())};
+ChunkRef ChunkStore::add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar) {
+  return add_with_id(type, hmac_sha256(repo_.sealer().keys().id, chunk), chunk, similar);
+}
+
+std::vector<ChunkId> ChunkStore::delta_candidates(const ChunkId& id, const std::vector<ChunkId>& similar) const {
+  std::vector<ChunkId> out;
+  if (similar.empty() || compression_.codec != Codec::kZstd || !repo_.supports_deltas()) return out;
+  // Deltas only against whole blobs, so a chain is one link long. When a similar chunk is
+  // itself a delta, its base is the whole version of the same place: use that (a chunk that
+  // changes every day is then a growing delta against one base until storing it whole pays).
+  const Index& index = repo_.index();
+  for (const ChunkId& s : similar) {
+    const ChunkId* candidate = &s;
+    const ChunkLocation* at = index.find(*candidate);
+    if (at && at->type == BlobType::kDelta) {
+      candidate = index.base_of(*candidate);
+      at = candidate ? index.find(*candidate) : nullptr;
+    }
+    if (at && at->type != BlobType::kDelta && *candidate != id && std::find(out.begin(), out.end(), *candidate) == out.end())
+      out.push_back(*candidate);
+  }
+  return out;
+}
+
+ChunkRef ChunkStore::add_with_id(BlobType type, const ChunkId& id, ByteView chunk, const std::vector<ChunkId>& similar) {
+  ChunkRef ref{id, static_cast<uint32_t>(chunk.size())};
   std::unique_lock lock(mu_);
   rethrow_failure();
   stats_.bytes_read += chunk.size();
@@ -57,14 +82,14 @@ ChunkRef ChunkStore::add(BlobType type, ByteView chunk) {
   can_submit_.wait(lock, [&] { return queued_bytes_ < kMaxQueuedBytes || failure_ || stopping_; });
   rethrow_failure();
   queued_bytes_ += chunk.size();
-  queue_.push_back({type, ref.id, Bytes(chunk.begin(), chunk.end())});
+  queue_.push_back({type, ref.id, Bytes(chunk.begin(), chunk.end()), delta_candidates(id, similar), std::nullopt});
   lock.unlock();
   can_work_.notify_one();
   return ref;
 }
 
 std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, const ChunkerParams& params,
-                                             const std::function<void(size_t)>& on_bytes) {
+                                             const std::function<void(size_t)>& on_bytes, DeltaBaseSource* bases) {
   Chunker chunker(params, repo_.gear());
   std::vector<ChunkRef> refs;
   // Keep at least max_size bytes buffered (the chunker's contract) and read in large blocks.
@@ -93,7 +118,9 @@ std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, 
       if (eof) break;
       continue;
     }
-    refs.push_back(add(type, window.first(len)));
+    ByteView chunk = window.first(len);
+    ChunkId id = hmac_sha256(repo_.sealer().keys().id, chunk);
+    refs.push_back(add_with_id(type, id, chunk, bases ? bases->next(id) : std::vector<ChunkId>{}));
     if (on_bytes) on_bytes(len);
     start += len;
   }
@@ -128,12 +155,45 @@ void ChunkStore::worker() {
   }
 }
 
+Bytes ChunkStore::encode(Job& job) {
+  // The smallest delta against the candidates; a delta under an eighth of the chunk is as good as
+  // it gets (similar rows), so the rest are not tried.
+  std::optional<Bytes> best;
+  for (const ChunkId& candidate : job.candidates) {
+    Bytes base;
+    try {
+      base = repo_.read_blob(candidate);
+    } catch (const Error&) {
+      continue;  // damage `coffer verify` reports; this candidate is simply not used
+    }
+    Bytes delta = encode_delta_payload(compression_.level, base, job.data);
+    if (!best || delta.size() < best->size()) {
+      best = std::move(delta);
+      job.base = candidate;
+    }
+    if (best->size() * 8 < job.data.size()) break;
+  }
+  if (!best) return repo_.sealer().seal("blob", encode_payload(compression_, job.data));
+  if (best->size() * 8 >= job.data.size()) {
+    // Not clearly small: keep it only when it saves a quarter of the plain blob. Past that,
+    // storing the chunk whole gives the next versions of this place a fresher base.
+    Bytes plain = encode_payload(compression_, job.data);
+    if (best->size() * 4 >= plain.size() * 3) {
+      job.base.reset();
+      return repo_.sealer().seal("blob", plain);
+    }
+  }
+  job.type = BlobType::kDelta;
+  return repo_.sealer().seal("blob", *best);
+}
+
 void ChunkStore::process(Job& job) {
-  Bytes sealed = repo_.sealer().seal("blob", encode_payload(compression_, job.data));
+  Bytes sealed = encode(job);
   PackBuilder full;
   {
     std::lock_guard lock(mu_);
-    open_pack_.add(job.type, job.id, static_cast<uint32_t>(job.data.size()), sealed);
+    if (job.base) ++stats_.chunks_delta;
+    open_pack_.add(job.type, job.id, static_cast<uint32_t>(job.data.size()), sealed, job.base.value_or(ChunkId{}));
     if (open_pack_.size() < kPackTargetSize) return;
     std::swap(full, open_pack_);
   }

@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 #include <deque>
+#include <optional>
 #include <functional>
 
 #include "chunk/chunker.h"
@@ -30,6 +31,15 @@ struct ChunkStoreStats {
   uint64_t bytes_new_raw = 0;     // plaintext bytes of new chunks
   uint64_t bytes_stored = 0;      // bytes of packs and index files written
   uint64_t packs_written = 0;
+  uint64_t chunks_delta = 0;      // new chunks stored as deltas against a similar chunk
+};
+
+// Suggests, for each chunk of a stream in order, stored chunks it probably resembles, best
+// first (delta_base_picker.h); add_stream then stores a new chunk as a delta against one.
+class DeltaBaseSource {
+ public:
+  virtual ~DeltaBaseSource() = default;
+  virtual std::vector<ChunkId> next(const ChunkId& id) = 0;
 };
 
 class ChunkStore {
@@ -38,12 +48,16 @@ class ChunkStore {
   ChunkStore(Repository& repo, CompressionSpec compression, unsigned threads = 0);
   ~ChunkStore();  // stops the workers; uncommitted packs stay unreferenced (cleanup's job)
 
-  // Stores one chunk (deduplicated) and returns its reference.
-  ChunkRef add(BlobType type, ByteView chunk);
+  // Stores one chunk (deduplicated) and returns its reference. `similar`: stored chunks this
+  // one probably resembles; a new chunk is then stored as a zstd delta against the one that
+  // gives the smallest delta, when that is well under its plain compressed size, if the
+  // repository's format and the compression (zstd) allow.
+  ChunkRef add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar = {});
   // Chunks a whole stream with `params` and stores every chunk; returns the refs in order.
-  // `on_bytes` (optional) is told how many bytes were consumed, for progress.
+  // `on_bytes` (optional) is told how many bytes were consumed, for progress. `bases`
+  // (optional) suggests a similar chunk for each one.
   std::vector<ChunkRef> add_stream(ByteSource& source, BlobType type, const ChunkerParams& params,
-                                   const std::function<void(size_t)>& on_bytes = {});
+                                   const std::function<void(size_t)>& on_bytes = {}, DeltaBaseSource* bases = nullptr);
   // Stores the open pack, waits for all workers, writes the index file, adds the new packs to
   // the repository's in-memory index. Rethrows a worker's failure.
   void commit();
@@ -56,7 +70,14 @@ class ChunkStore {
     BlobType type;
     ChunkId id;
     Bytes data;
+    std::vector<ChunkId> candidates;  // whole blobs to try a delta against
+    std::optional<ChunkId> base;      // the one chosen (encode())
   };
+  ChunkRef add_with_id(BlobType type, const ChunkId& id, ByteView chunk, const std::vector<ChunkId>& similar);
+  // The whole data blobs among `similar` (a delta's own base stands in for it) to try.
+  std::vector<ChunkId> delta_candidates(const ChunkId& id, const std::vector<ChunkId>& similar) const;
+  // The sealed blob for a job, as a delta when that pays; sets job.type to kDelta then.
+  Bytes encode(Job& job);
   void worker();
   void process(Job& job);
   void store_pack(PackBuilder& pack);

@@ -121,7 +121,7 @@ TEST_F(ChunkStoreTest, RepositoryOpenErrors) {
   }
   // A newer format version is refused with advice to upgrade.
   std::string config = to_string(storage->get("config", 0, Storage::kWhole));
-  config.replace(config.find("\"format_version\": 1"), 19, "\"format_version\": 9");
+  config.replace(config.find("\"format_version\": " + std::to_string(kFormatVersion)), 19, "\"format_version\": 9");
   storage->put("config", as_bytes(config));
   try {
     Repository::open(storage, std::string("pw"));

@@ -8,8 +8,15 @@ void Index::add_pack(const std::string& pack_id, const std::vector<PackEntry>& e
   auto [it, inserted] = pack_numbers_.try_emplace(pack_id, static_cast<uint32_t>(packs_.size()));
   if (inserted) packs_.push_back(pack_id);
   uint32_t number = it->second;
-  for (const PackEntry& e : entries)
-    chunks_.try_emplace(e.id, ChunkLocation{number, e.offset, e.length, e.raw_length, e.type});
+  for (const PackEntry& e : entries) {
+    bool added = chunks_.try_emplace(e.id, ChunkLocation{number, e.offset, e.length, e.raw_length, e.type}).second;
+    if (added && e.type == BlobType::kDelta) bases_[e.id] = e.base;
+  }
+}
+
+const ChunkId* Index::base_of(const ChunkId& id) const {
+  auto it = bases_.find(id);
+  return it == bases_.end() ? nullptr : &it->second;
 }
 
 const ChunkLocation* Index::find(const ChunkId& id) const {
@@ -24,13 +31,7 @@ Bytes encode_index_file(const std::vector<PackRecord>& packs) {
   for (const PackRecord& p : packs) {
     w.raw(from_hex(p.id));
     w.u32(static_cast<uint32_t>(p.entries.size()));
-    for (const PackEntry& e : p.entries) {
-      w.u8(static_cast<uint8_t>(e.type));
-      w.raw(e.id);
-      w.u32(e.offset);
-      w.u32(e.length);
-      w.u32(e.raw_length);
-    }
+    for (const PackEntry& e : p.entries) write_pack_entry(w, e);
   }
   return std::move(w.bytes());
 }
@@ -48,15 +49,7 @@ std::vector<PackRecord> decode_index_file(ByteView plain, const std::string& wha
     uint32_t m = r.u32();
     if (m > r.remaining() / 45) fail(ErrorCategory::kDamaged, what + " is damaged: bad entry count");
     p.entries.resize(m);
-    for (PackEntry& e : p.entries) {
-      uint8_t type = r.u8();
-      if (type > 1) fail(ErrorCategory::kDamaged, what + " is damaged: unknown blob type");
-      e.type = static_cast<BlobType>(type);
-      r.copy_to(e.id);
-      e.offset = r.u32();
-      e.length = r.u32();
-      e.raw_length = r.u32();
-    }
+    for (PackEntry& e : p.entries) read_pack_entry(r, e, what);
   }
   if (r.remaining() != 0) fail(ErrorCategory::kDamaged, what + " is damaged: trailing bytes");
   return packs;

@@ -1,23 +1,25 @@
 #include "repo/pack.h"
 
 #include "codec/compression.h"
+#include "codec/delta.h"
 #include "storage/storage.h"
 #include "util/binary.h"
 
 namespace coffer {
 namespace {
 constexpr char kMagic[4] = {'C', 'P', 'K', '1'};
-constexpr size_t kEntrySize = 1 + 32 + 4 + 4 + 4;
+constexpr size_t kEntrySize = 1 + 32 + 4 + 4 + 4;  // + 32 for a delta's base
 }  // namespace
 
-void PackBuilder::add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob) {
+void PackBuilder::add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob,
+                      const ChunkId& base) {
   // One allocation per pack instead of a doubling series of copies while it fills. A pack closes
   // once it passes the target, so it can hold the target plus one largest chunk (4 MiB) and its
   // header: reserve room for all of it (untouched pages cost no memory), or the last insert
   // copies the whole pack into a buffer twice its size.
   if (data_.capacity() == 0) data_.reserve(kPackTargetSize + kPackTargetSize / 2);
   entries_.push_back({type, id, static_cast<uint32_t>(data_.size()), static_cast<uint32_t>(sealed_blob.size()),
-                      raw_length});
+                      raw_length, base});
   data_.insert(data_.end(), sealed_blob.begin(), sealed_blob.end());
 }
 
@@ -25,11 +27,7 @@ Bytes PackBuilder::finish(const ObjectSealer& sealer, std::vector<PackEntry>* en
   BinaryWriter header;
   header.u32(static_cast<uint32_t>(entries_.size()));
   for (const PackEntry& e : entries_) {
-    header.u8(static_cast<uint8_t>(e.type));
-    header.raw(e.id);
-    header.u32(e.offset);
-    header.u32(e.length);
-    header.u32(e.raw_length);
+    write_pack_entry(header, e);
   }
   Bytes sealed = sealer.seal("pack-header", header.bytes());
   Bytes out = std::move(data_);
@@ -66,6 +64,26 @@ std::string pack_id_of(ByteView pack) {
   return to_hex(sha256(pack.last(tail)));
 }
 
+void read_pack_entry(BinaryReader& r, PackEntry& e, const std::string& what) {
+  uint8_t type = r.u8();
+  if (type > static_cast<uint8_t>(BlobType::kDelta)) fail(ErrorCategory::kDamaged, what + " is damaged: unknown blob type");
+  e.type = static_cast<BlobType>(type);
+  r.copy_to(e.id);
+  e.offset = r.u32();
+  e.length = r.u32();
+  e.raw_length = r.u32();
+  if (e.type == BlobType::kDelta) r.copy_to(e.base);
+}
+
+void write_pack_entry(BinaryWriter& w, const PackEntry& e) {
+  w.u8(static_cast<uint8_t>(e.type));
+  w.raw(e.id);
+  w.u32(e.offset);
+  w.u32(e.length);
+  w.u32(e.raw_length);
+  if (e.type == BlobType::kDelta) w.raw(e.base);
+}
+
 namespace {
 
 // `tail` = sealed header + trailer; `header_start` = where the header begins in the whole pack
@@ -76,19 +94,14 @@ std::vector<PackEntry> parse_pack_tail(const ObjectSealer& sealer, ByteView tail
   Bytes header = sealer.open("pack-header", tail.first(header_len), what + " (header)");
   BinaryReader r(header, what + " (header)");
   uint32_t n = r.u32();
-  if (uint64_t(n) * kEntrySize != r.remaining()) fail(ErrorCategory::kDamaged, what + " is damaged: bad entry count");
+  if (uint64_t(n) * kEntrySize > r.remaining()) fail(ErrorCategory::kDamaged, what + " is damaged: bad entry count");
   std::vector<PackEntry> entries(n);
   for (PackEntry& e : entries) {
-    uint8_t type = r.u8();
-    if (type > 1) fail(ErrorCategory::kDamaged, what + " is damaged: unknown blob type");
-    e.type = static_cast<BlobType>(type);
-    r.copy_to(e.id);
-    e.offset = r.u32();
-    e.length = r.u32();
-    e.raw_length = r.u32();
+    read_pack_entry(r, e, what);
     if (uint64_t(e.offset) + e.length > header_start)
       fail(ErrorCategory::kDamaged, what + " is damaged: blob outside the pack");
   }
+  if (r.remaining() != 0) fail(ErrorCategory::kDamaged, what + " is damaged: bad entry count");
   return entries;
 }
 
@@ -125,7 +138,7 @@ std::vector<PackEntry> fetch_pack_header(Storage& storage, const ObjectSealer& s
 }
 
 Bytes open_blob(const ObjectSealer& sealer, const ChunkId& id, ByteView sealed, size_t raw_length,
-                const std::string& what) {
+                const std::string& what, const Bytes* base) {
   // raw_length comes from an index file or pack header and bounds the decompression buffer: no
   // chunk exceeds the chunker's 64 MiB limit, so a larger length must not allocate gigabytes.
   constexpr size_t kMaxBlobLength = 64u * 1024 * 1024;
@@ -133,7 +146,10 @@ Bytes open_blob(const ObjectSealer& sealer, const ChunkId& id, ByteView sealed, 
     fail(ErrorCategory::kDamaged, what + " is damaged: plaintext length " + std::to_string(raw_length) +
                                       " exceeds the 64 MiB chunk limit");
   Bytes payload = sealer.open("blob", sealed, what);
-  Bytes plain = decode_payload(payload, raw_length);
+  if (is_delta_payload(payload) && !base) fail(ErrorCategory::kDamaged, what + " is damaged: a delta blob not marked as one");
+  if (base && !is_delta_payload(payload))
+    fail(ErrorCategory::kDamaged, what + " is damaged: marked as a delta but stored whole");
+  Bytes plain = base ? decode_delta_payload(payload, *base, raw_length) : decode_payload(payload, raw_length);
   if (plain.size() != raw_length) fail(ErrorCategory::kDamaged, what + " is damaged: wrong length");
   Digest actual = hmac_sha256(sealer.keys().id, plain);
   if (!equal_ct(actual, id)) fail(ErrorCategory::kDamaged, what + " is damaged: content does not match its id");

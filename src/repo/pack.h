@@ -4,7 +4,9 @@
 //
 // Each blob is ObjectSealer::seal("blob", payload) where payload = encode_payload(chunk).
 // The header (sealed as "pack-header") lists, per blob: type u8, id[32], offset u32,
-// stored length u32, plaintext length u32. A pack is named by the SHA-256 of its sealed header
+// stored length u32, plaintext length u32, and for a delta blob (type 2) its base's id[32].
+// A delta blob's payload is codec/delta.h's, made against its base chunk's plaintext; the base
+// is always stored whole when the delta is written, so chains stay one link long. A pack is named by the SHA-256 of its sealed header
 // and trailer (which pin every blob's id, place and length; blobs are authenticated one by one),
 // so a swapped or damaged header is found without keys; the header lets the index be rebuilt
 // from packs.
@@ -19,7 +21,9 @@
 
 namespace coffer {
 
-enum class BlobType : uint8_t { kData = 0, kTree = 1 };
+// kDelta: a chunk (data, or a dump's chunk list) stored as a delta against another chunk
+// (PackEntry::base).
+enum class BlobType : uint8_t { kData = 0, kTree = 1, kDelta = 2 };
 
 struct PackEntry {
   BlobType type = BlobType::kData;
@@ -27,6 +31,7 @@ struct PackEntry {
   uint32_t offset = 0;
   uint32_t length = 0;      // stored (sealed) length
   uint32_t raw_length = 0;  // plaintext length
+  ChunkId base{};           // kDelta only: the chunk the payload is a delta against
 };
 
 constexpr size_t kPackTargetSize = 16 * 1024 * 1024;
@@ -34,7 +39,7 @@ constexpr size_t kPackTargetSize = 16 * 1024 * 1024;
 class PackBuilder {
  public:
   // Appends an already sealed blob.
-  void add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob);
+  void add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob, const ChunkId& base = {});
   size_t size() const { return data_.size(); }
   bool empty() const { return entries_.empty(); }
   // Appends the header; returns the finished pack bytes and leaves the builder empty.
@@ -44,6 +49,13 @@ class PackBuilder {
   Bytes data_;
   std::vector<PackEntry> entries_;
 };
+
+// One entry as the pack header and index files store it (the layout above). read_pack_entry
+// throws Error(kDamaged) naming `what` for an unknown type or a short read.
+class BinaryReader;
+class BinaryWriter;
+void read_pack_entry(BinaryReader& r, PackEntry& e, const std::string& what);
+void write_pack_entry(BinaryWriter& w, const PackEntry& e);
 
 std::string pack_key(const std::string& pack_id_hex);  // "data/ab/ab12..."
 // The inverse: the pack id of "data/ab/ab12...", "" for any other key (temp files, strays).
@@ -61,8 +73,9 @@ class Storage;
 std::vector<PackEntry> fetch_pack_header(Storage& storage, const ObjectSealer& sealer, const std::string& pack_id,
                                          uint64_t pack_size);
 
-// Decodes one stored blob and checks that its plaintext hashes to `id`.
+// Decodes one stored blob and checks that its plaintext hashes to `id`. A delta blob needs its
+// base's plaintext (`base`); any other blob must come without one.
 Bytes open_blob(const ObjectSealer& sealer, const ChunkId& id, ByteView sealed, size_t raw_length,
-                const std::string& what);
+                const std::string& what, const Bytes* base = nullptr);
 
 }  // namespace coffer

@@ -35,14 +35,15 @@ Bytes open_metadata(const ObjectSealer& sealer, std::string_view kind, ByteView 
 
 bool Repository::exists(Storage& storage) { return storage.head("config").has_value(); }
 
-Repository::Repository(std::shared_ptr<Storage> storage, const MasterKeys& keys, bool encrypted,
+Repository::Repository(std::shared_ptr<Storage> storage, const MasterKeys& keys, bool encrypted, int format_version,
                        const ChunkerParams& files, const ChunkerParams& tree, const ChunkerParams& db)
     : storage_(std::move(storage)),
       sealer_(keys, encrypted),
       file_chunker_(files),
       tree_chunker_(tree),
       db_chunker_(db),
-      gear_(make_gear_table(keys.chunker)) {}
+      gear_(make_gear_table(keys.chunker)),
+      format_version_(format_version) {}
 
 namespace {
 
@@ -113,7 +114,7 @@ std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, c
     fail(ErrorCategory::kInput, "a repository was created concurrently in " + storage->describe());
   }
   return std::unique_ptr<Repository>(
-      new Repository(std::move(storage), keys, params.encrypted, params.file_chunker,
+      new Repository(std::move(storage), keys, params.encrypted, kFormatVersion, params.file_chunker,
                                                    params.tree_chunker, params.db_chunker));
 }
 
@@ -173,7 +174,7 @@ std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
                                           "backup of BACKUP_DIR)");
       // Encryption is decided by the key file, not the plaintext config, so nobody can turn
       // encryption off by editing the config.
-      return std::unique_ptr<Repository>(new Repository(std::move(storage), keys, encrypted, files, tree, db));
+      return std::unique_ptr<Repository>(new Repository(std::move(storage), keys, encrypted, version, files, tree, db));
     } catch (const Error& e) {
       if (!last_error || e.category() == ErrorCategory::kAuth || e.category() == ErrorCategory::kConfig) last_error = e;
     } catch (const nlohmann::json::exception& e) {
@@ -214,12 +215,29 @@ uint64_t Repository::write_index_file(const std::vector<PackRecord>& packs, std:
   return stored.size();
 }
 
-Bytes Repository::read_blob(const ChunkId& id) {
+Bytes Repository::read_blob(const ChunkId& id) { return read_blob(id, 0); }
+
+Bytes Repository::read_blob(const ChunkId& id, int depth) {
   const ChunkLocation* loc = index_.find(id);
   if (!loc) fail(ErrorCategory::kNotFound, "chunk " + to_hex(id) + " is not in the index");
   std::string key = pack_key(index_.pack_id(loc->pack));
+  std::string what = "chunk " + to_hex(id).substr(0, 16) + " in pack " + key;
+  std::optional<Bytes> base;
+  if (loc->type == BlobType::kDelta) {
+    // Deltas are written against whole blobs only; a longer chain can follow from two copies of
+    // one chunk (a raced backup), and a loop only from a damaged or forged index.
+    constexpr int kMaxDeltaDepth = 4;
+    if (depth >= kMaxDeltaDepth) fail(ErrorCategory::kDamaged, what + " is damaged: its delta chain is longer than 4");
+    const ChunkId* base_id = index_.base_of(id);
+    if (!base_id) fail(ErrorCategory::kInternal, what + ": a delta without a base in the index");
+    try {
+      base = read_blob(*base_id, depth + 1);
+    } catch (const Error& e) {
+      throw Error(e.category(), what + " is a delta whose base cannot be read: " + e.what());
+    }
+  }
   Bytes sealed = storage_->get(key, loc->offset, loc->length);
-  return open_blob(sealer_, id, sealed, loc->raw_length, "chunk " + to_hex(id).substr(0, 16) + " in pack " + key);
+  return open_blob(sealer_, id, sealed, loc->raw_length, what, base ? &*base : nullptr);
 }
 
 std::vector<std::string> Repository::list_backup_ids() {
