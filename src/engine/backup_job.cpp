@@ -12,7 +12,8 @@
 #include <exception>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
+#include <string_view>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
@@ -108,26 +109,83 @@ DumpDeltaBases dump_delta_bases(Repository& repo, const std::optional<Manifest>&
   }
 }
 
+// What phase 2 does with one entry (one byte per entry).
+enum EntryState : uint8_t {
+  kRead = 0,       // read the content (or not a file)
+  kParentSeen,     // the parent has this path, but the file changed: read it
+  kReuseCandidate, // unchanged since the parent: its chunks are in the entry, reused if all still stored
+  kDropped,        // vanished or no longer a regular file: left out
+};
+
+// Where an entry is on disk: its root's source plus the rest of its backup path (as the walk
+// built it), so no path per entry is kept.
+class SourcePaths {
+ public:
+  explicit SourcePaths(const std::vector<files::WalkRoot>& roots) : roots_(roots) {}
+  std::string of(const std::string& path) const {
+    const size_t slash = path.find('/');
+    const std::string_view name = std::string_view(path).substr(0, slash);
+    for (const files::WalkRoot& root : roots_) {
+      if (root.name != name) continue;
+      std::string source = root.source.native();  // plain strings: no fs::path parsing per file
+      if (slash == std::string::npos) return source;
+      if (source.back() != '/') source += '/';   // the root "/" already ends in one
+      return source.append(path, slash + 1);
+    }
+    fail(ErrorCategory::kInternal, "backup entry " + files::display_path(path) + " is under no backup root");
+  }
+
+ private:
+  const std::vector<files::WalkRoot>& roots_;
+};
+
+// Streams the parent's file list (never held whole) and gives each unchanged file its old chunks,
+// looked up by path. Only the first parent entry for a path counts.
+void adopt_parent_chunks(Repository& repo, const Manifest& parent, std::vector<FileEntry>& entries,
+                         std::vector<uint8_t>& state) {
+  std::vector<uint32_t> files_by_path;  // indices of this walk's files, sorted by path
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (entries[i].type == EntryType::kFile) files_by_path.push_back(static_cast<uint32_t>(i));
+  if (files_by_path.empty()) return;
+  std::sort(files_by_path.begin(), files_by_path.end(),
+            [&](uint32_t a, uint32_t b) { return entries[a].path < entries[b].path; });
+  for_each_tree_entry(repo, parent.tree, parent.info.backup_id, [&](FileEntry& before) {
+    if (before.type != EntryType::kFile) return;
+    auto it = std::lower_bound(files_by_path.begin(), files_by_path.end(), before.path,
+                               [&](uint32_t i, const std::string& p) { return entries[i].path < p; });
+    if (it == files_by_path.end() || entries[*it].path != before.path || state[*it] != kRead) return;
+    FileEntry& now = entries[*it];
+    if (unchanged(now, before)) {
+      now.chunks = std::move(before.chunks);
+      state[*it] = kReuseCandidate;
+    } else {
+      state[*it] = kParentSeen;
+    }
+  });
+}
+
 }  // namespace
 
 // The files part: walk, reuse unchanged files' chunks, read and store the rest.
 static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, const std::vector<files::WalkRoot>& roots,
-                                    const std::unordered_map<std::string, FileEntry>& previous, BackupInfo& info,
+                                    const Manifest* parent, BackupInfo& info,
                                     const std::function<void(const std::string&)>& warn,
                                     const std::function<void(const Progress&)>& on_progress) {
-  // Phase 1: walk (metadata only), which also gives progress its totals.
+  // Phase 1: walk (metadata only), which also gives progress its totals. (The vector's unused
+  // capacity is never touched, so it costs address space, not memory.)
   std::vector<FileEntry> entries;
-  std::vector<fs::path> sources;
   Progress progress{"scan"};
-  files::walk(roots, {[&](FileEntry& e, const fs::path& source) {
+  files::walk(roots, {[&](FileEntry& e, const fs::path&) {
                         if (e.type == EntryType::kFile) {
                           ++progress.files_total;
                           progress.bytes_total += e.size;
                         }
                         entries.push_back(std::move(e));
-                        sources.push_back(source);
                       },
                       [&](const std::string& w) { warn(w); }});
+  std::vector<uint8_t> state(entries.size(), kRead);
+  if (parent) adopt_parent_chunks(repo, *parent, entries, state);
+  const SourcePaths sources(roots);
 
   // Phase 2: content, read by several threads at once (each takes the next file): reading,
   // chunking and hashing overlap with each other and with the store's compress/encrypt workers,
@@ -142,28 +200,27 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
     last_report = now;
     on_progress(progress);
   };
-  std::vector<char> dropped(entries.size(), 0);  // skipped: vanished or no longer a regular file
   // Returns false when the file is to be left out of the backup.
   auto back_up_file = [&](size_t i) -> bool {
     FileEntry& e = entries[i];
-    auto prev = previous.find(e.path);
-    if (prev != previous.end() && unchanged(e, prev->second) &&
-        std::all_of(prev->second.chunks.begin(), prev->second.chunks.end(),
-                    [&](const ChunkRef& c) { return repo.index().contains(c.id); })) {
-      e.chunks = prev->second.chunks;
-      return true;
+    if (state[i] == kReuseCandidate) {
+      if (std::all_of(e.chunks.begin(), e.chunks.end(),
+                      [&](const ChunkRef& c) { return repo.index().contains(c.id); }))
+        return true;
+      e.chunks.clear();
     }
-    int fd = ::open(sources[i].c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    const std::string source = sources.of(e.path);
+    int fd = ::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-      warn("skipped " + sources[i].string() + ": " + (errno == ENOENT ? "vanished during the backup"
-                                                                       : std::string(std::strerror(errno))));
+      warn("skipped " + source + ": " + (errno == ENOENT ? "vanished during the backup"
+                                                                   : std::string(std::strerror(errno))));
       return false;
     }
     FileSource src(fd);
     struct stat before;
     ::fstat(fd, &before);
     if (!S_ISREG(before.st_mode)) {
-      warn("skipped " + sources[i].string() + ": no longer a regular file");
+      warn("skipped " + source + ": no longer a regular file");
       return false;
     }
     e.chunks = store.add_stream(src, BlobType::kData, repo.file_chunker(), [&](size_t n) {
@@ -176,7 +233,7 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
     uint64_t read_size = 0;
     for (const ChunkRef& c : e.chunks) read_size += c.size;
     if (read_size != e.size || mtime_ns(after) != e.mtime_ns || after.st_size != before.st_size) {
-      warn("file changed while it was read: " + sources[i].string() + " (backed up as read)");
+      warn("file changed while it was read: " + source + " (backed up as read)");
       e.size = read_size;
       e.mtime_ns = mtime_ns(after);
       e.ctime_ns = 0;  // forces the next incremental to read it again
@@ -199,7 +256,7 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
           ++info.file_count;
           info.size_bytes += entries[i].size;
         } else {
-          dropped[i] = 1;
+          state[i] = kDropped;
         }
         progress.files_done++;
         report(false);
@@ -220,22 +277,26 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
     std::lock_guard lock(progress_mu);
     report(true);
   }
-  std::vector<FileEntry> kept;
-  kept.reserve(entries.size());
+
+  // Leave out the dropped files, and in place (no second list). A hard link's first path is always
+  // a file of this walk, so it is missing only when dropped here: such a link cannot be restored
+  // as a link, so it is dropped with a warning.
+  std::unordered_set<std::string> dropped_files;
   for (size_t i = 0; i < entries.size(); ++i)
-    if (!dropped[i]) kept.push_back(std::move(entries[i]));
-
-  // A hard link whose first path vanished cannot be restored as a link: drop it with a warning.
-  std::unordered_map<std::string, bool> present;
-  for (const FileEntry& e : kept)
-    if (e.type == EntryType::kFile) present[e.path] = true;
-  std::erase_if(kept, [&](const FileEntry& e) {
-    if (e.type != EntryType::kHardlink || present.count(e.hardlink_target)) return false;
-    warn("skipped hard link " + e.path + ": its first link vanished during the backup");
-    return true;
-  });
-
-  return kept;
+    if (state[i] == kDropped) dropped_files.insert(entries[i].path);
+  size_t kept = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (state[i] == kDropped) continue;
+    FileEntry& e = entries[i];
+    if (e.type == EntryType::kHardlink && dropped_files.count(e.hardlink_target)) {
+      warn("skipped hard link " + e.path + ": its first link vanished during the backup");
+      continue;
+    }
+    if (kept != i) entries[kept] = std::move(e);
+    ++kept;
+  }
+  entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(kept), entries.end());
+  return entries;
 }
 
 BackupInfo run_backup(Repository& repo, const BackupConfig& config, const BackupJobOptions& options) {
@@ -277,13 +338,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
          "backup to compare with: taking a full backup instead");
     info.type = BackupType::kFull;
   }
-  std::unordered_map<std::string, FileEntry> previous;
-  if (parent) {
-    info.parent = parent->info.backup_id;
-    if (want_files)
-      for (FileEntry& e : read_tree(repo, parent->tree, parent->info.backup_id))
-        if (e.type == EntryType::kFile) previous.emplace(e.path, std::move(e));
-  }
+  if (parent) info.parent = parent->info.backup_id;  // its file list is read as the files part runs
 
   ChunkStore store(repo, options.compression);
   Manifest manifest;
@@ -314,7 +369,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   }
   std::vector<FileEntry> kept;
   try {
-    if (want_files) kept = backup_files(repo, store, roots, previous, info, warn, options.on_progress);
+    if (want_files) kept = backup_files(repo, store, roots, parent ? &*parent : nullptr, info, warn, options.on_progress);
   } catch (...) {
     claim_first(FirstFailure::kFiles);
     store.abort();
@@ -332,6 +387,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
 
   for (const auto& r : roots) manifest.roots.push_back({r.name, r.source.string()});
   manifest.tree = write_tree(store, repo.tree_chunker(), kept);
+  std::vector<FileEntry>().swap(kept);  // stored: free the list before commit() grows the index
   store.commit();  // packs, then index
   failpoint("create-before-manifest");
 

@@ -14,7 +14,7 @@ ChunkSet referenced_chunks(Repository& repo, const std::vector<Manifest>& backup
     const std::string& id = m.info.backup_id;
     try {
       add(m.tree);
-      for (const files::FileEntry& e : read_tree(repo, m.tree, id)) add(e.chunks);
+      for_each_tree_entry(repo, m.tree, id, [&](files::FileEntry& e) { add(e.chunks); });
       if (m.database) {
         add(m.database->dump_list);
         add(read_ref_list(repo, m.database->dump_list, m.database->info.dump_bytes, "database dump of backup " + id));

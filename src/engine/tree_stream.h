@@ -2,6 +2,7 @@
 // chunks like file content. Unchanged stretches of the list dedup against earlier backups.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "repo/chunk_store.h"
@@ -9,12 +10,17 @@
 
 namespace coffer {
 
+// Serialises one entry at a time as the store reads: the list's text never exists whole.
 std::vector<ChunkRef> write_tree(ChunkStore& store, const ChunkerParams& params,
                                  const std::vector<files::FileEntry>& entries);
 
 // Reads and validates every entry (files::from_json). Throws Error(kDamaged) naming the backup.
 std::vector<files::FileEntry> read_tree(Repository& repo, const std::vector<ChunkRef>& tree,
                                         const std::string& backup_id);
+// The same, one entry at a time in stored order, reading one chunk at a time: for callers that
+// need not hold the whole list. `on_entry` may move from the entry.
+void for_each_tree_entry(Repository& repo, const std::vector<ChunkRef>& tree, const std::string& backup_id,
+                         const std::function<void(files::FileEntry&)>& on_entry);
 
 // A long chunk list (a database dump's) as a stream of its own: 36 bytes per ref (id, u32 size).
 // `bases` (optional): the last dump's list, to store changed stretches as deltas.
