@@ -2,6 +2,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <iostream>
 
 #include "cli/cli.h"
@@ -9,6 +11,11 @@
 using namespace coffer;
 
 int main(int argc, char** argv) {
+  // glibc raises its mmap threshold after the first large free (up to 32 MiB), after which 24 MiB
+  // pack buffers come from the worker threads' heaps, fragment them with chunk buffers and are
+  // never given back: a 500 MB backup peaked at 150 MB instead of 97 MB. A fixed 8 MiB threshold
+  // maps packs (and Argon2id's 64 MiB) on their own and returns them on free, at no measured cost.
+  mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
   CLI::App app{"coffer: encrypted, deduplicating backups of an application's database and files"};
   app.require_subcommand(1);
   app.fallthrough();

@@ -9,7 +9,9 @@
 
 namespace coffer {
 namespace {
-constexpr size_t kMaxQueuedBytes = 64 * 1024 * 1024;
+// Chunks waiting for a worker (or being sealed): enough to keep every worker busy while a
+// producer reads (a few of the largest, 4 MiB, chunks), and no more: each byte is a copy in memory.
+constexpr size_t kMaxQueuedBytes = 16 * 1024 * 1024;
 }
 
 ChunkStore::ChunkStore(Repository& repo, CompressionSpec compression, unsigned threads)
