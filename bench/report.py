@@ -15,6 +15,7 @@ files_report.py and db_bench.py.
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 
@@ -323,6 +324,10 @@ def markdown(run_meta, parts, target_rows):
     for t in target_rows:
         lines.append("| %s | %s | %s | %s |" % (md_cell(t["target"]), limit_text(t), md_cell(t["detail"]), status(t)))
     lines.append("")
+    bounds = os.path.join(os.path.dirname(os.path.abspath(__file__)), "missed_targets.md")
+    if os.path.exists(bounds) and not m.get("quick"):
+        with open(bounds) as f:
+            lines += ["## What bounds the missed targets", "", f.read().rstrip(), ""]
     for name in ("files", "db"):
         if name in parts:
             lines += parts[name][0]
