@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <memory>
 
-#include "codec/delta.h"
 #include "codec/delta.h"
 #include "coffer/error.h"
 
@@ -249,45 +249,51 @@ std::pair<int, int> level_range(Codec c) {
   return {0, 0};
 }
 
-Bytes encode_payload(const CompressionSpec& spec, ByteView data) {
+ByteView encode_payload_scratch(const CompressionSpec& spec, ByteView data) {
   // Out-of-range levels are clamped rather than rejected: the config loader validates them.
   int level = clamp_level(spec.codec, spec.level);
-  Bytes out;
-  if (spec.codec == Codec::kZstd) {
-    // The hot path of every backup: compress straight behind the codec byte, into a buffer that
-    // is neither zero-filled nor copied again (a Bytes of compressBound would be both).
-    thread_local std::unique_ptr<uint8_t[]> scratch;
-    thread_local size_t scratch_size = 0;
-    const size_t bound = ZSTD_compressBound(data.size());
-    if (scratch_size < bound) {
-      scratch.reset(new uint8_t[bound]);  // default-initialised: no memset
-      scratch_size = bound;
+  // The hot path of every backup: the codec byte and the payload go into one reused buffer that
+  // is neither zero-filled nor copied again (a Bytes of compressBound would be both).
+  thread_local std::unique_ptr<uint8_t[]> scratch;
+  thread_local size_t scratch_size = 0;
+  auto room = [&](size_t n) {
+    if (scratch_size < n) {
+      scratch.reset(new uint8_t[n]);  // default-initialised: no memset
+      scratch_size = n;
     }
+    return scratch.get();
+  };
+  if (spec.codec == Codec::kZstd) {
+    const size_t bound = ZSTD_compressBound(data.size());
+    uint8_t* out = room(1 + bound);
     // One context per thread, reused: ZSTD_compress() would set one up per chunk.
     thread_local std::unique_ptr<ZSTD_CCtx, CctxFree> cctx(ZSTD_createCCtx());
     if (!cctx) fail(ErrorCategory::kInternal, "zstd: out of memory creating a compression context");
-    size_t n = ZSTD_compressCCtx(cctx.get(), scratch.get(), bound, data.data(), data.size(), level);
+    size_t n = ZSTD_compressCCtx(cctx.get(), out + 1, bound, data.data(), data.size(), level);
     if (ZSTD_isError(n)) fail(ErrorCategory::kInternal, std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
     if (n < data.size()) {
-      out.reserve(1 + n);
-      out.push_back(static_cast<uint8_t>(Codec::kZstd));
-      out.insert(out.end(), scratch.get(), scratch.get() + n);
-      return out;
+      out[0] = static_cast<uint8_t>(Codec::kZstd);
+      return ByteView(out, 1 + n);
     }
   } else if (spec.codec != Codec::kNone) {
     Bytes packed = spec.codec == Codec::kGzip ? gzip_compress(data, level) : lz4_compress(data);
     if (packed.size() < data.size()) {
-      out.reserve(1 + packed.size());
-      out.push_back(static_cast<uint8_t>(spec.codec));
-      out.insert(out.end(), packed.begin(), packed.end());
-      return out;
+      uint8_t* out = room(1 + packed.size());
+      out[0] = static_cast<uint8_t>(spec.codec);
+      std::memcpy(out + 1, packed.data(), packed.size());
+      return ByteView(out, 1 + packed.size());
     }
   }
   // No codec, or the data did not shrink: stored as it is.
-  out.reserve(1 + data.size());
-  out.push_back(static_cast<uint8_t>(Codec::kNone));
-  out.insert(out.end(), data.begin(), data.end());
-  return out;
+  uint8_t* out = room(1 + data.size());
+  out[0] = static_cast<uint8_t>(Codec::kNone);
+  if (!data.empty()) std::memcpy(out + 1, data.data(), data.size());
+  return ByteView(out, 1 + data.size());
+}
+
+Bytes encode_payload(const CompressionSpec& spec, ByteView data) {
+  ByteView payload = encode_payload_scratch(spec, data);
+  return Bytes(payload.begin(), payload.end());
 }
 
 Bytes decode_payload(ByteView encoded, size_t max_size) {

@@ -29,6 +29,9 @@ std::pair<int, int> level_range(Codec c);
 // shrink the data (already-compressed input), the output uses Codec::kNone instead, so
 // incompressible chunks cost one byte and no decompression time.
 Bytes encode_payload(const CompressionSpec& spec, ByteView data);
+// The same, in a buffer of the calling thread's that the next call on this thread overwrites:
+// for the backup's hot path, which seals the payload straight into a pack.
+ByteView encode_payload_scratch(const CompressionSpec& spec, ByteView data);
 
 // Inverse of encode_payload. `max_size` bounds the decompressed size (protection against
 // decompression bombs in a hostile repository). Throws Error(kDamaged) on any malformed input.

@@ -118,7 +118,12 @@ Key random_key() {
 
 Bytes seal(const Key& key, ByteView plaintext, ByteView aad) {
   Bytes out(kNonceSize + plaintext.size() + kTagSize);
-  uint8_t* nonce = out.data();
+  seal_to(key, plaintext, aad, out.data());
+  return out;
+}
+
+void seal_to(const Key& key, ByteView plaintext, ByteView aad, uint8_t* out) {
+  uint8_t* nonce = out;
   uint8_t* body = nonce + kNonceSize;
   uint8_t* tag = body + plaintext.size();
   random_bytes(nonce, kNonceSize);
@@ -135,7 +140,6 @@ Bytes seal(const Key& key, ByteView plaintext, ByteView aad) {
   if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagSize), tag) != 1) {
     openssl_failed("AES-256-GCM get tag");
   }
-  return out;
 }
 
 Bytes open(const Key& key, ByteView sealed, ByteView aad) {

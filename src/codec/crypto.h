@@ -26,6 +26,8 @@ Key random_key();
 // AES-256-GCM with a fresh random 96-bit nonce. Output: nonce || ciphertext || tag.
 // `aad` is authenticated but not stored (binds the object kind to its ciphertext).
 Bytes seal(const Key& key, ByteView plaintext, ByteView aad);
+// The same, written to `out` (plaintext.size() + kSealOverhead bytes), e.g. straight into a pack.
+void seal_to(const Key& key, ByteView plaintext, ByteView aad, uint8_t* out);
 // Inverse of seal. Throws Error(kDamaged) when the tag does not verify (wrong key, damaged
 // or swapped data) or the input is shorter than kSealOverhead.
 Bytes open(const Key& key, ByteView sealed, ByteView aad);

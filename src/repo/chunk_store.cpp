@@ -157,7 +157,7 @@ void ChunkStore::worker() {
   }
 }
 
-Bytes ChunkStore::encode(Job& job) {
+ByteView ChunkStore::encode(Job& job, Bytes& holder) {
   // The smallest delta against the candidates; a delta under an eighth of the chunk is as good as
   // it gets (similar rows), so the rest are not tried.
   std::optional<Bytes> best;
@@ -175,27 +175,34 @@ Bytes ChunkStore::encode(Job& job) {
     }
     if (best->size() * 8 < job.data.size()) break;
   }
-  if (!best) return repo_.sealer().seal("blob", encode_payload(compression_, job.data));
+  if (!best) return encode_payload_scratch(compression_, job.data);
   if (best->size() * 8 >= job.data.size()) {
     // Not clearly small: keep it only when it saves a quarter of the plain blob. Past that,
     // storing the chunk whole gives the next versions of this place a fresher base.
-    Bytes plain = encode_payload(compression_, job.data);
+    ByteView plain = encode_payload_scratch(compression_, job.data);
     if (best->size() * 4 >= plain.size() * 3) {
       job.base.reset();
-      return repo_.sealer().seal("blob", plain);
+      return plain;
     }
   }
   job.type = BlobType::kDelta;
-  return repo_.sealer().seal("blob", *best);
+  holder = std::move(*best);
+  return holder;
 }
 
 void ChunkStore::process(Job& job) {
-  Bytes sealed = encode(job);
+  Bytes holder;
+  ByteView payload = encode(job, holder);
+  const ObjectSealer& sealer = repo_.sealer();
   PackBuilder full;
   {
     std::lock_guard lock(mu_);
     if (job.base) ++stats_.chunks_delta;
-    open_pack_.add(job.type, job.id, static_cast<uint32_t>(job.data.size()), sealed, job.base.value_or(ChunkId{}));
+    // Sealed straight into the pack (AES-GCM runs at GB/s, so the lock is held briefly): no
+    // sealed copy of the blob to allocate and copy again.
+    uint8_t* at = open_pack_.append(job.type, job.id, static_cast<uint32_t>(job.data.size()),
+                                    payload.size() + sealer.overhead(), job.base.value_or(ChunkId{}));
+    sealer.seal_to("blob", payload, at);
     if (open_pack_.size() < kPackTargetSize) return;
     std::swap(full, open_pack_);
   }

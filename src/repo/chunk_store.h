@@ -76,8 +76,9 @@ class ChunkStore {
   ChunkRef add_with_id(BlobType type, const ChunkId& id, ByteView chunk, const std::vector<ChunkId>& similar);
   // The whole data blobs among `similar` (a delta's own base stands in for it) to try.
   std::vector<ChunkId> delta_candidates(const ChunkId& id, const std::vector<ChunkId>& similar) const;
-  // The sealed blob for a job, as a delta when that pays; sets job.type to kDelta then.
-  Bytes encode(Job& job);
+  // The blob's payload for a job, as a delta when that pays (sets job.type to kDelta then). The
+  // view is into `holder` or this thread's compression buffer.
+  ByteView encode(Job& job, Bytes& holder);
   void worker();
   void process(Job& job);
   void store_pack(PackBuilder& pack);

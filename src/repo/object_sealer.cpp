@@ -24,6 +24,13 @@ Bytes ObjectSealer::seal(std::string_view kind, ByteView plaintext) const {
   return out;
 }
 
+void ObjectSealer::seal_to(std::string_view kind, ByteView plaintext, uint8_t* out) const {
+  if (encrypted_) return coffer::seal_to(keys_.encryption, plaintext, as_bytes(kind), out);
+  if (!plaintext.empty()) std::memcpy(out, plaintext.data(), plaintext.size());
+  Digest t = tag(kind, plaintext);
+  std::memcpy(out + plaintext.size(), t.data(), t.size());
+}
+
 Bytes ObjectSealer::open(std::string_view kind, ByteView stored, const std::string& what) const {
   if (encrypted_) {
     try {

@@ -16,6 +16,8 @@ class ObjectSealer {
   ObjectSealer(const MasterKeys& keys, bool encrypted) : keys_(keys), encrypted_(encrypted) {}
 
   Bytes seal(std::string_view kind, ByteView plaintext) const;
+  // seal() into `out`, which has room for plaintext.size() + overhead() bytes.
+  void seal_to(std::string_view kind, ByteView plaintext, uint8_t* out) const;
   Bytes open(std::string_view kind, ByteView stored, const std::string& what) const;
   size_t overhead() const { return encrypted_ ? kSealOverhead : 32; }
   bool encrypted() const { return encrypted_; }

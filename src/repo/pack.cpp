@@ -1,5 +1,7 @@
 #include "repo/pack.h"
 
+#include <cstring>
+
 #include "codec/compression.h"
 #include "codec/delta.h"
 #include "storage/storage.h"
@@ -13,14 +15,21 @@ constexpr size_t kEntrySize = 1 + 32 + 4 + 4 + 4;  // + 32 for a delta's base
 
 void PackBuilder::add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob,
                       const ChunkId& base) {
+  uint8_t* at = append(type, id, raw_length, sealed_blob.size(), base);
+  if (!sealed_blob.empty()) std::memcpy(at, sealed_blob.data(), sealed_blob.size());
+}
+
+uint8_t* PackBuilder::append(BlobType type, const ChunkId& id, uint32_t raw_length, size_t stored_length,
+                             const ChunkId& base) {
   // One allocation per pack instead of a doubling series of copies while it fills. A pack closes
   // once it passes the target, so it can hold the target plus one largest chunk (4 MiB) and its
-  // header: reserve room for all of it (untouched pages cost no memory), or the last insert
+  // header: reserve room for all of it (untouched pages cost no memory), or the last blob
   // copies the whole pack into a buffer twice its size.
   if (data_.capacity() == 0) data_.reserve(kPackTargetSize + kPackTargetSize / 2);
-  entries_.push_back({type, id, static_cast<uint32_t>(data_.size()), static_cast<uint32_t>(sealed_blob.size()),
-                      raw_length, base});
-  data_.insert(data_.end(), sealed_blob.begin(), sealed_blob.end());
+  const size_t offset = data_.size();
+  entries_.push_back({type, id, static_cast<uint32_t>(offset), static_cast<uint32_t>(stored_length), raw_length, base});
+  data_.resize(offset + stored_length);
+  return data_.data() + offset;
 }
 
 Bytes PackBuilder::finish(const ObjectSealer& sealer, std::vector<PackEntry>* entries) {
