@@ -300,6 +300,10 @@ def machine_lines(meta):
     if meta.get("load_before"):
         lines.append("- Load average (1, 5, 15 min) at the start: %s; at the end: %s." % (
             meta["load_before"], meta.get("load_after", "?")))
+    if meta.get("cpu_steal"):
+        lines.append("- CPU steal over the run (time the hypervisor gave other guests): %s of all CPU time. Every "
+                     "tool's figures include it, so compare ratios within one run, not figures across runs." %
+                     meta["cpu_steal"])
     return lines
 
 

@@ -108,6 +108,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 bench_meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+# CPU steal (time the hypervisor gives other guests) over the run: "steal total" jiffies.
+cpu_ticks() { awk '/^cpu /{t=0; for (i=2; i<=NF; i++) t+=$i; print $9, t}' /proc/stat; }
+STEAL_START=$(cpu_ticks)
 
 if [ "$ONLY" != files ]; then
   bench_log "starting PostgreSQL (tests/fixtures/pg_server.sh)"
@@ -143,6 +146,9 @@ fi
 
 # ---------------------------------------------------------------- report
 bench_meta load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+read -r steal0 total0 <<< "$STEAL_START"
+read -r steal1 total1 <<< "$(cpu_ticks)"
+bench_meta cpu_steal "$(awk -v s=$((steal1 - steal0)) -v t=$((total1 - total0)) 'BEGIN { printf "%.0f%%", t ? 100 * s / t : 0 }')"
 bench_meta date "$DATE"
 bench_meta runs "$RUNS"
 bench_meta command_args "${ARGS:+ $ARGS}"
