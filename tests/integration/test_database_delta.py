@@ -13,7 +13,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from coffer_testlib import check, new_temp_dir, remove_tree, run_coffer, write_passphrase  # noqa: E402
+from coffer_testlib import (  # noqa: E402
+    check, check_fails_cleanly, new_temp_dir, pack_files, remove_tree, run_coffer, write_passphrase)
 from test_database import DatabaseTestCase, db_settings  # noqa: E402
 
 # Three states of one database, each backed up into both repositories: day 0 (full), day 1
@@ -42,6 +43,8 @@ class DatabaseDeltaTest(DatabaseTestCase):
             for env, out in ((cls.delta_env, cls.delta_backups), (cls.plain_env, cls.plain_backups)):
                 args = ["--json", "create", "--only", "database", "--type", backup_type]
                 out.append(check(run_coffer(args, dict(env, COFFER_NOW=now), cls.work), 0).json())
+            if day == 0:  # the packs of day 0 hold the whole chunks later deltas are made against
+                cls.day0_packs = set(pack_files(cls.delta_env["BACKUP_DIR"]))
 
     def setUp(self):
         super().setUp()
@@ -93,6 +96,27 @@ class DatabaseDeltaTest(DatabaseTestCase):
         target = self.new_db_name("aftercleanup")
         self.restore_db(self.delta_backups[2]["backup_id"], target_db=target, env=env)
         self.assert_db_equals(target, self.states[2], what="restore of day 2 after the cleanup")
+
+    def test_lost_bases_are_named_and_restore_fails_cleanly(self):
+        # Day 0's packs gone: the deltas of days 1 and 2 cannot be applied. verify must say so for
+        # those backups (not only for day 0), and a restore must fail, never write other rows.
+        repo = os.path.join(self.tmp, "copy")
+        shutil.copytree(self.delta_env["BACKUP_DIR"], repo)
+        for pack in self.day0_packs:
+            os.remove(os.path.join(repo, os.path.relpath(pack, self.delta_env["BACKUP_DIR"])))
+        env = {"BACKUP_DIR": repo}
+        r = check(self.coffer("--json", "verify", env=env), 1, 5)
+        report = r.json()
+        self.assertIs(report["ok"], False, r.output)
+        for day in (1, 2):
+            backup_id = self.delta_backups[day]["backup_id"]
+            problems = [p for p in report["problems"] if p.get("backup_id") == backup_id]
+            self.assertTrue(any("delta" in p.get("problem", "") for p in problems),
+                            f"day {day}: verify does not report its deltas' missing bases:\n{r.output}")
+        target = self.new_db_name("lostbases")
+        r = self.restore_db(self.delta_backups[2]["backup_id"], target_db=target, env=env, expect=None)
+        check_fails_cleanly(r)
+        self.assertIn("whose base", r.err, r.output)
 
 
 if __name__ == "__main__":
