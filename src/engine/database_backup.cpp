@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <exception>
+#include <thread>
 
 #include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_dump_stream.h"
@@ -22,12 +24,34 @@ DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, con
   info.pg_dump_version = tools.version;
   info.size_bytes = session.database_size();
 
-  // One snapshot for the dump and the row counts, so the counts describe exactly the dump.
+  // One snapshot for the dump and the row counts, so the counts describe exactly the dump. The
+  // counts (a full scan of every table: 0.8 s at the reference scale) run on a second session
+  // that imports the snapshot, while the dump streams, instead of before it.
   std::string snapshot = session.begin_snapshot();
-  for (const pg::TableInfo& t : session.tables_with_row_counts()) info.tables.push_back({t.schema, t.name, t.rows});
+  std::vector<pg::TableInfo> counted;
+  std::exception_ptr count_failure;
+  std::thread counter([&] {
+    try {
+      pg::Session counting(conn);
+      counting.import_snapshot(snapshot);
+      counted = counting.tables_with_row_counts();
+      counting.end_snapshot();
+    } catch (...) {
+      count_failure = std::current_exception();
+    }
+  });
+  struct JoinOnExit {
+    std::thread& t;
+    ~JoinOnExit() {
+      if (t.joinable()) t.join();
+    }
+  } join_counter{counter};
   pg::DumpStream dump(tools, conn, snapshot);
   part.dump = store.add_stream(dump, BlobType::kData, params, [&](size_t n) { info.dump_bytes += n; }, bases);
   dump.finish();
+  counter.join();
+  if (count_failure) std::rethrow_exception(count_failure);
+  for (const pg::TableInfo& t : counted) info.tables.push_back({t.schema, t.name, t.rows});
   session.end_snapshot();
 
   std::string globals_warning;

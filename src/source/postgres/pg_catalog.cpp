@@ -158,6 +158,16 @@ std::string Session::begin_snapshot() {
   return query_value("SELECT pg_catalog.pg_export_snapshot()");
 }
 
+void Session::import_snapshot(const std::string& id) {
+  // Snapshot ids are hex groups and dashes ("00000003-0000001B-1"); anything else is not one.
+  if (id.empty() || id.find_first_not_of("0123456789ABCDEFabcdef-") != std::string::npos)
+    fail(ErrorCategory::kInternal, "import_snapshot on " + target_ + ": '" + id + "' is not a snapshot id");
+  if (PQtransactionStatus(conn_) != PQTRANS_IDLE)
+    fail(ErrorCategory::kInternal, "import_snapshot on " + target_ + ": a transaction is already open");
+  Result begin(exec_checked(conn_, target_, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+  Result set(exec_checked(conn_, target_, "SET TRANSACTION SNAPSHOT '" + id + "'"));
+}
+
 void Session::end_snapshot() {
   PGTransactionStatusType st = PQtransactionStatus(conn_);
   if (st == PQTRANS_INTRANS) Result r(exec_checked(conn_, target_, "COMMIT"));

@@ -46,6 +46,9 @@ class Session {
   // session match the dump. The snapshot stays valid until end_snapshot() or destruction.
   std::string begin_snapshot();
   void end_snapshot();
+  // Opens a read-only transaction that sees exactly snapshot `id` (begin_snapshot() of another
+  // session, still open). end_snapshot() closes it.
+  void import_snapshot(const std::string& id);
 
   // Runs a query returning one text value (tests and small checks).
   std::string query_value(const std::string& sql);

@@ -97,12 +97,15 @@ TEST_F(PgCatalogTest, SnapshotHidesConcurrentInserts) {
   EXPECT_EQ(during[1], (TableInfo{"public", "items", 3}));
   EXPECT_EQ(during[4], (TableInfo{"sales", "Order Lines", 2}));
 
-  // Another session can adopt the exported snapshot, as pg_dump --snapshot does.
+  // Another session can adopt the exported snapshot, as pg_dump --snapshot does and as the
+  // backup's row counts do (import_snapshot), and counts exactly what the snapshot holds.
   Session other(conn);
-  other.query_value("BEGIN ISOLATION LEVEL REPEATABLE READ");
-  other.query_value("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+  other.import_snapshot(snapshot);
   EXPECT_EQ(other.query_value("SELECT count(*) FROM items"), "3");
-  other.query_value("COMMIT");
+  EXPECT_EQ(other.tables_with_row_counts(), during);
+  other.end_snapshot();
+  EXPECT_THROW(other.import_snapshot("x'; DROP TABLE items; --"), Error);  // not a snapshot id
+  EXPECT_EQ(sql(db, "SELECT count(*) FROM items"), "5");
 
   reader.end_snapshot();
   auto after = reader.tables_with_row_counts();
