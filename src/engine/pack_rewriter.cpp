@@ -26,10 +26,17 @@ RewriteOutcome rewrite_packs(Repository& repo, const std::vector<PackRewrite>& p
       for (const PackEntry& e : r.live) {
         if (uint64_t(e.offset) + e.length > pack.size())
           fail(ErrorCategory::kDamaged, "pack " + key + " is shorter than its index says");
+        const std::string what = "chunk " + to_hex(e.id).substr(0, 16) + " in pack " + key;
         std::optional<Bytes> base;  // a delta is checked against its base (read from its own pack)
-        if (e.type == BlobType::kDelta) base = repo.read_blob(e.base);
-        open_blob(repo.sealer(), e.id, ByteView(pack).subspan(e.offset, e.length), e.raw_length,
-                  "chunk " + to_hex(e.id).substr(0, 16) + " in pack " + key, base ? &*base : nullptr);
+        if (e.type == BlobType::kDelta) {
+          try {
+            base = repo.read_blob(e.base);
+          } catch (const Error& err) {
+            throw Error(err.category(), what + " is a delta whose base cannot be read: " + err.what());
+          }
+        }
+        open_blob(repo.sealer(), e.id, ByteView(pack).subspan(e.offset, e.length), e.raw_length, what,
+                  base ? &*base : nullptr);
       }
       for (const PackEntry& e : r.live) {
         builder.add(e.type, e.id, e.raw_length, ByteView(pack).subspan(e.offset, e.length), e.base);
