@@ -94,7 +94,10 @@ struct DumpDeltaBases {
 
 DumpDeltaBases dump_delta_bases(Repository& repo, const std::optional<Manifest>& last_dump,
                                 const std::function<void(const std::string&)>& warn) {
-  if (!last_dump || !repo.supports_deltas()) return {};
+  // A repository on S3 (S3_MODE=repository) would read each base back with a request of its
+  // own, thousands per backup: there changed chunks are stored whole. (A cache of whole packs
+  // of the last dump would fix that; the local repository with an off-site copy has deltas.)
+  if (!last_dump || !repo.supports_deltas() || repo.storage().remote()) return {};
   // Testing hook: the same backups without deltas, to measure what they save.
   if (const char* off = std::getenv("COFFER_DB_DELTAS"); off && std::string(off) == "off") return {};
   const DatabasePart& db = *last_dump->database;

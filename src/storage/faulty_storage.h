@@ -64,6 +64,7 @@ class FaultyStorage : public Storage {
   std::vector<ObjectInfo> list(const std::string& prefix) override;
   void remove(const std::string& key) override;
   std::string describe() const override { return inner_->describe(); }
+  bool remote() const override { return inner_->remote(); }
 
   // How many faults were injected so far (tests).
   uint64_t injected() const;

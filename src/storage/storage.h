@@ -38,6 +38,8 @@ class Storage {
   virtual void remove(const std::string& key) = 0;
   // Human-readable location for messages ("/srv/backups", "s3://bucket/prefix").
   virtual std::string describe() const = 0;
+  // Whether each request crosses a network (S3): callers then avoid many small reads.
+  virtual bool remote() const { return false; }
 };
 
 }  // namespace coffer

@@ -73,6 +73,7 @@ class S3Storage : public Storage {
   // Removes many objects with DeleteObjects, 1000 keys per request. Missing keys are fine.
   void remove_many(const std::vector<std::string>& keys);
   std::string describe() const override;
+  bool remote() const override { return true; }
 
   const S3Options& options() const { return options_; }
 
