@@ -52,7 +52,7 @@ esac
 command -v "$CXX" >/dev/null || { echo "fuzz.sh: $CXX not found (apt-get install clang libclang-rt-dev)" >&2; exit 2; }
 
 # The sources the targets reach, compiled into one archive: the linker takes what each needs.
-SOURCES="util/bytes.cpp codec/crypto.cpp codec/compression.cpp chunk/chunker.cpp repo/keys.cpp
+SOURCES="util/bytes.cpp codec/crypto.cpp codec/compression.cpp codec/delta.cpp chunk/chunker.cpp repo/keys.cpp
   repo/object_sealer.cpp repo/pack.cpp repo/index.cpp repo/manifest.cpp repo/repository.cpp
   repo/chunk_store.cpp engine/tree_stream.cpp source/files/file_entry.cpp util/failpoint.cpp
   config/config_loader.cpp config/aws_credentials.cpp schedule/cron_expr.cpp"

@@ -5,7 +5,8 @@
 //      keys, so their header opens and the table parser runs
 //   1  [u32 blob area length][blob area][header plaintext]: the target seals the header and
 //      appends the trailer, so the table parser sees arbitrary plaintext
-//   2  [u32 plaintext length][blob payload]: the target seals the payload (codec byte and body)
+//   2  [u32 plaintext length][blob payload]: the target seals the payload (codec byte and body;
+//      a delta, codec 4, is opened against the payload's own bytes as its base)
 //      and opens it, as restore and verify do for each chunk
 //   3  [u64 extra size][pack tail]: fetch_pack_header (repair index) on a storage that lists the
 //      pack as extra size + tail size bytes (zeros, then the tail); the pack is named by the
@@ -62,10 +63,12 @@ const ObjectSealer& sealer() {
 // What restore/verify do with a parsed table: read each listed blob.
 void open_listed_blobs(ByteView pack, const std::vector<PackEntry>& entries) {
   size_t opened = 0;
+  const Bytes some_base(64, 'b');  // a delta blob (type 2) is opened against a base, as restore does
   for (const PackEntry& e : entries) {
     if (++opened > 16) break;
     fuzz::run_guarded([&] {
-      open_blob(sealer(), e.id, pack.subspan(e.offset, e.length), e.raw_length, "chunk in pack fuzz");
+      open_blob(sealer(), e.id, pack.subspan(e.offset, e.length), e.raw_length, "chunk in pack fuzz",
+                e.type == BlobType::kDelta ? &some_base : nullptr);
     });
   }
 }
@@ -109,8 +112,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     if (rest.size() < 4) return 0;
     uint32_t raw_length = fuzz::le32(rest.data());
-    Bytes sealed = sealer().seal("blob", rest.subspan(4));
-    fuzz::run_guarded([&] { open_blob(sealer(), ChunkId{}, sealed, raw_length, "chunk in pack fuzz"); });
+    ByteView payload = rest.subspan(4);
+    Bytes sealed = sealer().seal("blob", payload);
+    // A delta payload (codec byte 4) is opened against a base: the input's own bytes after the
+    // codec byte, so frames made against similar data are reachable too.
+    const bool delta = !payload.empty() && payload[0] == 4;
+    Bytes base(payload.begin() + (payload.empty() ? 0 : 1), payload.end());
+    fuzz::run_guarded([&] {
+      open_blob(sealer(), ChunkId{}, sealed, raw_length, "chunk in pack fuzz", delta ? &base : nullptr);
+    });
   }
   return 0;
 }
