@@ -202,7 +202,7 @@ settings+="; tar | zstd -3 -T0; tar | gzip (-6)"
 bench_meta settings "$settings"
 joined=$(IFS=,; echo "${VERIFIED[*]}")
 bench_meta verified "${joined//,/, }"
-bench_meta notes "peak RSS is the largest single process (for pipelines: tar, zstd or gzip, whichever is larger). coffer, restic and borg fsync what they write; tar pipelines do not, and no tool's time includes the final page-cache writeback (sync runs before each operation, untimed). restic and borg back up the one folder that holds uploads/static/logs; coffer backs up the three folders."
+bench_meta notes "peak RSS is the largest single process (for pipelines: tar, zstd or gzip, whichever is larger). coffer, restic and borg fsync the repositories they write (coffer's restore does not fsync the files it writes); tar pipelines do not, and no tool's time includes the final page-cache writeback (sync runs before each operation, untimed). restic and borg back up the one folder that holds uploads/static/logs; coffer backs up the three folders."
 
 mkdir -p "$(dirname "$OUT_PREFIX")"
 python3 "$HERE/files_report.py" "$RAW" "$META" "$OUT_PREFIX.md" "$OUT_PREFIX.json" >"$WORK/report.out"
