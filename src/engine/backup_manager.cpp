@@ -63,7 +63,7 @@ Repository& BackupManager::repository(bool create_if_missing) {
   if (Repository::exists(*storage)) {
     repo_ = Repository::open(storage, passphrase);
   } else if (create_if_missing) {
-    RepositoryParams params;
+    RepositoryParams params = params_for(*storage);
     params.encrypted = config_.encryption;
     params.passphrase = passphrase;
     repo_ = Repository::init(storage, params);
@@ -77,7 +77,7 @@ Repository& BackupManager::repository(bool create_if_missing) {
 
 void BackupManager::init_repository() {
   std::shared_ptr<Storage> storage = make_repository_storage(config_, source_s3_);
-  RepositoryParams params;
+  RepositoryParams params = params_for(*storage);
   params.encrypted = config_.encryption;
   params.passphrase = config::read_passphrase(config_);
   repo_ = Repository::init(storage, params);

@@ -141,6 +141,18 @@ TEST_F(ChunkStoreDeltaTest, ReadingADeltaWhoseBaseIsLostNamesTheBase) {
   }
 }
 
+TEST_F(ChunkStoreDeltaTest, ARepositoryOnRemoteStorageGetsTheSmallDatabaseChunker) {
+  // No deltas there (each base would be a request), so small chunks keep a day small.
+  struct Remote : LocalStorage {
+    using LocalStorage::LocalStorage;
+    bool remote() const override { return true; }
+  };
+  Remote remote(dir_ / "remote");
+  EXPECT_EQ(params_for(remote).db_chunker.avg_size, kDbChunkerWithoutDeltas.avg_size);
+  EXPECT_EQ(params_for(*storage_).db_chunker.avg_size, RepositoryParams{}.db_chunker.avg_size);
+  EXPECT_NE(kDbChunkerWithoutDeltas.avg_size, RepositoryParams{}.db_chunker.avg_size);
+}
+
 TEST_F(ChunkStoreDeltaTest, IndexFilesKeepDeltaBases) {
   ChunkId a = store(rows(2000));
   ChunkId b = store(rows(2000, 100, 1), {a});

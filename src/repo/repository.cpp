@@ -35,6 +35,12 @@ Bytes open_metadata(const ObjectSealer& sealer, std::string_view kind, ByteView 
 
 bool Repository::exists(Storage& storage) { return storage.head("config").has_value(); }
 
+RepositoryParams params_for(const Storage& storage) {
+  RepositoryParams params;
+  if (storage.remote()) params.db_chunker = kDbChunkerWithoutDeltas;
+  return params;
+}
+
 Repository::Repository(std::shared_ptr<Storage> storage, const MasterKeys& keys, bool encrypted, int format_version,
                        const ChunkerParams& files, const ChunkerParams& tree, const ChunkerParams& db)
     : storage_(std::move(storage)),
