@@ -17,10 +17,8 @@ Digest ObjectSealer::tag(std::string_view kind, ByteView plaintext) const {
 }
 
 Bytes ObjectSealer::seal(std::string_view kind, ByteView plaintext) const {
-  if (encrypted_) return coffer::seal(keys_.encryption, plaintext, as_bytes(kind));
-  Bytes out(plaintext.begin(), plaintext.end());
-  Digest t = tag(kind, plaintext);
-  out.insert(out.end(), t.begin(), t.end());
+  Bytes out(plaintext.size() + overhead());
+  seal_to(kind, plaintext, out.data());
   return out;
 }
 
