@@ -85,8 +85,19 @@ BackupBases find_bases(Repository& repo, BackupType type, bool need_files, const
 
 namespace {
 
+// Whether this backup may store changed dump chunks as deltas against the last dump's.
+bool dump_deltas_enabled(Repository& repo) {
+  // A repository on S3 (S3_MODE=repository) would read each base back with a request of its
+  // own, thousands per backup: there changed chunks are stored whole. (A cache of whole packs
+  // of the last dump would fix that; the local repository with an off-site copy has deltas.)
+  if (!repo.supports_deltas() || repo.storage().remote()) return false;
+  // Testing hook: the same backups without deltas, to measure what they save.
+  const char* off = std::getenv("COFFER_DB_DELTAS");
+  return !(off && std::string(off) == "off");
+}
+
 // Pairs the new dump's chunks, and the chunks of its chunk list, with the last dump's (deltas).
-// None when deltas are off or that dump's chunk list cannot be read: the backup then stores
+// None without a last dump, or when its chunk list cannot be read: the backup then stores
 // changed chunks whole, and verify reports the damage.
 struct DumpDeltaBases {
   std::unique_ptr<DeltaBasePicker> dump, list;
@@ -94,12 +105,7 @@ struct DumpDeltaBases {
 
 DumpDeltaBases dump_delta_bases(Repository& repo, const std::optional<Manifest>& last_dump,
                                 const std::function<void(const std::string&)>& warn) {
-  // A repository on S3 (S3_MODE=repository) would read each base back with a request of its
-  // own, thousands per backup: there changed chunks are stored whole. (A cache of whole packs
-  // of the last dump would fix that; the local repository with an off-site copy has deltas.)
-  if (!last_dump || !repo.supports_deltas() || repo.storage().remote()) return {};
-  // Testing hook: the same backups without deltas, to measure what they save.
-  if (const char* off = std::getenv("COFFER_DB_DELTAS"); off && std::string(off) == "off") return {};
+  if (!last_dump) return {};
   const DatabasePart& db = *last_dump->database;
   try {
     return {std::make_unique<DeltaBasePicker>(read_ref_list(repo, db.dump_list, db.info.dump_bytes,
@@ -334,7 +340,9 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   info.timestamp = iso8601_utc(started);
   info.has_files = want_files;
 
-  BackupBases bases = find_bases(repo, options.type, want_files, want_db ? config.db_name : "");
+  // The last dump is looked for only when deltas can use it: a full backup then reads no manifest.
+  BackupBases bases =
+      find_bases(repo, options.type, want_files, want_db && dump_deltas_enabled(repo) ? config.db_name : "");
   std::optional<Manifest>& parent = bases.parent;
   if (options.type != BackupType::kFull && !parent) {
     warn(std::string("no earlier ") + (options.type == BackupType::kDifferential ? "full " : "") +
