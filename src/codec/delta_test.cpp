@@ -7,19 +7,13 @@
 
 #include "codec/compression.h"
 #include "coffer/error.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace {
 
 // Rows of a table dump: similar lines with distinct ids, like pg_dump's COPY data.
-Bytes rows(int from, int to, int skip_every = 0) {
-  std::string s;
-  for (int i = from; i < to; ++i) {
-    if (skip_every && i % skip_every == 0) continue;
-    s += std::to_string(i) + "\tstudent " + std::to_string(i * 7919 % 100003) + "\t" + std::to_string(i % 97) + "\n";
-  }
-  return Bytes(s.begin(), s.end());
-}
+Bytes rows(int from, int to, int skip_every = 0) { return test_support::table_rows(from, to, skip_every); }
 
 Bytes random_bytes(size_t n, unsigned seed) {
   std::mt19937 rng(seed);

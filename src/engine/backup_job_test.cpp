@@ -14,6 +14,7 @@
 #include "repo/chunk_store.h"
 #include "source/files/tree_walker.h"
 #include "storage/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -23,12 +24,9 @@ using files::FileEntry;
 class BackupFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-backup-files-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    RepositoryParams p;
-    p.encrypted = false;
-    repo_ = Repository::init(std::make_shared<LocalStorage>(dir_ / "repo"), p);
-    repo_->load_index();
+    test_support::TempRepository t = test_support::make_temp_repository("coffer-backup-files", false, "repo");
+    dir_ = t.dir;
+    repo_ = std::move(t.repo);
     fs::create_directories(dir_ / "data/uploads/sub");
     write("uploads/a.txt", "alpha");
     write("uploads/sub/b.txt", std::string(300000, 'b'));

@@ -11,32 +11,22 @@
 #include "coffer/error.h"
 #include "repo/chunk_store.h"
 #include "storage/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
 
 namespace {
 
-Bytes rows(int count, int skip_every = 0) {
-  std::string s;
-  for (int i = 0; i < count; ++i) {
-    if (skip_every && i % skip_every == 1) continue;
-    s += std::to_string(i) + "\tcourse " + std::to_string(i * 31 % 977) + "\tgrade " + std::to_string(i % 89) + "\n";
-  }
-  return Bytes(s.begin(), s.end());
-}
+Bytes rows(int count, int skip_every = 0) { return test_support::table_rows(0, count, skip_every, 1); }
 
 class PackRewriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-rewrite-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    storage_ = std::make_shared<LocalStorage>(dir_);
-    RepositoryParams p;
-    p.passphrase = "pw";
-    p.kdf = {1024, 1, 1};
-    repo_ = Repository::init(storage_, p);
-    repo_->load_index();
+    test_support::TempRepository t = test_support::make_temp_repository("coffer-rewrite", true);
+    dir_ = t.dir;
+    storage_ = t.storage;
+    repo_ = std::move(t.repo);
   }
   void TearDown() override { fs::remove_all(dir_); }
 

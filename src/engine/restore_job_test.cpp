@@ -12,6 +12,7 @@
 #include "engine/tree_stream.h"
 #include "repo/chunk_store.h"
 #include "storage/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -21,14 +22,9 @@ using files::FileEntry;
 class HostileRestoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-hostile-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    RepositoryParams p;
-    p.encrypted = true;
-    p.passphrase = "pw";
-    p.kdf = {1024, 1, 1};
-    repo_ = Repository::init(std::make_shared<LocalStorage>(dir_ / "repo"), p);
-    repo_->load_index();
+    test_support::TempRepository t = test_support::make_temp_repository("coffer-hostile", true, "repo");
+    dir_ = t.dir;
+    repo_ = std::move(t.repo);
     fs::create_directories(dir_ / "target");
     fs::create_directories(dir_ / "outside");
   }

@@ -10,6 +10,7 @@
 
 #include "coffer/error.h"
 #include "storage/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -19,12 +20,9 @@ using files::FileEntry;
 class TreeStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-tree-stream-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    RepositoryParams p;
-    p.encrypted = false;
-    repo_ = Repository::init(std::make_shared<LocalStorage>(dir_ / "repo"), p);
-    repo_->load_index();
+    test_support::TempRepository t = test_support::make_temp_repository("coffer-tree-stream", false, "repo");
+    dir_ = t.dir;
+    repo_ = std::move(t.repo);
   }
   void TearDown() override { fs::remove_all(dir_); }
 

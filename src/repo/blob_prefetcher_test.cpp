@@ -7,6 +7,7 @@
 #include "coffer/error.h"
 #include "repo/chunk_store.h"
 #include "storage/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -14,14 +15,9 @@ namespace fs = std::filesystem;
 class BlobPrefetcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-prefetch-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    RepositoryParams p;
-    p.encrypted = true;
-    p.passphrase = "pw";
-    p.kdf = {1024, 1, 1};
-    repo_ = Repository::init(std::make_shared<LocalStorage>(dir_), p);
-    repo_->load_index();
+    test_support::TempRepository t = test_support::make_temp_repository("coffer-prefetch", true);
+    dir_ = t.dir;
+    repo_ = std::move(t.repo);
     ChunkStore store(*repo_, {Codec::kZstd, 1}, 2);
     for (int i = 0; i < 200; ++i) {
       std::string s = "chunk number " + std::to_string(i) + std::string(i * 10, 'x');

@@ -9,6 +9,7 @@
 #include "coffer/error.h"
 #include "repo/chunk_store.h"
 #include "storage/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -16,14 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // COPY-like rows; every `skip_every`th left out (a day's deletes and moved updates).
-Bytes rows(int count, int skip_every = 0, int day = 0) {
-  std::string s;
-  for (int i = 0; i < count; ++i) {
-    if (skip_every && i % skip_every == day) continue;
-    s += std::to_string(i) + "\tstudent " + std::to_string(i * 7919 % 100003) + "\tgrade " + std::to_string(i % 97) + "\n";
-  }
-  return Bytes(s.begin(), s.end());
-}
+Bytes rows(int count, int skip_every = 0, int day = 0) { return test_support::table_rows(0, count, skip_every, day); }
 
 Bytes random_data(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -35,14 +29,10 @@ Bytes random_data(size_t n, uint32_t seed) {
 class ChunkStoreDeltaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-delta-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    storage_ = std::make_shared<LocalStorage>(dir_);
-    RepositoryParams p;
-    p.passphrase = "pw";
-    p.kdf = {1024, 1, 1};
-    repo_ = Repository::init(storage_, p);
-    repo_->load_index();
+    test_support::TempRepository t = test_support::make_temp_repository("coffer-delta", true);
+    dir_ = t.dir;
+    storage_ = t.storage;
+    repo_ = std::move(t.repo);
   }
   void TearDown() override { fs::remove_all(dir_); }
 

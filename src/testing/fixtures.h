@@ -1,0 +1,53 @@
+// What unit tests share: a throwaway repository on local disk, and text shaped like a table's
+// rows in a database dump. Header-only; for *_test.cpp files.
+#pragma once
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "coffer/error.h"
+#include "repo/repository.h"
+#include "storage/local_storage.h"
+
+namespace coffer::test_support {
+
+struct TempRepository {
+  std::filesystem::path dir;              // the fresh folder; the caller removes it
+  std::shared_ptr<LocalStorage> storage;  // on dir, or on dir / subdir
+  std::unique_ptr<Repository> repo;       // index loaded
+};
+
+// A fresh folder /tmp/<label>-XXXXXX and a repository in it (or in its `subdir`). Encrypted ones
+// take the passphrase "pw" and a fast key derivation (the default Argon2id costs ~0.1 s a test).
+inline TempRepository make_temp_repository(const std::string& label, bool encrypted, const std::string& subdir = "") {
+  std::string tmpl = "/tmp/" + label + "-XXXXXX";
+  if (!mkdtemp(tmpl.data())) fail(ErrorCategory::kStorage, "mkdtemp " + tmpl + " failed");
+  TempRepository t;
+  t.dir = tmpl;
+  t.storage = std::make_shared<LocalStorage>(subdir.empty() ? t.dir : t.dir / subdir);
+  RepositoryParams p;
+  p.encrypted = encrypted;
+  if (encrypted) {
+    p.passphrase = "pw";
+    p.kdf = {1024, 1, 1};
+  }
+  t.repo = Repository::init(t.storage, p);
+  t.repo->load_index();
+  return t;
+}
+
+// Rows [from, to) of a COPY-like table, one line each ("<i>\tstudent <n>\tgrade <g>\n"); rows
+// whose number is `skip_phase` modulo `skip_every` are left out (a day's deletes and moved rows).
+inline Bytes table_rows(int from, int to, int skip_every = 0, int skip_phase = 0) {
+  std::string s;
+  for (int i = from; i < to; ++i) {
+    if (skip_every && i % skip_every == skip_phase) continue;
+    s += std::to_string(i) + "\tstudent " + std::to_string(i * 7919 % 100003) + "\tgrade " + std::to_string(i % 97) + "\n";
+  }
+  return Bytes(s.begin(), s.end());
+}
+
+}  // namespace coffer::test_support
