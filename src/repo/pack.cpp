@@ -19,13 +19,19 @@ void PackBuilder::add(BlobType type, const ChunkId& id, uint32_t raw_length, Byt
   if (!sealed_blob.empty()) std::memcpy(at, sealed_blob.data(), sealed_blob.size());
 }
 
+void PackBuilder::reuse(Bytes buffer) {
+  if (!entries_.empty()) return;  // already filling its own buffer
+  buffer.clear();
+  data_ = std::move(buffer);
+}
+
 uint8_t* PackBuilder::append(BlobType type, const ChunkId& id, uint32_t raw_length, size_t stored_length,
                              const ChunkId& base) {
   // One allocation per pack instead of a doubling series of copies while it fills. A pack closes
   // once it passes the target, so it can hold the target plus one largest chunk (4 MiB) and its
   // header: reserve room for all of it (untouched pages cost no memory), or the last blob
   // copies the whole pack into a buffer twice its size.
-  if (data_.capacity() == 0) data_.reserve(kPackTargetSize + kPackTargetSize / 2);
+  if (data_.capacity() < kPackTargetSize + kPackTargetSize / 2) data_.reserve(kPackTargetSize + kPackTargetSize / 2);
   const size_t offset = data_.size();
   entries_.push_back({type, id, static_cast<uint32_t>(offset), static_cast<uint32_t>(stored_length), raw_length, base});
   data_.resize(offset + stored_length);
