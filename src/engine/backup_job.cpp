@@ -24,6 +24,7 @@
 #include "repo/chunk_store.h"
 #include "repo/delta_base_picker.h"
 #include "repo/repo_lock.h"
+#include "source/files/read_ahead.h"
 #include "source/files/tree_walker.h"
 #include "util/clock.h"
 #include "util/failpoint.h"
@@ -119,6 +120,10 @@ DumpDeltaBases dump_delta_bases(Repository& repo, const std::optional<Manifest>&
 }
 
 // What phase 2 does with one entry (one byte per entry).
+// How far the kernel is asked to read ahead of the files being read: enough to keep reads in
+// flight across many small files, small next to the page cache.
+constexpr uint64_t kReadAheadBytes = 64 << 20;
+
 enum EntryState : uint8_t {
   kRead = 0,       // read the content (or not a file)
   kParentSeen,     // the parent has this path, but the file changed: read it
@@ -253,12 +258,19 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
   };
 
   report(true);  // totals known, nothing read yet
+  // The kernel starts reading the next files while these are read, chunked and stored.
+  files::ReadAhead read_ahead(entries.size(), [&](size_t i) -> std::optional<std::pair<std::string, uint64_t>> {
+    const FileEntry& e = entries[i];
+    if (e.type != EntryType::kFile || state[i] != kRead || e.size == 0) return std::nullopt;
+    return std::pair{sources.of(e.path), e.size};
+  }, kReadAheadBytes);
   std::atomic<size_t> next_entry{0};
   std::exception_ptr failure;
   auto producer = [&] {
     try {
       for (size_t i; (i = next_entry++) < entries.size();) {
         if (entries[i].type != EntryType::kFile) continue;
+        read_ahead.reader_at(i);
         bool keep = back_up_file(i);
         std::lock_guard lock(progress_mu);
         if (keep) {
