@@ -59,7 +59,10 @@ SOURCES="util/bytes.cpp codec/crypto.cpp codec/compression.cpp codec/delta.cpp c
 # Same definitions and libraries as CMake's coffer_core (spdlog/fmt shared, toml++ compiled).
 DEFINES="-DFMT_SHARED -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -DSPDLOG_SHARED_LIB
   -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1"
-INCLUDES="-I$ROOT/include -I$ROOT/src -I$ROOT/fuzz -isystem /usr/include/postgresql"
+# BLAKE3's C sources (chunk ids), where CMakeLists.txt finds them.
+BLAKE3_DIR=$(ls -d /usr/share/cargo/registry/blake3-*/c 2>/dev/null | sort | tail -1)
+[ -n "$BLAKE3_DIR" ] || { echo "fuzz.sh: BLAKE3's C sources not found (apt-get install librust-blake3-dev)" >&2; exit 2; }
+INCLUDES="-I$ROOT/include -I$ROOT/src -I$ROOT/fuzz -isystem /usr/include/postgresql -isystem $BLAKE3_DIR"
 SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CXXFLAGS="-std=c++20 -g -O1 $SANITIZE $DEFINES $INCLUDES"
 LIBS="-lcrypto -lz -lspdlog -lfmt -lzstd -llz4 -largon2 -lrt -ldl -ltomlplusplus -lpq -lcurl -pthread"
@@ -86,6 +89,17 @@ for s in $SOURCES; do
     echo "compile src/$s"
     # shellcheck disable=SC2086
     $CXX $CXXFLAGS -fsanitize=fuzzer-no-link -MMD -MF "${obj%.o}.d" -c "$ROOT/src/$s" -o "$obj"
+    REBUILT=1
+  fi
+  OBJECTS="$OBJECTS $obj"
+done
+# BLAKE3 (chunk ids), compiled here too: portable code only, sanitized like the rest.
+for c in blake3.c blake3_dispatch.c blake3_portable.c; do
+  obj="$BUILD/obj/${c%.c}.o"
+  if stale "$obj" "$BLAKE3_DIR/$c"; then
+    echo "compile $BLAKE3_DIR/$c"
+    ${CC:-clang} -O1 -g $SANITIZE -fsanitize=fuzzer-no-link -w -DBLAKE3_NO_SSE2 -DBLAKE3_NO_SSE41 \
+      -DBLAKE3_NO_AVX2 -DBLAKE3_NO_AVX512 -c "$BLAKE3_DIR/$c" -o "$obj"
     REBUILT=1
   fi
   OBJECTS="$OBJECTS $obj"

@@ -4,12 +4,13 @@ set -euo pipefail
 # postgresql: pg_dump/pg_restore, and the throwaway server of the tests and the demo
 # (tests/fixtures/pg_server.sh); libpq-dev: coffer talks to the server through libpq.
 # libcurl: the S3 driver; awscli: an independent S3 client for the tests.
+# librust-blake3-dev: BLAKE3's official C sources (CMakeLists.txt builds them).
 PKGS=(build-essential cmake pkg-config g++ python3
       libssl-dev libzstd-dev liblz4-dev zlib1g-dev libargon2-dev
       nlohmann-json3-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
       libgtest-dev libgmock-dev zstd
       postgresql postgresql-client libpq-dev
-      libcurl4-openssl-dev awscli)
+      libcurl4-openssl-dev awscli librust-blake3-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

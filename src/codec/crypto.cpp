@@ -1,6 +1,7 @@
 #include "codec/crypto.h"
 
 #include <argon2.h>
+#include <blake3.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -172,6 +173,16 @@ Bytes open(const Key& key, ByteView sealed, ByteView aad) {
     fail(ErrorCategory::kDamaged,
          "authentication failed: wrong key or damaged data (the encrypted object does not verify)");
   }
+  return out;
+}
+
+Digest keyed_blake3(const Key& key, ByteView data) {
+  static_assert(sizeof(Key) == BLAKE3_KEY_LEN && sizeof(Digest) == BLAKE3_OUT_LEN);
+  blake3_hasher hasher;
+  blake3_hasher_init_keyed(&hasher, key.data());
+  blake3_hasher_update(&hasher, data.data(), data.size());
+  Digest out;
+  blake3_hasher_finalize(&hasher, out.data(), out.size());
   return out;
 }
 

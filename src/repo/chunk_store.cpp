@@ -46,7 +46,7 @@ void ChunkStore::rethrow_failure() {
 }
 
 ChunkRef ChunkStore::add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar) {
-  return add_with_id(type, hmac_sha256(repo_.sealer().keys().id, chunk), chunk, similar);
+  return add_with_id(type, repo_.sealer().chunk_id(chunk), chunk, similar);
 }
 
 std::vector<ChunkId> ChunkStore::delta_candidates(const ChunkId& id, const std::vector<ChunkId>& similar) const {
@@ -121,7 +121,7 @@ std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, 
       continue;
     }
     ByteView chunk = window.first(len);
-    ChunkId id = hmac_sha256(repo_.sealer().keys().id, chunk);
+    ChunkId id = repo_.sealer().chunk_id(chunk);
     refs.push_back(add_with_id(type, id, chunk, bases ? bases->next(id) : std::vector<ChunkId>{}));
     if (on_bytes) on_bytes(len);
     start += len;

@@ -86,6 +86,44 @@ TEST_F(ChunkStoreTest, StoresDedupsAndReadsBackAfterReopen) {
   EXPECT_EQ(store2.stats().bytes_stored, 0u);
 }
 
+// Repositories keep the chunk-id hash of the format they were made with: a format 2 repository
+// (HMAC-SHA-256 ids) reopened by this coffer stores and finds its chunks under the same ids, so
+// its existing backups deduplicate against new ones; a new one is format 3 (keyed BLAKE3).
+TEST_F(ChunkStoreTest, EachFormatKeepsItsChunkIdsAcrossReopen) {
+  for (int format : {2, kFormatVersion}) {
+    SCOPED_TRACE("format " + std::to_string(format));
+    fs::path dir = dir_ / std::to_string(format);
+    auto storage = std::make_shared<LocalStorage>(dir);
+    RepositoryParams params = fast_params(true);
+    params.format_version = format;
+    auto repo = Repository::init(storage, params);
+    repo->load_index();
+    const Bytes data = random_data(1 << 20, 7);
+    std::vector<ChunkRef> refs;
+    {
+      ChunkStore store(*repo, {Codec::kZstd, 3}, 2);
+      MemorySource src(data);
+      refs = store.add_stream(src, BlobType::kData, repo->file_chunker());
+      store.commit();
+    }
+    ASSERT_FALSE(refs.empty());
+    const Bytes first(data.begin(), data.begin() + refs[0].size);
+    const ChunkId expected = format >= 3 ? keyed_blake3(repo->sealer().keys().id, first)
+                                         : hmac_sha256(repo->sealer().keys().id, first);
+    EXPECT_EQ(refs[0].id, expected);
+
+    auto reopened = Repository::open(storage, std::string("pw"));
+    EXPECT_EQ(reopened->format_version(), format);
+    reopened->load_index();
+    EXPECT_EQ(reopened->read_blob(refs[0].id), first);
+    ChunkStore again(*reopened, {Codec::kZstd, 3}, 2);
+    MemorySource src(data);
+    EXPECT_EQ(again.add_stream(src, BlobType::kData, reopened->file_chunker()), refs);
+    again.commit();
+    EXPECT_EQ(again.stats().chunks_new, 0u);
+  }
+}
+
 TEST_F(ChunkStoreTest, NothingIsIndexedBeforeCommit) {
   auto storage = std::make_shared<LocalStorage>(dir_);
   auto repo = Repository::init(storage, fast_params(false));

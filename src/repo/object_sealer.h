@@ -7,13 +7,19 @@
 #include <string>
 #include <string_view>
 
+#include "repo/chunk_id.h"
 #include "repo/keys.h"
 
 namespace coffer {
 
+// How chunk ids are computed from a chunk's plaintext, under the id key: HMAC-SHA-256 in
+// repository formats 1 and 2, keyed BLAKE3 from format 3.
+enum class ChunkIdFunction { kHmacSha256, kKeyedBlake3 };
+
 class ObjectSealer {
  public:
-  ObjectSealer(const MasterKeys& keys, bool encrypted) : keys_(keys), encrypted_(encrypted) {}
+  ObjectSealer(const MasterKeys& keys, bool encrypted, ChunkIdFunction id_hash)
+      : keys_(keys), encrypted_(encrypted), id_hash_(id_hash) {}
 
   Bytes seal(std::string_view kind, ByteView plaintext) const;
   // seal() into `out`, which has room for plaintext.size() + overhead() bytes.
@@ -22,11 +28,17 @@ class ObjectSealer {
   size_t overhead() const { return encrypted_ ? kSealOverhead : 32; }
   bool encrypted() const { return encrypted_; }
   const MasterKeys& keys() const { return keys_; }
+  // The id of a chunk with this plaintext.
+  ChunkId chunk_id(ByteView plaintext) const {
+    return id_hash_ == ChunkIdFunction::kKeyedBlake3 ? keyed_blake3(keys_.id, plaintext) : hmac_sha256(keys_.id, plaintext);
+  }
+  ChunkIdFunction chunk_id_function() const { return id_hash_; }
 
  private:
   Digest tag(std::string_view kind, ByteView plaintext) const;
   MasterKeys keys_;
   bool encrypted_;
+  ChunkIdFunction id_hash_;
 };
 
 }  // namespace coffer

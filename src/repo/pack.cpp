@@ -166,7 +166,7 @@ Bytes open_blob(const ObjectSealer& sealer, const ChunkId& id, ByteView sealed, 
     fail(ErrorCategory::kDamaged, what + " is damaged: marked as a delta but stored whole");
   Bytes plain = base ? decode_delta_payload(payload, *base, raw_length) : decode_payload(payload, raw_length);
   if (plain.size() != raw_length) fail(ErrorCategory::kDamaged, what + " is damaged: wrong length");
-  Digest actual = hmac_sha256(sealer.keys().id, plain);
+  Digest actual = sealer.chunk_id(plain);
   if (!equal_ct(actual, id)) fail(ErrorCategory::kDamaged, what + " is damaged: content does not match its id");
   return plain;
 }

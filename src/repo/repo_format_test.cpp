@@ -7,12 +7,13 @@
 #include "repo/keys.h"
 #include "repo/object_sealer.h"
 #include "repo/pack.h"
+#include "repo/repository.h"
 #include "storage/storage.h"
 
 namespace coffer {
 namespace {
 
-ChunkId id_of(const MasterKeys& k, std::string_view s) { return hmac_sha256(k.id, as_bytes(s)); }
+ChunkId id_of(const MasterKeys& k, std::string_view s) { return keyed_blake3(k.id, as_bytes(s)); }
 
 Bytes sealed_blob(const ObjectSealer& sealer, std::string_view s) {
   Bytes payload{0};  // codec none
@@ -26,7 +27,7 @@ class RepoFormat : public ::testing::TestWithParam<bool> {};
 
 TEST_P(RepoFormat, PackRoundTripAndDamage) {
   MasterKeys keys = generate_master_keys();
-  ObjectSealer sealer(keys, GetParam());
+  ObjectSealer sealer(keys, GetParam(), ChunkIdFunction::kKeyedBlake3);
   PackBuilder b;
   b.add(BlobType::kData, id_of(keys, "alpha"), 5, sealed_blob(sealer, "alpha"));
   b.add(BlobType::kTree, id_of(keys, "beta!"), 5, sealed_blob(sealer, "beta!"));
@@ -58,11 +59,31 @@ TEST_P(RepoFormat, PackRoundTripAndDamage) {
   EXPECT_THROW(read_pack_header(sealer, Bytes(3, 0), "pack p"), Error);
 }
 
+// Formats 1 and 2 name chunks by HMAC-SHA-256, format 3 by keyed BLAKE3: a blob opens only under
+// the id its repository's hash gives, so a repository is never read with the other hash.
+TEST_P(RepoFormat, ChunkIdsFollowTheRepositoryFormatsHash) {
+  MasterKeys keys = generate_master_keys();
+  ObjectSealer hmac(keys, GetParam(), ChunkIdFunction::kHmacSha256), blake3(keys, GetParam(), ChunkIdFunction::kKeyedBlake3);
+  const ByteView plain = as_bytes(std::string_view("gamma"));
+  EXPECT_EQ(hmac.chunk_id(plain), hmac_sha256(keys.id, plain));
+  EXPECT_EQ(blake3.chunk_id(plain), keyed_blake3(keys.id, plain));
+  EXPECT_NE(hmac.chunk_id(plain), blake3.chunk_id(plain));
+  for (const ObjectSealer* s : {&hmac, &blake3}) {
+    const ObjectSealer* other = s == &hmac ? &blake3 : &hmac;
+    Bytes sealed = sealed_blob(*s, "gamma");
+    EXPECT_EQ(to_string(open_blob(*s, s->chunk_id(plain), sealed, 5, "b")), "gamma");
+    EXPECT_THROW(open_blob(*s, other->chunk_id(plain), sealed, 5, "b"), Error);
+  }
+  EXPECT_EQ(chunk_id_function_of(1), ChunkIdFunction::kHmacSha256);
+  EXPECT_EQ(chunk_id_function_of(2), ChunkIdFunction::kHmacSha256);
+  EXPECT_EQ(chunk_id_function_of(3), ChunkIdFunction::kKeyedBlake3);
+}
+
 // Found by fuzz/fuzz_pack: the plaintext length from the index bounded decompression, so a
 // 10-byte lz4 blob claiming 858 MB made open_blob allocate it. No chunk exceeds 64 MiB.
 TEST_P(RepoFormat, OpenBlobRefusesLengthsAboveTheChunkLimit) {
   MasterKeys keys = generate_master_keys();
-  ObjectSealer sealer(keys, GetParam());
+  ObjectSealer sealer(keys, GetParam(), ChunkIdFunction::kKeyedBlake3);
   const size_t claimed = size_t{1} << 30;
   Bytes lz4_payload{3, 0x00, 0x00, 0x00, 0x40, 0x00};  // codec lz4, length prefix 1 GiB, no data
   try {
@@ -74,7 +95,7 @@ TEST_P(RepoFormat, OpenBlobRefusesLengthsAboveTheChunkLimit) {
   }
   // The limit itself is allowed: a real 64 MiB chunk opens.
   Bytes big(64u * 1024 * 1024, 'x');
-  Bytes opened = open_blob(sealer, hmac_sha256(keys.id, big), sealer.seal("blob", encode_payload({Codec::kLz4, 0}, big)),
+  Bytes opened = open_blob(sealer, sealer.chunk_id(big), sealer.seal("blob", encode_payload({Codec::kLz4, 0}, big)),
                            big.size(), "chunk c");
   EXPECT_EQ(opened.size(), big.size());
 }
@@ -99,7 +120,7 @@ TEST_P(RepoFormat, FetchPackHeaderDoesNotWrapNearFourGiB) {
     void remove(const std::string&) override {}
     std::string describe() const override { return "hostile"; }
   };
-  ObjectSealer sealer(generate_master_keys(), GetParam());
+  ObjectSealer sealer(generate_master_keys(), GetParam(), ChunkIdFunction::kKeyedBlake3);
   HostileStorage storage;
   const uint64_t listed = uint64_t{8} << 30;
   // Named as the wrapped read would have seen it, so the name check let it through before.
@@ -134,7 +155,7 @@ TEST_P(RepoFormat, IndexFileRoundTripAndDamage) {
 
 TEST_P(RepoFormat, SealerDetectsDamageAndKindSwaps) {
   MasterKeys keys = generate_master_keys();
-  ObjectSealer sealer(keys, GetParam());
+  ObjectSealer sealer(keys, GetParam(), ChunkIdFunction::kKeyedBlake3);
   Bytes s = sealer.seal("manifest", as_bytes("{\"a\":1}"));
   EXPECT_EQ(to_string(sealer.open("manifest", s, "m")), "{\"a\":1}");
   EXPECT_THROW(sealer.open("index", s, "m"), Error);

@@ -44,12 +44,16 @@ RepositoryParams params_for(const Storage& storage) {
 Repository::Repository(std::shared_ptr<Storage> storage, const MasterKeys& keys, bool encrypted, int format_version,
                        const ChunkerParams& files, const ChunkerParams& tree, const ChunkerParams& db)
     : storage_(std::move(storage)),
-      sealer_(keys, encrypted),
+      sealer_(keys, encrypted, chunk_id_function_of(format_version)),
       file_chunker_(files),
       tree_chunker_(tree),
       db_chunker_(db),
       gear_(make_gear_table(keys.chunker)),
       format_version_(format_version) {}
+
+ChunkIdFunction chunk_id_function_of(int format_version) {
+  return format_version >= 3 ? ChunkIdFunction::kKeyedBlake3 : ChunkIdFunction::kHmacSha256;
+}
 
 namespace {
 
@@ -86,13 +90,15 @@ std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, c
     fail(ErrorCategory::kConfig,
          "encryption is on but no passphrase is set: set BACKUP_PASSPHRASE_FILE (or BACKUP_PASSPHRASE), "
          "or ENCRYPTION=false");
+  if (params.format_version < 1 || params.format_version > kFormatVersion)
+    fail(ErrorCategory::kInternal, "cannot create a repository of format " + std::to_string(params.format_version));
   MasterKeys keys = generate_master_keys();
   std::string key_id = to_hex(random_bytes(16));
   const std::string key_name = "keys/" + key_id;
   storage->put(key_name, as_bytes(make_key_file(keys, params.encrypted ? params.passphrase : std::nullopt, params.kdf)));
   // The config names the key files that belong to the repository: a key file left behind by an
   // init that lost a race or failed (same passphrase, other master keys) is never used.
-  nlohmann::json config{{"format_version", kFormatVersion},
+  nlohmann::json config{{"format_version", params.format_version},
                         {"repository_id", to_hex(random_bytes(16))},
                         {"encryption", params.encrypted ? "aes-256-gcm" : "none"},
                         {"key_ids", nlohmann::json::array({key_id})},
@@ -120,7 +126,7 @@ std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, c
     fail(ErrorCategory::kInput, "a repository was created concurrently in " + storage->describe());
   }
   return std::unique_ptr<Repository>(
-      new Repository(std::move(storage), keys, params.encrypted, kFormatVersion, params.file_chunker,
+      new Repository(std::move(storage), keys, params.encrypted, params.format_version, params.file_chunker,
                                                    params.tree_chunker, params.db_chunker));
 }
 
