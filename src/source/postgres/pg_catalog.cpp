@@ -108,22 +108,27 @@ uint64_t Session::database_size() {
   return std::strtoull(query_value("SELECT pg_database_size(current_database())").c_str(), nullptr, 10);
 }
 
-std::vector<TableInfo> Session::tables_with_row_counts() {
+std::vector<TableInfo> Session::user_tables() {
   std::vector<TableInfo> tables;
-  {
-    Result r(exec_checked(conn_, target_,
-                          std::string("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
-                                      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ") +
-                              kUserTablesWhere));
-    for (int i = 0; i < PQntuples(r.res); ++i) tables.push_back({PQgetvalue(r.res, i, 0), PQgetvalue(r.res, i, 1), 0});
-  }
+  Result r(exec_checked(conn_, target_,
+                        std::string("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+                                    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ") +
+                            kUserTablesWhere));
+  for (int i = 0; i < PQntuples(r.res); ++i) tables.push_back({PQgetvalue(r.res, i, 0), PQgetvalue(r.res, i, 1), 0});
   // Byte order, not the server's collation, so the list is the same everywhere.
   std::sort(tables.begin(), tables.end(),
             [](const TableInfo& a, const TableInfo& b) { return std::tie(a.schema, a.name) < std::tie(b.schema, b.name); });
-  for (auto& t : tables) {
-    std::string sql = "SELECT count(*) FROM " + quote_identifier(conn_, t.schema) + "." + quote_identifier(conn_, t.name);
-    t.rows = std::strtoull(query_value(sql).c_str(), nullptr, 10);
-  }
+  return tables;
+}
+
+uint64_t Session::count_rows(const TableInfo& t) {
+  std::string sql = "SELECT count(*) FROM " + quote_identifier(conn_, t.schema) + "." + quote_identifier(conn_, t.name);
+  return std::strtoull(query_value(sql).c_str(), nullptr, 10);
+}
+
+std::vector<TableInfo> Session::tables_with_row_counts() {
+  std::vector<TableInfo> tables = user_tables();
+  for (auto& t : tables) t.rows = count_rows(t);
   return tables;
 }
 

@@ -35,6 +35,9 @@ class Session {
   // Ordinary and partitioned-leaf tables outside pg_catalog/information_schema, with exact
   // count(*) each, sorted by schema then name.
   std::vector<TableInfo> tables_with_row_counts();
+  // The same tables with rows left at 0, and one table's exact count(*).
+  std::vector<TableInfo> user_tables();
+  uint64_t count_rows(const TableInfo& table);
   bool has_user_tables();
   bool database_exists(const std::string& name);
   void create_database(const std::string& name);  // identifier quoted safely

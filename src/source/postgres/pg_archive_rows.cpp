@@ -1,0 +1,345 @@
+#include "source/postgres/pg_archive_rows.h"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+
+namespace coffer::pg {
+namespace {
+
+// Format constants from PostgreSQL's pg_backup_archiver.h / pg_backup_custom.c (as in
+// pg_archive_offsets.cpp).
+constexpr int kOffsetNotSet = 1;
+constexpr int kOffsetSet = 2;
+constexpr int kOffsetNoData = 3;
+constexpr int kBlockData = 1;
+constexpr int kBlockBlobs = 3;
+constexpr uint64_t kIntMax = INT32_MAX;  // pg_dump writes C ints
+constexpr size_t kRetryStep = 4096;       // header / TOC: bytes to wait for between parse tries
+
+struct Unparseable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// The buffer must hold `need` bytes before the current item can be parsed.
+struct NeedMore {
+  size_t need;
+};
+
+// Pull reader over the buffered header / table of contents.
+class BufferReader {
+ public:
+  BufferReader(const Bytes& buf, size_t pos) : buf_(buf), pos_(pos) {}
+  size_t pos() const { return pos_; }
+
+  int byte() {
+    want(1);
+    return buf_[pos_++];
+  }
+  void skip(size_t n) {
+    want(n);
+    pos_ += n;
+  }
+  // pg_dump's WriteInt: a sign byte, then int_size little-endian bytes.
+  int64_t read_int() {
+    want(1 + static_cast<size_t>(int_size));
+    bool negative = buf_[pos_++] != 0;
+    uint64_t v = 0;
+    for (int i = 0; i < int_size; ++i) v |= uint64_t(buf_[pos_++]) << (8 * i);
+    if (v > kIntMax) throw Unparseable("an integer in the header or table of contents is out of range");
+    return negative ? -int64_t(v) : int64_t(v);
+  }
+  // Length (negative: null), then the bytes.
+  std::optional<std::string> read_str() {
+    int64_t len = read_int();
+    if (len < 0) return std::nullopt;
+    want(static_cast<size_t>(len));
+    std::string s(reinterpret_cast<const char*>(buf_.data() + pos_), static_cast<size_t>(len));
+    pos_ += static_cast<size_t>(len);
+    return s;
+  }
+  bool skip_str() {  // false for a null string
+    int64_t len = read_int();
+    if (len > 0) skip(static_cast<size_t>(len));
+    return len >= 0;
+  }
+
+  int int_size = 4;
+
+ private:
+  void want(size_t n) {
+    if (buf_.size() - pos_ < n) throw NeedMore{pos_ + n};
+  }
+  const Bytes& buf_;
+  size_t pos_;
+};
+
+// COPY's end marker, which pg_dump writes after the rows: "\\.\n\n\n", as the low bytes of tail_.
+constexpr uint64_t kEndMarker = 0x5c2e0a0a0aULL;
+constexpr uint64_t kEndMarkerBytes = 5;
+constexpr uint64_t kEndMarkerLines = 3;
+
+uint64_t count_newlines(const uint8_t* p, size_t n) {
+  uint64_t count = 0;
+  const uint8_t* end = p + n;
+  while (p < end) {
+    const void* hit = std::memchr(p, '\n', static_cast<size_t>(end - p));
+    if (!hit) break;
+    ++count;
+    p = static_cast<const uint8_t*>(hit) + 1;
+  }
+  return count;
+}
+
+}  // namespace
+
+void ArchiveRowCounter::fail(std::string why) {
+  understood_ = false;
+  reason_ = std::move(why);
+  pending_ = Bytes();
+  counting_ = nullptr;
+}
+
+void ArchiveRowCounter::feed(ByteView bytes) {
+  if (!understood_ || finished_ || bytes.empty()) return;
+  if (in_data_) {
+    walk_data(bytes.data(), bytes.data() + bytes.size());
+    return;
+  }
+  pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+  if (pending_.size() >= retry_at_) parse_pending();
+}
+
+void ArchiveRowCounter::parse_pending() {
+  size_t used;
+  try {
+    used = parse_header_and_toc();
+  } catch (const Unparseable& e) {
+    fail(e.what());
+    return;
+  }
+  if (!in_data_) {
+    // Keep only the unparsed rest; the next attempt starts at the item it stopped in. Try again
+    // once the item can be complete, and not before a few KiB more came: in tiny pieces, a try
+    // per piece would cost more than the parse.
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
+    retry_at_ = std::max(need_ - used, pending_.size() + kRetryStep);
+    return;
+  }
+  Bytes rest(pending_.begin() + static_cast<std::ptrdiff_t>(used), pending_.end());
+  pending_ = Bytes();
+  walk_data(rest.data(), rest.data() + rest.size());
+}
+
+// Parses whole items (the header, then one table-of-contents entry at a time) from pending_,
+// stopping at the first item not fully buffered. Mirrors ReadHead / ReadToc of pg_dump.
+size_t ArchiveRowCounter::parse_header_and_toc() {
+  BufferReader r(pending_, 0);
+  r.int_size = int_size_;
+  size_t done = 0;
+  try {
+    if (!in_toc_) {
+      char magic[5];
+      for (char& c : magic) c = static_cast<char>(r.byte());
+      if (std::memcmp(magic, "PGDMP", 5) != 0) throw Unparseable("not a custom-format archive (no PGDMP magic)");
+      int vmaj = r.byte();
+      vmin_ = r.byte();
+      r.byte();  // revision
+      if (vmaj != 1 || vmin_ < 12 || vmin_ > 15)
+        throw Unparseable("archive format " + std::to_string(vmaj) + "." + std::to_string(vmin_) +
+                          " is not one we know (1.12-1.15)");
+      r.int_size = r.byte();
+      int off_size = r.byte();
+      int format = r.byte();
+      if (r.int_size < 1 || r.int_size > 8 || off_size != 8 || format != 1)
+        throw Unparseable("unexpected integer size " + std::to_string(r.int_size) + ", offset size " +
+                          std::to_string(off_size) + " or format " + std::to_string(format));
+      if (vmin_ >= 15) {
+        if (int algorithm = r.byte(); algorithm != 0)
+          throw Unparseable("the archive is compressed (algorithm " + std::to_string(algorithm) +
+                            "): its data blocks cannot be counted");
+      } else if (int64_t level = r.read_int(); level != 0) {
+        throw Unparseable("the archive is compressed (level " + std::to_string(level) +
+                          "): its data blocks cannot be counted");
+      }
+      for (int i = 0; i < 7; ++i) r.read_int();  // creation time
+      r.skip_str();                              // database name
+      r.skip_str();                              // server version
+      r.skip_str();                              // pg_dump version
+      toc_left_ = r.read_int();
+      if (toc_left_ < 0) throw Unparseable("negative table-of-contents entry count");
+      int_size_ = r.int_size;
+      in_toc_ = true;
+      done = r.pos();
+    }
+    for (; toc_left_ > 0; --toc_left_) {
+      int64_t dump_id = r.read_int();
+      r.read_int();  // has data dumper
+      r.skip_str();  // table oid
+      r.skip_str();  // oid
+      std::optional<std::string> tag = r.read_str();
+      std::optional<std::string> desc = r.read_str();
+      r.read_int();  // section
+      r.skip_str();  // defn
+      r.skip_str();  // drop statement
+      std::optional<std::string> copy = r.read_str();
+      std::optional<std::string> schema = r.read_str();
+      r.skip_str();                   // tablespace
+      if (vmin_ >= 14) r.skip_str();  // table access method
+      r.skip_str();                   // owner
+      r.skip_str();                   // "with oids" ("false")
+      while (r.skip_str()) {          // dependencies, ended by a null string
+      }
+      int flag = r.byte();
+      r.skip(8);  // data offset: "not set" when pg_dump wrote to a pipe
+      if (flag != kOffsetNotSet && flag != kOffsetSet && flag != kOffsetNoData)
+        throw Unparseable("unknown data offset flag " + std::to_string(flag) + " in entry " + std::to_string(dump_id));
+      Entry e;
+      e.expects_data = flag != kOffsetNoData;
+      e.table_data = desc && *desc == "TABLE DATA";
+      if (e.table_data) e.table = {schema.value_or(""), tag.value_or("")};
+      if (e.table_data && e.expects_data && (!copy || copy->empty()))
+        throw Unparseable("the data of table " + e.table.first + "." + e.table.second +
+                          " is dumped as INSERT statements, whose rows cannot be counted");
+      if (!entries_.emplace(dump_id, std::move(e)).second)
+        throw Unparseable("dump id " + std::to_string(dump_id) + " appears twice in the table of contents");
+      done = r.pos();
+    }
+    in_data_ = true;
+    need_ = 0;
+  } catch (const NeedMore& more) {
+    need_ = more.need;
+  }
+  return done;
+}
+
+// pg_dump's WriteInt, possibly split across feeds. Returns true with `value` once complete.
+bool ArchiveRowCounter::take_int(const uint8_t*& p, const uint8_t* end, int64_t& value) {
+  const int total = 1 + int_size_;
+  if (int_got_ == 0 && end - p >= total) {  // the usual case: all here
+    int_negative_ = p[0] != 0;
+    int_magnitude_ = 0;
+    for (int i = 0; i < int_size_; ++i) int_magnitude_ |= uint64_t(p[1 + i]) << (8 * i);
+    p += total;
+  } else {
+    while (p < end && int_got_ < total) {
+      if (int_got_ == 0) {
+        int_negative_ = *p != 0;
+        int_magnitude_ = 0;
+      } else {
+        int_magnitude_ |= uint64_t(*p) << (8 * (int_got_ - 1));
+      }
+      ++p;
+      ++int_got_;
+    }
+    if (int_got_ < total) return false;
+    int_got_ = 0;
+  }
+  // A large-object oid above 2^31 is written as a negative int, INT_MIN included.
+  if (int_magnitude_ > kIntMax + (int_negative_ ? 1 : 0)) {
+    fail("an integer in the data blocks is out of range");
+    return false;
+  }
+  value = int_negative_ ? -int64_t(int_magnitude_) : int64_t(int_magnitude_);
+  return true;
+}
+
+void ArchiveRowCounter::start_block(int64_t dump_id) {
+  auto it = entries_.find(dump_id);
+  if (it == entries_.end())
+    return fail("a data block belongs to dump id " + std::to_string(dump_id) + ", which is not in the table of contents");
+  Entry& e = it->second;
+  if (e.seen) return fail("two data blocks for dump id " + std::to_string(dump_id));
+  e.seen = true;
+  if (e.table_data && block_type_ == kBlockData) {
+    counting_ = &rows_[e.table];
+    tail_ = 0;
+    table_bytes_ = 0;
+  }
+}
+
+void ArchiveRowCounter::count_rows(const uint8_t* p, size_t n) {
+  *counting_ += count_newlines(p, n);
+  for (size_t i = n > 8 ? n - 8 : 0; i < n; ++i) tail_ = (tail_ << 8) | p[i];
+  table_bytes_ += n;
+}
+
+// The lines counted include the end marker's; check it is there, on a line of its own.
+void ArchiveRowCounter::end_table_data() {
+  bool marker = (tail_ & 0xff'ffff'ffffULL) == kEndMarker &&
+                (table_bytes_ == kEndMarkerBytes || (table_bytes_ > kEndMarkerBytes && ((tail_ >> 40) & 0xff) == '\n'));
+  if (!marker) return fail("a table's data does not end with COPY's end marker");
+  *counting_ -= kEndMarkerLines;
+  counting_ = nullptr;
+}
+
+// A data block (BLK_DATA): dump id, then pieces (length, bytes) ending with length 0.
+// Large objects (BLK_BLOBS): dump id, then (oid, pieces ending with length 0)* ending with oid 0.
+void ArchiveRowCounter::on_int(int64_t value) {
+  switch (step_) {
+    case Step::kBlockId:
+      start_block(value);
+      step_ = block_type_ == kBlockData ? Step::kDataLen : Step::kBlobOid;
+      break;
+    case Step::kDataLen:
+    case Step::kBlobLen:
+      if (value < 0) return fail("negative data length in a data block");
+      if (value == 0) {
+        step_ = step_ == Step::kDataLen ? Step::kBlockType : Step::kBlobOid;
+        if (step_ == Step::kBlockType && counting_) end_table_data();
+      } else {
+        after_payload_ = step_;
+        payload_left_ = static_cast<uint64_t>(value);
+        step_ = Step::kPayload;
+      }
+      break;
+    case Step::kBlobOid:
+      step_ = value == 0 ? Step::kBlockType : Step::kBlobLen;
+      break;
+    case Step::kBlockType:
+    case Step::kPayload:
+      break;  // not integers
+  }
+}
+
+void ArchiveRowCounter::walk_data(const uint8_t* p, const uint8_t* end) {
+  while (p < end && understood_) {
+    if (step_ == Step::kPayload) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(payload_left_, static_cast<uint64_t>(end - p)));
+      if (counting_) count_rows(p, take);
+      p += take;
+      payload_left_ -= take;
+      if (payload_left_ == 0) step_ = after_payload_;
+    } else if (step_ == Step::kBlockType) {
+      block_type_ = *p++;
+      if (block_type_ != kBlockData && block_type_ != kBlockBlobs)
+        return fail("unknown data block type " + std::to_string(block_type_));
+      step_ = Step::kBlockId;
+    } else if (int64_t value; take_int(p, end, value)) {
+      on_int(value);
+    }
+  }
+}
+
+bool ArchiveRowCounter::finish() {
+  if (finished_) return complete_;
+  finished_ = true;
+  if (!understood_) return false;
+  if (!in_data_ && !pending_.empty()) parse_pending();  // what arrived since the last try
+  if (!understood_) return false;
+  if (!in_data_) {
+    reason_ = "the archive ends in its header or table of contents";
+  } else if (step_ != Step::kBlockType) {
+    reason_ = "the archive ends inside a data block";
+  } else {
+    for (const auto& [id, e] : entries_)
+      if (e.expects_data && !e.seen) {
+        reason_ = "the data block of dump id " + std::to_string(id) + " is missing";
+        return false;
+      }
+    complete_ = true;
+  }
+  return complete_;
+}
+
+}  // namespace coffer::pg
