@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <future>
 
 #include <spdlog/spdlog.h>
 
@@ -44,6 +45,11 @@ DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, con
   info.pg_dump_version = tools.version;
   info.size_bytes = session.database_size();
 
+  // Roles and tablespaces (pg_dumpall --globals-only, a small separate dump outside the snapshot)
+  // are read while the database is dumped instead of after it.
+  std::string globals_warning;
+  auto globals_job = std::async(std::launch::async, [&] { return pg::dump_globals(tools, conn, &globals_warning); });
+
   // One snapshot for the dump and the row counts, so the counts describe exactly the dump. The
   // counts are read from the dump as it streams (pg_archive_rows.h), not by count(*): that would
   // scan every table a second time, on the production server, next to the dump.
@@ -64,8 +70,7 @@ DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, con
   }
   session.end_snapshot();
 
-  std::string globals_warning;
-  std::optional<std::string> globals = pg::dump_globals(tools, conn, &globals_warning);
+  std::optional<std::string> globals = globals_job.get();
   if (globals) {
     MemorySource src(*globals);
     part.globals = store.add_stream(src, BlobType::kData, params);

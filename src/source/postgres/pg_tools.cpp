@@ -84,15 +84,32 @@ std::vector<std::string> candidate_dirs(const std::string& pg_lib_root, const st
   }
   std::sort(versioned.begin(), versioned.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<std::string> dirs;
-  for (auto& [num, dir] : versioned) dirs.push_back(dir);
+  std::vector<fs::path> programs;  // each candidate's pg_dump, symlinks resolved
+  auto program_of = [](const std::string& dir) {
+    std::error_code unresolved;
+    fs::path p = fs::canonical(fs::path(dir) / "pg_dump", unresolved);
+    return unresolved ? fs::path(dir) / "pg_dump" : p;
+  };
+  for (auto& [num, dir] : versioned) {
+    dirs.push_back(dir);
+    programs.push_back(program_of(dir));
+  }
+  // Every candidate is run once to learn its version (50 ms each for Debian's Perl wrapper), so a
+  // PATH entry is left out when it is the same program as one already listed (/bin and /usr/bin
+  // on a merged /usr), or Debian's pg_wrapper while versioned folders exist: the wrapper runs
+  // the newest of those, already listed first.
   size_t start = 0;
   while (start < path_env.size()) {
     size_t stop = path_env.find(':', start);
     if (stop == std::string::npos) stop = path_env.size();
     std::string dir = path_env.substr(start, stop - start);
-    if (!dir.empty() && has_pg_dump(dir) && std::find(dirs.begin(), dirs.end(), dir) == dirs.end())
-      dirs.push_back(dir);
     start = stop + 1;
+    if (dir.empty() || !has_pg_dump(dir) || std::find(dirs.begin(), dirs.end(), dir) != dirs.end()) continue;
+    fs::path program = program_of(dir);
+    if (std::find(programs.begin(), programs.end(), program) != programs.end()) continue;
+    if (!versioned.empty() && program.filename() == "pg_wrapper") continue;
+    dirs.push_back(dir);
+    programs.push_back(program);
   }
   return dirs;
 }

@@ -122,6 +122,26 @@ TEST_F(PostgresToolsFolderTest, ListsVersionedFoldersNewestFirstThenPath) {
   EXPECT_TRUE(candidate_dirs((root_ / "missing").string(), "").empty());
 }
 
+// Each candidate is run to learn its version: the same program twice on PATH (a merged /usr's
+// /bin and /usr/bin) is listed once, and Debian's pg_wrapper only when no versioned folder exists.
+TEST_F(PostgresToolsFolderTest, ListsEachProgramOnceAndSkipsTheWrapperBehindVersionedFolders) {
+  std::string v15 = fake_bin("lib/15/bin", "pg_dump (PostgreSQL) 15.18");
+  std::string wrapper = fake_bin("share/postgresql-common", "pg_dump (PostgreSQL) 15.18");
+  fs::rename(root_ / "share/postgresql-common/pg_dump", root_ / "share/postgresql-common/pg_wrapper");
+  fs::create_directories(root_ / "usr/bin");
+  fs::create_symlink(root_ / "share/postgresql-common/pg_wrapper", root_ / "usr/bin/pg_dump");
+  fs::create_symlink(root_ / "usr/bin", root_ / "bin");
+  std::string other = fake_bin("opt/pg17/bin", "pg_dump (PostgreSQL) 17.1");
+  fs::create_directories(root_ / "opt/alias");
+  fs::create_symlink(root_ / "opt/pg17/bin/pg_dump", root_ / "opt/alias/pg_dump");
+  const std::string usr_bin = (root_ / "usr/bin").string(), bin = (root_ / "bin").string();
+  const std::string alias = (root_ / "opt/alias").string();
+  std::string path = usr_bin + ":" + bin + ":" + other + ":" + alias;
+  EXPECT_EQ(candidate_dirs((root_ / "lib").string(), path), (std::vector<std::string>{v15, other}));
+  // Without versioned folders the wrapper is the way to pg_dump, once.
+  EXPECT_EQ(candidate_dirs((root_ / "none").string(), path), (std::vector<std::string>{usr_bin, other}));
+}
+
 TEST_F(PostgresToolsFolderTest, FindsToolsByRunningThem) {
   std::string v13 = fake_bin("13/bin", "pg_dump (PostgreSQL) 13.4 (Debian 13.4-1)");
   std::string v16 = fake_bin("16/bin", "pg_dump (PostgreSQL) 16.2");
