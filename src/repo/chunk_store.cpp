@@ -198,10 +198,6 @@ void ChunkStore::process(Job& job) {
   {
     std::lock_guard lock(mu_);
     if (job.base) ++stats_.chunks_delta;
-    if (open_pack_.empty() && !spare_packs_.empty()) {
-      open_pack_.reuse(std::move(spare_packs_.back()));
-      spare_packs_.pop_back();
-    }
     // Sealed straight into the pack (AES-GCM runs at GB/s, so the lock is held briefly): no
     // sealed copy of the blob to allocate and copy again.
     uint8_t* at = open_pack_.append(job.type, job.id, static_cast<uint32_t>(job.data.size()),
@@ -223,7 +219,6 @@ void ChunkStore::store_pack(PackBuilder& pack) {
   written_.push_back({id, std::move(entries)});
   stats_.bytes_stored += bytes.size();
   ++stats_.packs_written;
-  if (spare_packs_.size() < workers_.size()) spare_packs_.push_back(std::move(bytes));
 }
 
 void ChunkStore::commit() {

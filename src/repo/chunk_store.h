@@ -96,7 +96,6 @@ class ChunkStore {
   bool stopping_ = false;
   std::exception_ptr failure_;
   PackBuilder open_pack_;
-  std::vector<Bytes> spare_packs_;  // buffers of stored packs, for the next packs to fill
   std::vector<PackRecord> written_;
   ChunkStoreStats stats_;
   std::vector<std::thread> workers_;

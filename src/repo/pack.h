@@ -45,9 +45,6 @@ class PackBuilder {
   uint8_t* append(BlobType type, const ChunkId& id, uint32_t raw_length, size_t stored_length, const ChunkId& base = {});
   size_t size() const { return data_.size(); }
   bool empty() const { return entries_.empty(); }
-  // Fills `buffer` (its contents are dropped, its capacity kept) instead of a new allocation:
-  // a fresh 24 MiB buffer is a fresh mapping whose every page faults on first touch.
-  void reuse(Bytes buffer);
   // Appends the header; returns the finished pack bytes and leaves the builder empty.
   Bytes finish(const ObjectSealer& sealer, std::vector<PackEntry>* entries);
 
