@@ -1,5 +1,7 @@
 #include "repo/blob_prefetcher.h"
 
+#include <algorithm>
+
 #include "coffer/error.h"
 
 namespace coffer {
@@ -7,6 +9,7 @@ namespace coffer {
 BlobPrefetcher::BlobPrefetcher(Repository& repo, std::vector<ChunkId> order, unsigned threads, size_t max_ahead)
     : repo_(repo), order_(std::move(order)), max_ahead_(std::max<size_t>(1, max_ahead)), slots_(order_.size()) {
   threads = std::max(1u, threads);
+  run_chunks_ = std::max<size_t>(1, max_ahead_ / threads);  // every thread gets a share of the window
   for (unsigned i = 0; i < threads && i < order_.size(); ++i) threads_.emplace_back([this] { worker(); });
 }
 
@@ -20,28 +23,90 @@ BlobPrefetcher::~BlobPrefetcher() {
   for (auto& t : threads_) t.join();
 }
 
+namespace {
+// A run stays within one pack, in stored order, with gaps (blobs not wanted) of at most 256 KiB
+// read and dropped, up to 8 MiB in all.
+constexpr uint64_t kMaxRunGap = 256 * 1024;
+constexpr uint64_t kMaxRunBytes = 8 * 1024 * 1024;
+}  // namespace
+
 void BlobPrefetcher::worker() {
   while (true) {
-    size_t i;
+    size_t first, last;
     {
       std::unique_lock lock(mu_);
-      room_.wait(lock, [&] { return stopping_ || next_fetch_ >= order_.size() || next_fetch_ < consumed_ + max_ahead_; });
+      // Wait for room for a whole run, or runs shrink to one chunk as the window slides.
+      room_.wait(lock, [&] {
+        return stopping_ || next_fetch_ >= order_.size() ||
+               next_fetch_ + std::min(run_chunks_, order_.size() - next_fetch_) <= consumed_ + max_ahead_;
+      });
       if (stopping_ || next_fetch_ >= order_.size()) return;
-      i = next_fetch_++;
+      first = next_fetch_;
+      last = run_end(first, std::min({order_.size(), consumed_ + max_ahead_, first + run_chunks_}));
+      next_fetch_ = last;
     }
+    fetch_run(first, last);
+  }
+}
+
+size_t BlobPrefetcher::run_end(size_t first, size_t limit) const {
+  const ChunkLocation* start = repo_.index().find(order_[first]);
+  if (!start || start->type == BlobType::kDelta) return first + 1;  // read_blob reports it / reads the base
+  uint64_t end = uint64_t{start->offset} + start->length;
+  size_t last = first + 1;
+  for (; last < limit; ++last) {
+    const ChunkLocation* loc = repo_.index().find(order_[last]);
+    if (!loc || loc->type == BlobType::kDelta || loc->pack != start->pack || loc->offset < end ||
+        loc->offset - end > kMaxRunGap || uint64_t{loc->offset} + loc->length - start->offset > kMaxRunBytes)
+      break;
+    end = uint64_t{loc->offset} + loc->length;
+  }
+  return last;
+}
+
+void BlobPrefetcher::fetch_run(size_t first, size_t last) {
+  if (last - first == 1) {
     Slot slot;
     try {
-      slot.data = repo_.read_blob(order_[i]);
+      slot.data = repo_.read_blob(order_[first]);
     } catch (...) {
       slot.error = std::current_exception();
     }
-    {
-      std::lock_guard lock(mu_);
-      if (i >= consumed_) slots_[i] = std::move(slot);  // else skipped meanwhile: drop it
-      if (!slots_[i].data && !slots_[i].error) slots_[i].data = Bytes();  // mark done even when dropped
-    }
-    ready_.notify_all();
+    publish(first, std::move(slot));
+    return;
   }
+  const ChunkLocation& start = *repo_.index().find(order_[first]);  // run_end checked them all
+  const ChunkLocation& last_loc = *repo_.index().find(order_[last - 1]);
+  Bytes range;
+  try {
+    range = repo_.storage().get(repo_.pack_key_of(start), start.offset, uint64_t{last_loc.offset} + last_loc.length - start.offset);
+  } catch (...) {
+    for (size_t i = first; i < last; ++i) publish(i, Slot{std::nullopt, std::current_exception()});
+    return;
+  }
+  for (size_t i = first; i < last; ++i) {
+    const ChunkLocation& loc = *repo_.index().find(order_[i]);
+    Slot slot;
+    try {
+      const size_t at = loc.offset - start.offset;
+      if (at + loc.length > range.size())  // a short read: the pack is shorter than the index says
+        fail(ErrorCategory::kDamaged, "chunk " + to_hex(order_[i]).substr(0, 16) + " in pack " +
+                                          repo_.pack_key_of(loc) + " is damaged: the pack ends before it");
+      slot.data = repo_.open_fetched_blob(order_[i], loc, ByteView(range).subspan(at, loc.length));
+    } catch (...) {
+      slot.error = std::current_exception();
+    }
+    publish(i, std::move(slot));
+  }
+}
+
+void BlobPrefetcher::publish(size_t i, Slot slot) {
+  {
+    std::lock_guard lock(mu_);
+    if (i >= consumed_) slots_[i] = std::move(slot);  // else skipped meanwhile: drop it
+    if (!slots_[i].data && !slots_[i].error) slots_[i].data = Bytes();  // mark done even when dropped
+  }
+  ready_.notify_all();
 }
 
 Bytes BlobPrefetcher::next() {

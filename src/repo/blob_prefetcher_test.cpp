@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "coffer/error.h"
@@ -18,7 +19,7 @@ class BlobPrefetcherTest : public ::testing::Test {
     test_support::TempRepository t = test_support::make_temp_repository("coffer-prefetch", true);
     dir_ = t.dir;
     repo_ = std::move(t.repo);
-    ChunkStore store(*repo_, {Codec::kZstd, 1}, 2);
+    ChunkStore store(*repo_, {Codec::kZstd, 1}, 1);  // one worker: stored in the order added
     for (int i = 0; i < 200; ++i) {
       std::string s = "chunk number " + std::to_string(i) + std::string(i * 10, 'x');
       contents_.push_back(s);
@@ -60,6 +61,55 @@ TEST_F(BlobPrefetcherTest, AnErrorComesAtItsPlaceAndSkipKeepsTheOrder) {
   }
   p.skip(2);  // the rest of that "file"
   EXPECT_EQ(to_string(p.next()), contents_[4]);
+}
+
+// Counts reads on the way to the real folder.
+class CountingStorage : public LocalStorage {
+ public:
+  using LocalStorage::LocalStorage;
+  Bytes get(const std::string& key, uint64_t offset, uint64_t length) override {
+    ++gets;
+    return LocalStorage::get(key, offset, length);
+  }
+  std::atomic<int> gets{0};
+};
+
+// The 200 chunks were stored one after another in one pack: read in that order they come with
+// one ranged read per run (a thread's share of the window), not one read each; out of order,
+// or with a repeat, a run ends there and the chunks are still right.
+TEST_F(BlobPrefetcherTest, ChunksStoredTogetherAreFetchedWithOneReadPerRun) {
+  auto counting = std::make_shared<CountingStorage>(dir_);
+  auto repo = Repository::open(counting, std::string("pw"));
+  repo->load_index();
+  const int loading_reads = counting->gets;
+  {
+    BlobPrefetcher p(*repo, ids_, 4, 64);  // runs of up to 16 chunks
+    for (const std::string& want : contents_) EXPECT_EQ(to_string(p.next()), want);
+  }
+  const int reads = counting->gets - loading_reads;
+  EXPECT_EQ(reads, (200 + 15) / 16) << "chunks stored together were not read a run at a time";
+
+  std::vector<ChunkId> shuffled{ids_[5], ids_[6], ids_[7], ids_[3], ids_[3], ids_[150], ids_[4], ids_[8]};
+  BlobPrefetcher p(*repo, shuffled, 2, 8);
+  for (int i : {5, 6, 7, 3, 3, 150, 4, 8}) EXPECT_EQ(to_string(p.next()), contents_[i]);
+}
+
+// A run's ranged read that fails gives every chunk of the run the error, each at its place.
+TEST_F(BlobPrefetcherTest, AFailedRunReadFailsEachOfItsChunks) {
+  for (const auto& e : fs::recursive_directory_iterator(dir_ / "data"))
+    if (e.is_regular_file()) fs::resize_file(e.path(), 100);  // the pack is cut short
+  std::vector<ChunkId> order(ids_.begin(), ids_.begin() + 8);
+  BlobPrefetcher p(*repo_, order, 2, 8);
+  for (int i = 0; i < 8; ++i) {
+    try {
+      p.next();
+      ADD_FAILURE() << "chunk " << i << " of a cut pack was delivered";
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.category() == ErrorCategory::kDamaged || e.category() == ErrorCategory::kStorage ||
+                  e.category() == ErrorCategory::kNotFound)
+          << e.what();
+    }
+  }
 }
 
 TEST_F(BlobPrefetcherTest, StopsCleanlyWhenDroppedEarly) {

@@ -232,10 +232,19 @@ Bytes Repository::read_blob(const ChunkId& id) { return read_blob(id, 0); }
 Bytes Repository::read_blob(const ChunkId& id, int depth) {
   const ChunkLocation* loc = index_.find(id);
   if (!loc) fail(ErrorCategory::kNotFound, "chunk " + to_hex(id) + " is not in the index");
-  std::string key = pack_key(index_.pack_id(loc->pack));
-  std::string what = "chunk " + to_hex(id).substr(0, 16) + " in pack " + key;
+  return open_fetched_blob(id, *loc, storage_->get(pack_key_of(*loc), loc->offset, loc->length), depth);
+}
+
+std::string Repository::pack_key_of(const ChunkLocation& loc) const { return pack_key(index_.pack_id(loc.pack)); }
+
+Bytes Repository::open_fetched_blob(const ChunkId& id, const ChunkLocation& loc, ByteView sealed) {
+  return open_fetched_blob(id, loc, sealed, 0);
+}
+
+Bytes Repository::open_fetched_blob(const ChunkId& id, const ChunkLocation& loc, ByteView sealed, int depth) {
+  std::string what = "chunk " + to_hex(id).substr(0, 16) + " in pack " + pack_key_of(loc);
   std::optional<Bytes> base;
-  if (loc->type == BlobType::kDelta) {
+  if (loc.type == BlobType::kDelta) {
     // Deltas are written against whole blobs only; a longer chain can follow from two copies of
     // one chunk (a raced backup), and a loop only from a damaged or forged index.
     constexpr int kMaxDeltaDepth = 4;
@@ -248,8 +257,7 @@ Bytes Repository::read_blob(const ChunkId& id, int depth) {
       throw Error(e.category(), what + " is a delta whose base cannot be read: " + e.what());
     }
   }
-  Bytes sealed = storage_->get(key, loc->offset, loc->length);
-  return open_blob(sealer_, id, sealed, loc->raw_length, what, base ? &*base : nullptr);
+  return open_blob(sealer_, id, sealed, loc.raw_length, what, base ? &*base : nullptr);
 }
 
 std::vector<std::string> Repository::list_backup_ids() {

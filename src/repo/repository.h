@@ -91,6 +91,11 @@ class Repository {
   // Throws Error(kDamaged) naming the pack, Error(kNotFound) when the chunk or a delta's base is
   // not indexed.
   Bytes read_blob(const ChunkId& id);
+  // The same for a chunk whose stored bytes (`sealed`, at index location `loc`) the caller has
+  // fetched already, e.g. with the chunks stored next to it in one ranged read.
+  Bytes open_fetched_blob(const ChunkId& id, const ChunkLocation& loc, ByteView sealed);
+  // The storage key of the pack holding `loc`.
+  std::string pack_key_of(const ChunkLocation& loc) const;
 
   std::vector<std::string> list_backup_ids();  // sorted
   Manifest read_manifest(const std::string& backup_id);
@@ -102,6 +107,7 @@ class Repository {
   Repository(std::shared_ptr<Storage> storage, const MasterKeys& keys, bool encrypted, int format_version,
              const ChunkerParams& files, const ChunkerParams& tree, const ChunkerParams& db);
   Bytes read_blob(const ChunkId& id, int depth);
+  Bytes open_fetched_blob(const ChunkId& id, const ChunkLocation& loc, ByteView sealed, int depth);
   std::shared_ptr<Storage> storage_;
   ObjectSealer sealer_;
   ChunkerParams file_chunker_;
