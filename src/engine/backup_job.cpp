@@ -119,14 +119,16 @@ DumpDeltaBases dump_delta_bases(Repository& repo, const std::optional<Manifest>&
   }
 }
 
-// What phase 2 does with one entry (one byte per entry).
 // How far the kernel is asked to read ahead of the files being read: enough to keep reads in
 // flight across many small files, small next to the page cache.
 constexpr uint64_t kReadAheadBytes = 64 << 20;
 
+// What phase 2 does with one entry (one byte per entry).
 enum EntryState : uint8_t {
   kRead = 0,       // read the content (or not a file)
   kParentSeen,     // the parent has this path, but the file changed: read it
+  kGrown,          // changed and grown (a log appended to): read it; the entry holds the parent's
+                   // chunks, likely still its beginning (ChunkStore::add_stream's `earlier`)
   kReuseCandidate, // unchanged since the parent: its chunks are in the entry, reused if all still stored
   kDropped,        // vanished or no longer a regular file: left out
 };
@@ -172,6 +174,9 @@ void adopt_parent_chunks(Repository& repo, const Manifest& parent, std::vector<F
     if (unchanged(now, before)) {
       now.chunks = std::move(before.chunks);
       state[*it] = kReuseCandidate;
+    } else if (now.size > before.size && before.chunks.size() > 1) {
+      now.chunks = std::move(before.chunks);
+      state[*it] = kGrown;
     } else {
       state[*it] = kParentSeen;
     }
@@ -237,11 +242,16 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
       warn("skipped " + source + ": no longer a regular file");
       return false;
     }
-    e.chunks = store.add_stream(src, BlobType::kData, repo.file_chunker(), [&](size_t n) {
-      std::lock_guard lock(progress_mu);
-      progress.bytes_done += n;
-      report(false);
-    });
+    std::vector<ChunkRef> earlier;
+    if (state[i] == kGrown) earlier = std::move(e.chunks);
+    e.chunks = store.add_stream(
+        src, BlobType::kData, repo.file_chunker(),
+        [&](size_t n) {
+          std::lock_guard lock(progress_mu);
+          progress.bytes_done += n;
+          report(false);
+        },
+        nullptr, earlier.empty() ? nullptr : &earlier);
     struct stat after;
     ::fstat(fd, &after);
     uint64_t read_size = 0;
@@ -261,7 +271,8 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
   // The kernel starts reading the next files while these are read, chunked and stored.
   files::ReadAhead read_ahead(entries.size(), [&](size_t i) -> std::optional<std::pair<std::string, uint64_t>> {
     const FileEntry& e = entries[i];
-    if (e.type != EntryType::kFile || state[i] != kRead || e.size == 0) return std::nullopt;
+    if (e.type != EntryType::kFile || state[i] == kReuseCandidate || state[i] == kDropped || e.size == 0)
+      return std::nullopt;
     return std::pair{sources.of(e.path), e.size};
   }, kReadAheadBytes);
   std::atomic<size_t> next_entry{0};

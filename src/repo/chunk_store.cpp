@@ -91,7 +91,8 @@ ChunkRef ChunkStore::add_with_id(BlobType type, const ChunkId& id, ByteView chun
 }
 
 std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, const ChunkerParams& params,
-                                             const std::function<void(size_t)>& on_bytes, DeltaBaseSource* bases) {
+                                             const std::function<void(size_t)>& on_bytes, DeltaBaseSource* bases,
+                                             const std::vector<ChunkRef>* earlier) {
   Chunker chunker(params, repo_.gear());
   std::vector<ChunkRef> refs;
   // Keep at least max_size bytes buffered (the chunker's contract) and read in large blocks.
@@ -115,6 +116,17 @@ std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, 
     }
     if (start == end && eof) break;
     ByteView window(buf.data() + start, end - start);
+    // The earlier stream's next chunk (not its last), if these bytes still hash to its id.
+    if (earlier && refs.size() + 1 < earlier->size()) {
+      const ChunkRef& old = (*earlier)[refs.size()];
+      if (old.size <= window.size() && old.size <= params.max_size && repo_.sealer().chunk_id(window.first(old.size)) == old.id) {
+        refs.push_back(add_with_id(type, old.id, window.first(old.size), {}));
+        if (on_bytes) on_bytes(old.size);
+        start += old.size;
+        continue;
+      }
+      earlier = nullptr;  // changed from here on: chunk the rest
+    }
     size_t len = chunker.next_boundary(window, eof);
     if (len == 0) {
       if (eof) break;

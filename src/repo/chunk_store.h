@@ -55,9 +55,14 @@ class ChunkStore {
   ChunkRef add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar = {});
   // Chunks a whole stream with `params` and stores every chunk; returns the refs in order.
   // `on_bytes` (optional) is told how many bytes were consumed, for progress. `bases`
-  // (optional) suggests a similar chunk for each one.
+  // (optional) suggests a similar chunk for each one. `earlier` (optional): the chunks the same
+  // stream had before (a grown log): as long as its leading chunks still hold the same bytes
+  // (checked by their ids) they are taken without running the chunker, which would cut at the
+  // same places (a cut depends only on the bytes since the previous one); the last one, cut by
+  // the end of the old stream, is always chunked again.
   std::vector<ChunkRef> add_stream(ByteSource& source, BlobType type, const ChunkerParams& params,
-                                   const std::function<void(size_t)>& on_bytes = {}, DeltaBaseSource* bases = nullptr);
+                                   const std::function<void(size_t)>& on_bytes = {}, DeltaBaseSource* bases = nullptr,
+                                   const std::vector<ChunkRef>* earlier = nullptr);
   // Stores the open pack, waits for all workers, writes the index file, adds the new packs to
   // the repository's in-memory index. Rethrows a worker's failure.
   void commit();

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -122,6 +123,56 @@ TEST_F(ChunkStoreTest, EachFormatKeepsItsChunkIdsAcrossReopen) {
     again.commit();
     EXPECT_EQ(again.stats().chunks_new, 0u);
   }
+}
+
+// A grown stream (a log appended to) given its earlier chunks comes out exactly as chunking it
+// afresh would cut it, whether it only grew, changed in the middle, or shrank and grew.
+TEST_F(ChunkStoreTest, EarlierChunksOfAGrownStreamGiveTheSameCutsAsChunkingAfresh) {
+  auto storage = std::make_shared<LocalStorage>(dir_);
+  auto repo = Repository::init(storage, fast_params(false));
+  repo->load_index();
+  ChunkStore store(*repo, {Codec::kZstd, 1}, 2);
+  auto chunk = [&](const Bytes& data, const std::vector<ChunkRef>* earlier) {
+    MemorySource src(data);
+    return store.add_stream(src, BlobType::kData, repo->file_chunker(), {}, nullptr, earlier);
+  };
+  const Bytes day1 = random_data(2 << 20, 11);
+  const std::vector<ChunkRef> before = chunk(day1, nullptr);
+  ASSERT_GT(before.size(), 8u);
+
+  Bytes grown = day1;
+  const Bytes more = random_data(300 << 10, 12);
+  grown.insert(grown.end(), more.begin(), more.end());
+  EXPECT_EQ(chunk(grown, &before), chunk(grown, nullptr));
+
+  Bytes edited = grown;
+  edited[edited.size() / 3] ^= 0x5a;  // a change in the middle: the rest is chunked again
+  EXPECT_EQ(chunk(edited, &before), chunk(edited, nullptr));
+
+  Bytes rewritten(day1.begin(), day1.begin() + day1.size() / 2);  // cut short, then other bytes
+  const Bytes other = random_data(3 << 20, 13);
+  rewritten.insert(rewritten.end(), other.begin(), other.end());
+  EXPECT_EQ(chunk(rewritten, &before), chunk(rewritten, nullptr));
+
+  // The leading chunks are taken as they were, not cut again: chunks of another cutting (fixed
+  // 100 KiB pieces, valid ids) are kept as given, all but the last.
+  std::vector<ChunkRef> fixed;
+  for (size_t at = 0; at < day1.size(); at += 100 << 10) {
+    const size_t n = std::min<size_t>(100 << 10, day1.size() - at);
+    fixed.push_back({repo->sealer().chunk_id(ByteView(day1).subspan(at, n)), static_cast<uint32_t>(n)});
+  }
+  const std::vector<ChunkRef> taken = chunk(grown, &fixed);
+  ASSERT_GE(taken.size(), fixed.size() - 1);
+  EXPECT_TRUE(std::equal(fixed.begin(), fixed.end() - 1, taken.begin()));
+
+  // The content read back is the grown stream.
+  store.commit();
+  Bytes back;
+  for (const ChunkRef& r : chunk(grown, &before)) {
+    Bytes c = repo->read_blob(r.id);
+    back.insert(back.end(), c.begin(), c.end());
+  }
+  EXPECT_EQ(back, grown);
 }
 
 TEST_F(ChunkStoreTest, NothingIsIndexedBeforeCommit) {
