@@ -187,6 +187,25 @@ Digest keyed_blake3(const Key& key, ByteView data) {
   return out;
 }
 
+Digest keyed_blake3(const Key& key, std::initializer_list<ByteView> parts) {
+  blake3_hasher hasher;
+  blake3_hasher_init_keyed(&hasher, key.data());
+  for (ByteView part : parts) blake3_hasher_update(&hasher, part.data(), part.size());
+  Digest out;
+  blake3_hasher_finalize(&hasher, out.data(), out.size());
+  return out;
+}
+
+Key blake3_derive_key(std::string_view context, ByteView material) {
+  const std::string ctx(context);  // the C API takes a NUL-terminated context string
+  blake3_hasher hasher;
+  blake3_hasher_init_derive_key(&hasher, ctx.c_str());
+  blake3_hasher_update(&hasher, material.data(), material.size());
+  Key out;
+  blake3_hasher_finalize(&hasher, out.data(), out.size());
+  return out;
+}
+
 Digest hmac_sha256(const Key& key, ByteView data) {
   // A context per thread, keyed once; per call it restarts with the same key (EVP_MAC_init with
   // a null key), which skips the digest lookup and key setup that cost more than hashing 4 KiB.

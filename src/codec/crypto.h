@@ -3,6 +3,8 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
+#include <string_view>
 #include <cstdint>
 #include <string>
 
@@ -36,6 +38,11 @@ Bytes open(const Key& key, ByteView sealed, ByteView aad);
 // BLAKE3 (chunk ids from format 3: 4x faster here, 5.4 against 1.3 GB/s with SHA-NI) and plain SHA-256.
 Digest hmac_sha256(const Key& key, ByteView data);
 Digest keyed_blake3(const Key& key, ByteView data);
+// Keyed BLAKE3 over the concatenation of `parts` (nothing is copied).
+Digest keyed_blake3(const Key& key, std::initializer_list<ByteView> parts);
+// BLAKE3's key derivation mode: a key for one purpose (`context`, a fixed string) from `material`,
+// independent of keyed_blake3(material, ...) outputs.
+Key blake3_derive_key(std::string_view context, ByteView material);
 Digest sha256(ByteView data);
 
 // Constant-time comparison.

@@ -6,8 +6,18 @@
 
 namespace coffer {
 
+ObjectSealer::ObjectSealer(const MasterKeys& keys, bool encrypted, ChunkIdFunction id_hash)
+    : keys_(keys), encrypted_(encrypted), id_hash_(id_hash) {
+  // Its own key (BLAKE3's key derivation mode), so no chunk id, a MAC of public-in-the-index
+  // plaintext under the id key, can ever be a valid tag.
+  if (id_hash_ == ChunkIdFunction::kKeyedBlake3) tag_key_ = blake3_derive_key("coffer 2026-11 object tag", keys_.id);
+}
+
 Digest ObjectSealer::tag(std::string_view kind, ByteView plaintext) const {
   // Length-prefix the kind so (kind, plaintext) pairs cannot collide.
+  const uint8_t kind_length = static_cast<uint8_t>(kind.size());
+  if (id_hash_ == ChunkIdFunction::kKeyedBlake3)
+    return keyed_blake3(tag_key_, {ByteView(&kind_length, 1), as_bytes(kind), plaintext});  // no copy of the blob
   Bytes msg;
   msg.reserve(1 + kind.size() + plaintext.size());
   msg.push_back(static_cast<uint8_t>(kind.size()));

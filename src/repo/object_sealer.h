@@ -1,7 +1,8 @@
 // Turns plaintext repository objects (blobs, pack headers, index files, manifests) into stored
 // bytes and back. Encrypted: AES-256-GCM with a random nonce and the object kind as AAD.
-// Unencrypted: the plaintext followed by HMAC-SHA-256(id key, kind || plaintext), so damage is
-// still detected. Either way, open() throws Error(kDamaged) naming `what` when a check fails.
+// Unencrypted: the plaintext followed by a MAC of (kind, plaintext), so damage is still
+// detected: keyed BLAKE3 under a key derived for tags alone in format 3, HMAC-SHA-256 under the id
+// key before. Either way, open() throws Error(kDamaged) naming `what` when a check fails.
 #pragma once
 
 #include <string>
@@ -18,8 +19,7 @@ enum class ChunkIdFunction { kHmacSha256, kKeyedBlake3 };
 
 class ObjectSealer {
  public:
-  ObjectSealer(const MasterKeys& keys, bool encrypted, ChunkIdFunction id_hash)
-      : keys_(keys), encrypted_(encrypted), id_hash_(id_hash) {}
+  ObjectSealer(const MasterKeys& keys, bool encrypted, ChunkIdFunction id_hash);
 
   Bytes seal(std::string_view kind, ByteView plaintext) const;
   // seal() into `out`, which has room for plaintext.size() + overhead() bytes.
@@ -39,6 +39,7 @@ class ObjectSealer {
   MasterKeys keys_;
   bool encrypted_;
   ChunkIdFunction id_hash_;
+  Key tag_key_{};  // format 3, unencrypted: the tag MAC's own key
 };
 
 }  // namespace coffer

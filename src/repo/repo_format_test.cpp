@@ -1,6 +1,8 @@
 // Pack, index, sealing and key-file formats: round trips and damage detection.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "codec/compression.h"
 #include "coffer/error.h"
 #include "repo/index.h"
@@ -77,6 +79,24 @@ TEST_P(RepoFormat, ChunkIdsFollowTheRepositoryFormatsHash) {
   EXPECT_EQ(chunk_id_function_of(1), ChunkIdFunction::kHmacSha256);
   EXPECT_EQ(chunk_id_function_of(2), ChunkIdFunction::kHmacSha256);
   EXPECT_EQ(chunk_id_function_of(3), ChunkIdFunction::kKeyedBlake3);
+}
+
+// Unencrypted format 3 tags objects under a key of their own: the id of a chunk that happens to
+// hold len(kind) || kind || P (ids are listed in the index) is no tag for an object P.
+TEST(RepoFormatTags, AChunkIdIsNeverAValidTag) {
+  MasterKeys keys = generate_master_keys();
+  ObjectSealer sealer(keys, false, ChunkIdFunction::kKeyedBlake3);
+  const std::string p = "forged object";
+  Bytes chunk{4, 'b', 'l', 'o', 'b'};
+  chunk.insert(chunk.end(), p.begin(), p.end());
+  const ChunkId id = sealer.chunk_id(chunk);
+  Bytes forged(p.begin(), p.end());
+  forged.insert(forged.end(), id.begin(), id.end());
+  EXPECT_THROW(sealer.open("blob", forged, "blob b"), Error);
+  // The genuine tag still opens, and is not the chunk id.
+  Bytes genuine = sealer.seal("blob", as_bytes(p));
+  EXPECT_EQ(to_string(sealer.open("blob", genuine, "blob b")), p);
+  EXPECT_FALSE(std::equal(id.begin(), id.end(), genuine.end() - 32));
 }
 
 // Found by fuzz/fuzz_pack: the plaintext length from the index bounded decompression, so a
