@@ -268,12 +268,14 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
   };
 
   report(true);  // totals known, nothing read yet
-  // The kernel starts reading the next files while these are read, chunked and stored.
+  // The kernel starts reading the next files while these are read, chunked and stored. What to
+  // read is fixed before the readers start (they change sizes and states as they go; paths stay).
+  std::vector<uint64_t> to_read(entries.size(), 0);
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (entries[i].type == EntryType::kFile && state[i] != kReuseCandidate) to_read[i] = entries[i].size;
   files::ReadAhead read_ahead(entries.size(), [&](size_t i) -> std::optional<std::pair<std::string, uint64_t>> {
-    const FileEntry& e = entries[i];
-    if (e.type != EntryType::kFile || state[i] == kReuseCandidate || state[i] == kDropped || e.size == 0)
-      return std::nullopt;
-    return std::pair{sources.of(e.path), e.size};
+    if (to_read[i] == 0) return std::nullopt;
+    return std::pair{sources.of(entries[i].path), to_read[i]};
   }, kReadAheadBytes);
   std::atomic<size_t> next_entry{0};
   std::exception_ptr failure;
