@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t len = i + 1 == chunks ? stream.size() - pos : stream.size() / chunks;
     ByteView part = stream.subspan(pos, len);
     pos += len;
-    ChunkRef ref{hmac_sha256(sealer.keys().id, part), static_cast<uint32_t>(part.size())};
+    ChunkRef ref{sealer.chunk_id(part), static_cast<uint32_t>(part.size())};
     Bytes sealed = sealer.seal("blob", fuzz::plain_payload(part));
     PackRecord pack{to_hex(ref.id), {{BlobType::kTree, ref.id, 0, static_cast<uint32_t>(sealed.size()), ref.size}}};
     mem.storage->put(pack_key(pack.id), sealed);

@@ -106,7 +106,7 @@ void index_seeds() {
 }
 
 void pack_seeds() {
-  const ObjectSealer sealer(fuzz::fixed_keys(), false);
+  const ObjectSealer sealer(fuzz::fixed_keys(), false, ChunkIdFunction::kHmacSha256);  // as fuzz_pack.cpp
   const std::string texts[] = {"alpha alpha alpha alpha alpha alpha alpha alpha", "beta", std::string(300, 'g')};
   const CompressionSpec specs[] = {{Codec::kZstd, 3}, {Codec::kNone, 0}, {Codec::kGzip, 6}, {Codec::kLz4, 0}};
   PackBuilder builder;
