@@ -177,17 +177,10 @@ Bytes open(const Key& key, ByteView sealed, ByteView aad) {
   return out;
 }
 
-Digest keyed_blake3(const Key& key, ByteView data) {
-  static_assert(sizeof(Key) == BLAKE3_KEY_LEN && sizeof(Digest) == BLAKE3_OUT_LEN);
-  blake3_hasher hasher;
-  blake3_hasher_init_keyed(&hasher, key.data());
-  blake3_hasher_update(&hasher, data.data(), data.size());
-  Digest out;
-  blake3_hasher_finalize(&hasher, out.data(), out.size());
-  return out;
-}
+Digest keyed_blake3(const Key& key, ByteView data) { return keyed_blake3(key, {data}); }
 
 Digest keyed_blake3(const Key& key, std::initializer_list<ByteView> parts) {
+  static_assert(sizeof(Key) == BLAKE3_KEY_LEN && sizeof(Digest) == BLAKE3_OUT_LEN);
   blake3_hasher hasher;
   blake3_hasher_init_keyed(&hasher, key.data());
   for (ByteView part : parts) blake3_hasher_update(&hasher, part.data(), part.size());
