@@ -7,22 +7,21 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <string>
 #include <stdexcept>
 #include <vector>
+
+#include "source/postgres/pg_archive_format.h"
 
 namespace coffer::pg {
 namespace {
 
-// Format constants from PostgreSQL's pg_backup_archiver.h / pg_backup_custom.c.
-constexpr int kOffsetNotSet = 1;
-constexpr int kOffsetSet = 2;
-constexpr int kOffsetNoData = 3;
-constexpr int kBlockData = 1;
-constexpr int kBlockBlobs = 3;
-
-struct Unparseable : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using archive::kBlockBlobs;
+using archive::kBlockData;
+using archive::kOffsetNotSet;
+using archive::kOffsetSet;
+using archive::Unparseable;
 
 // Buffered sequential reader with a position, over a file descriptor.
 class Reader {
@@ -66,14 +65,19 @@ class Reader {
     if (v > INT32_MAX) throw Unparseable("integer out of range");
     return sign ? -int64_t(v) : int64_t(v);
   }
-  void skip_str() {
+  bool skip_str() {  // false for a null string
     int64_t len = read_int();
     if (len > 0) skip(static_cast<uint64_t>(len));
+    return len >= 0;
   }
-  bool str_is_null() {
+  std::optional<std::string> read_str() {
     int64_t len = read_int();
-    if (len > 0) skip(static_cast<uint64_t>(len));
-    return len < 0;
+    if (len < 0) return std::nullopt;
+    // Only names and COPY statements are read whole: far below this, unless the archive is damaged.
+    if (len > (16 << 20)) throw Unparseable("a string in the table of contents is implausibly long");
+    std::string s(static_cast<size_t>(len), '\0');
+    for (char& c : s) c = static_cast<char>(byte());
+    return s;
   }
 
  private:
@@ -105,50 +109,12 @@ OffsetRepair fill_in_data_offsets(const std::string& path) {
   } closer{fd};
   try {
     Reader r(fd);
-    char magic[5];
-    for (char& c : magic) c = static_cast<char>(r.byte());
-    if (std::memcmp(magic, "PGDMP", 5) != 0) throw Unparseable("not a custom-format archive");
-    int vmaj = r.byte(), vmin = r.byte();
-    r.byte();  // revision
-    if (vmaj != 1 || vmin < 12 || vmin > 15)
-      throw Unparseable("archive format " + std::to_string(vmaj) + "." + std::to_string(vmin) + " is not one we know");
-    r.int_size = r.byte();
-    int off_size = r.byte();
-    int format = r.byte();
-    if (r.int_size < 1 || r.int_size > 8 || off_size != 8 || format != 1) throw Unparseable("unexpected sizes or format");
-    if (vmin >= 15)
-      r.byte();  // compression algorithm
-    else
-      r.read_int();  // compression level
-    for (int i = 0; i < 7; ++i) r.read_int();  // creation time
-    r.skip_str();                              // database name
-    r.skip_str();                              // server version
-    r.skip_str();                              // pg_dump version
-
-    int64_t count = r.read_int();
-    if (count < 0 || count > 10'000'000) throw Unparseable("implausible entry count");
+    const archive::Header h = archive::read_header(r);
+    if (h.toc_entries > 10'000'000) throw Unparseable("implausible entry count");
     std::map<int64_t, uint64_t> flag_pos_of;  // dump id -> file position of its offset flag
-    for (int64_t i = 0; i < count; ++i) {
-      int64_t dump_id = r.read_int();
-      r.read_int();                                  // has data dumper
-      r.skip_str();                                  // table oid
-      r.skip_str();                                  // oid
-      r.skip_str();                                  // tag
-      r.skip_str();                                  // desc
-      r.read_int();                                  // section
-      for (int s = 0; s < 5; ++s) r.skip_str();      // defn, drop, copy, namespace, tablespace
-      if (vmin >= 14) r.skip_str();                  // table access method
-      r.skip_str();                                  // owner
-      r.skip_str();                                  // "with oids" ("false")
-      while (!r.str_is_null()) {                     // dependencies, ended by a null string
-      }
-      uint64_t flag_pos = r.pos();
-      int flag = r.byte();
-      r.skip(8);
-      if (flag == kOffsetNotSet)
-        flag_pos_of[dump_id] = flag_pos;
-      else if (flag != kOffsetNoData && flag != kOffsetSet)
-        throw Unparseable("unknown offset flag");
+    for (int64_t i = 0; i < h.toc_entries; ++i) {
+      const archive::TocEntry e = archive::read_toc_entry(r, h.vmin);
+      if (e.offset_flag == kOffsetNotSet) flag_pos_of[e.dump_id] = e.offset_flag_pos;
     }
 
     // The data blocks follow: BLK_DATA or BLK_BLOBS, the dump id, then length-prefixed pieces.

@@ -3,24 +3,20 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
-#include <stdexcept>
+
+#include "source/postgres/pg_archive_format.h"
 
 namespace coffer::pg {
 namespace {
 
-// Format constants from PostgreSQL's pg_backup_archiver.h / pg_backup_custom.c (as in
-// pg_archive_offsets.cpp).
-constexpr int kOffsetNotSet = 1;
-constexpr int kOffsetSet = 2;
-constexpr int kOffsetNoData = 3;
-constexpr int kBlockData = 1;
-constexpr int kBlockBlobs = 3;
+using archive::kBlockBlobs;
+using archive::kBlockData;
+using archive::kOffsetNoData;
+using archive::Unparseable;
+
 constexpr uint64_t kIntMax = INT32_MAX;  // pg_dump writes C ints
 constexpr size_t kRetryStep = 4096;       // header / TOC: bytes to wait for between parse tries
 
-struct Unparseable : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 // The buffer must hold `need` bytes before the current item can be parsed.
 struct NeedMore {
   size_t need;
@@ -139,70 +135,27 @@ size_t ArchiveRowCounter::parse_header_and_toc() {
   size_t done = 0;
   try {
     if (!in_toc_) {
-      char magic[5];
-      for (char& c : magic) c = static_cast<char>(r.byte());
-      if (std::memcmp(magic, "PGDMP", 5) != 0) throw Unparseable("not a custom-format archive (no PGDMP magic)");
-      int vmaj = r.byte();
-      vmin_ = r.byte();
-      r.byte();  // revision
-      if (vmaj != 1 || vmin_ < 12 || vmin_ > 15)
-        throw Unparseable("archive format " + std::to_string(vmaj) + "." + std::to_string(vmin_) +
-                          " is not one we know (1.12-1.15)");
-      r.int_size = r.byte();
-      int off_size = r.byte();
-      int format = r.byte();
-      if (r.int_size < 1 || r.int_size > 8 || off_size != 8 || format != 1)
-        throw Unparseable("unexpected integer size " + std::to_string(r.int_size) + ", offset size " +
-                          std::to_string(off_size) + " or format " + std::to_string(format));
-      if (vmin_ >= 15) {
-        if (int algorithm = r.byte(); algorithm != 0)
-          throw Unparseable("the archive is compressed (algorithm " + std::to_string(algorithm) +
-                            "): its data blocks cannot be counted");
-      } else if (int64_t level = r.read_int(); level != 0) {
-        throw Unparseable("the archive is compressed (level " + std::to_string(level) +
-                          "): its data blocks cannot be counted");
-      }
-      for (int i = 0; i < 7; ++i) r.read_int();  // creation time
-      r.skip_str();                              // database name
-      r.skip_str();                              // server version
-      r.skip_str();                              // pg_dump version
-      toc_left_ = r.read_int();
-      if (toc_left_ < 0) throw Unparseable("negative table-of-contents entry count");
+      const archive::Header h = archive::read_header(r);
+      if (h.compression != 0)
+        throw Unparseable("the archive is compressed (" + std::string(h.vmin >= 15 ? "algorithm " : "level ") +
+                          std::to_string(h.compression) + "): its data blocks cannot be counted");
+      vmin_ = h.vmin;
+      toc_left_ = h.toc_entries;
       int_size_ = r.int_size;
       in_toc_ = true;
       done = r.pos();
     }
     for (; toc_left_ > 0; --toc_left_) {
-      int64_t dump_id = r.read_int();
-      r.read_int();  // has data dumper
-      r.skip_str();  // table oid
-      r.skip_str();  // oid
-      std::optional<std::string> tag = r.read_str();
-      std::optional<std::string> desc = r.read_str();
-      r.read_int();  // section
-      r.skip_str();  // defn
-      r.skip_str();  // drop statement
-      std::optional<std::string> copy = r.read_str();
-      std::optional<std::string> schema = r.read_str();
-      r.skip_str();                   // tablespace
-      if (vmin_ >= 14) r.skip_str();  // table access method
-      r.skip_str();                   // owner
-      r.skip_str();                   // "with oids" ("false")
-      while (r.skip_str()) {          // dependencies, ended by a null string
-      }
-      int flag = r.byte();
-      r.skip(8);  // data offset: "not set" when pg_dump wrote to a pipe
-      if (flag != kOffsetNotSet && flag != kOffsetSet && flag != kOffsetNoData)
-        throw Unparseable("unknown data offset flag " + std::to_string(flag) + " in entry " + std::to_string(dump_id));
+      archive::TocEntry t = archive::read_toc_entry(r, vmin_);
       Entry e;
-      e.expects_data = flag != kOffsetNoData;
-      e.table_data = desc && *desc == "TABLE DATA";
-      if (e.table_data) e.table = {schema.value_or(""), tag.value_or("")};
-      if (e.table_data && e.expects_data && (!copy || copy->empty()))
+      e.expects_data = t.offset_flag != kOffsetNoData;
+      e.table_data = t.desc && *t.desc == "TABLE DATA";
+      if (e.table_data) e.table = {t.schema.value_or(""), t.tag.value_or("")};
+      if (e.table_data && e.expects_data && (!t.copy_statement || t.copy_statement->empty()))
         throw Unparseable("the data of table " + e.table.first + "." + e.table.second +
                           " is dumped as INSERT statements, whose rows cannot be counted");
-      if (!entries_.emplace(dump_id, std::move(e)).second)
-        throw Unparseable("dump id " + std::to_string(dump_id) + " appears twice in the table of contents");
+      if (!entries_.emplace(t.dump_id, std::move(e)).second)
+        throw Unparseable("dump id " + std::to_string(t.dump_id) + " appears twice in the table of contents");
       done = r.pos();
     }
     in_data_ = true;

@@ -1,0 +1,102 @@
+// pg_dump's custom archive format as coffer reads it (pg_archive_offsets fills in a staged
+// archive's data offsets, pg_archive_rows counts rows in a streamed one): the constants of
+// PostgreSQL's pg_backup_archiver.h / pg_backup_custom.c, and the header and table-of-contents
+// layout of its ReadHead / ReadToc. Formats 1.12-1.15 with 8-byte offsets.
+//
+// The readers are templates over the caller's pull reader, which needs byte(), read_int() (a sign
+// byte, then int_size little-endian bytes), read_str() (length, negative for null, then bytes),
+// skip_str() (false for a null string), pos() and a public `int int_size`. Anything else than
+// what they know throws Unparseable with the reason.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace coffer::pg::archive {
+
+constexpr int kOffsetNotSet = 1;
+constexpr int kOffsetSet = 2;
+constexpr int kOffsetNoData = 3;
+constexpr int kBlockData = 1;
+constexpr int kBlockBlobs = 3;
+
+struct Unparseable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Header {
+  int vmin = 0;              // format 1.<vmin>
+  int64_t compression = 0;   // from 1.15 the algorithm, before it the level; 0: none
+  int64_t toc_entries = 0;
+};
+
+// Reads the header up to and including the entry count; sets r.int_size.
+template <class Reader>
+Header read_header(Reader& r) {
+  char magic[5];
+  for (char& c : magic) c = static_cast<char>(r.byte());
+  if (std::memcmp(magic, "PGDMP", 5) != 0) throw Unparseable("not a custom-format archive (no PGDMP magic)");
+  Header h;
+  const int vmaj = r.byte();
+  h.vmin = r.byte();
+  r.byte();  // revision
+  if (vmaj != 1 || h.vmin < 12 || h.vmin > 15)
+    throw Unparseable("archive format " + std::to_string(vmaj) + "." + std::to_string(h.vmin) +
+                      " is not one we know (1.12-1.15)");
+  r.int_size = r.byte();
+  const int off_size = r.byte();
+  const int format = r.byte();
+  if (r.int_size < 1 || r.int_size > 8 || off_size != 8 || format != 1)
+    throw Unparseable("unexpected integer size " + std::to_string(r.int_size) + ", offset size " +
+                      std::to_string(off_size) + " or format " + std::to_string(format));
+  h.compression = h.vmin >= 15 ? r.byte() : r.read_int();
+  for (int i = 0; i < 7; ++i) r.read_int();  // creation time
+  r.skip_str();                              // database name
+  r.skip_str();                              // server version
+  r.skip_str();                              // pg_dump version
+  h.toc_entries = r.read_int();
+  if (h.toc_entries < 0) throw Unparseable("negative table-of-contents entry count");
+  return h;
+}
+
+struct TocEntry {
+  int64_t dump_id = 0;
+  std::optional<std::string> tag, desc, copy_statement, schema;
+  int offset_flag = 0;        // kOffsetNotSet, kOffsetSet or kOffsetNoData
+  uint64_t offset_flag_pos = 0;  // reader position of the flag (8 offset bytes follow it)
+};
+
+// Reads one table-of-contents entry, its data offset included.
+template <class Reader>
+TocEntry read_toc_entry(Reader& r, int vmin) {
+  TocEntry e;
+  e.dump_id = r.read_int();
+  r.read_int();  // has data dumper
+  r.skip_str();  // table oid
+  r.skip_str();  // oid
+  e.tag = r.read_str();
+  e.desc = r.read_str();
+  r.read_int();  // section
+  r.skip_str();  // defn
+  r.skip_str();  // drop statement
+  e.copy_statement = r.read_str();
+  e.schema = r.read_str();
+  r.skip_str();                  // tablespace
+  if (vmin >= 14) r.skip_str();  // table access method
+  r.skip_str();                  // owner
+  r.skip_str();                  // "with oids" ("false")
+  while (r.skip_str()) {         // dependencies, ended by a null string
+  }
+  e.offset_flag_pos = r.pos();
+  e.offset_flag = r.byte();
+  for (int i = 0; i < 8; ++i) r.byte();  // the offset: "not set" when pg_dump wrote to a pipe
+  if (e.offset_flag != kOffsetNotSet && e.offset_flag != kOffsetSet && e.offset_flag != kOffsetNoData)
+    throw Unparseable("unknown data offset flag " + std::to_string(e.offset_flag) + " in entry " +
+                      std::to_string(e.dump_id));
+  return e;
+}
+
+}  // namespace coffer::pg::archive
