@@ -10,7 +10,8 @@ ObjectSealer::ObjectSealer(const MasterKeys& keys, bool encrypted, ChunkIdFuncti
     : keys_(keys), encrypted_(encrypted), id_hash_(id_hash) {
   // Its own key (BLAKE3's key derivation mode), so no chunk id, a MAC of public-in-the-index
   // plaintext under the id key, can ever be a valid tag.
-  if (id_hash_ == ChunkIdFunction::kKeyedBlake3) tag_key_ = blake3_derive_key("coffer 2026-11 object tag", keys_.id);
+  if (!encrypted_ && id_hash_ == ChunkIdFunction::kKeyedBlake3)
+    tag_key_ = blake3_derive_key("coffer 2026-11 object tag", keys_.id);
 }
 
 Digest ObjectSealer::tag(std::string_view kind, ByteView plaintext) const {
