@@ -162,6 +162,11 @@ Subprocess::Subprocess(const ProcessSpec& spec) {
     if (spec.pipe_stdin) make_pipe(in);
     make_pipe(out);
     make_pipe(err);
+    // A child streaming bulk output (pg_dump) writes in 4 KiB pieces: a 1 MiB pipe lets it run
+    // ahead while coffer works, instead of waking coffer for every 64 KiB. Best effort: the
+    // system's pipe-max-size may refuse it.
+    for (int fd : {out[0], in[1]})
+      if (fd >= 0) ::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
     if (spec.pipe_stdin)
       posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     else
