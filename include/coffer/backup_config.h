@@ -38,6 +38,10 @@ struct BackupConfig {
   bool compression = true;
   std::string compression_algorithm = "zstd";
   int compression_level = 3;
+  // DB_COMPRESSION_KEEP_UP: while compression falls behind pg_dump, compress the dump at the
+  // codec's fastest level, so the dump (and the snapshot it holds open on the server) is not
+  // slowed by it. Default: true; false always uses COMPRESSION_LEVEL.
+  bool db_compression_keep_up = true;
 
   // Encryption (ENCRYPTION=true|false). Default: on. The passphrase comes from
   // BACKUP_PASSPHRASE or BACKUP_PASSPHRASE_FILE (the file wins when both are set).

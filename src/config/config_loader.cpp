@@ -50,6 +50,7 @@ const std::vector<SettingSpec>& specs() {
       {"COMPRESSION", Kind::kCompression, false},
       {"COMPRESSION_ALGORITHM", Kind::kString, false},
       {"COMPRESSION_LEVEL", Kind::kInt, false},
+      {"DB_COMPRESSION_KEEP_UP", Kind::kBool, false},
       {"ENCRYPTION", Kind::kBool, false},
       {"BACKUP_PASSPHRASE", Kind::kString, true},
       {"BACKUP_PASSPHRASE_FILE", Kind::kPath, false},
@@ -319,6 +320,7 @@ class Interpreter {
     if (auto v = get("DB_NAME")) c.db_name = v->text;
     if (auto v = get("DB_USER")) c.db_user = v->text;
     if (auto v = get("DB_PASSWORD")) c.db_password = secret_value("DB_PASSWORD", *v);
+    if (auto v = get("DB_COMPRESSION_KEEP_UP")) c.db_compression_keep_up = bool_value("DB_COMPRESSION_KEEP_UP", *v);
     if (auto v = get("S3_BUCKET")) c.s3_bucket = v->text;
     if (auto v = get("S3_REGION")) c.s3_region = v->text;
     if (auto v = get("AWS_ACCESS_KEY_ID")) c.aws_access_key_id = v->text;
@@ -630,6 +632,7 @@ std::string display_value(const BackupConfig& c, const std::string& name) {
   if (name == "COMPRESSION") return c.compression ? "true" : "false";
   if (name == "COMPRESSION_ALGORITHM") return c.compression_algorithm;
   if (name == "COMPRESSION_LEVEL") return std::to_string(c.compression_level);
+  if (name == "DB_COMPRESSION_KEEP_UP") return c.db_compression_keep_up ? "true" : "false";
   if (name == "ENCRYPTION") return c.encryption ? "true" : "false";
   if (name == "BACKUP_PASSPHRASE") return secret(c.passphrase);
   if (name == "BACKUP_PASSPHRASE_FILE") return c.passphrase_file.string();

@@ -118,6 +118,8 @@ std::vector<SettingCase> setting_cases() {
        [](auto& c) { return c.compression_algorithm; }},
       {"COMPRESSION_LEVEL", "12", "12",
        [](auto& c) { return std::to_string(c.compression_level); }},
+      {"DB_COMPRESSION_KEEP_UP", "false", "false",
+       [](auto& c) { return std::string(c.db_compression_keep_up ? "true" : "false"); }},
       {"ENCRYPTION", "false", "false",
        [](auto& c) { return std::string(c.encryption ? "true" : "false"); }},
       {"BACKUP_PASSPHRASE", "pp", "\"pp\"", [=](auto& c) { return secret(c.passphrase); }},
@@ -233,7 +235,7 @@ TEST_F(ConfigLoaderTest, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
     if (sc.name == "COMPRESSION" || sc.name == "COMPRESSION_ALGORITHM") continue;  // own test
     // Enumerations, booleans and URLs: "8"/"9" are not valid values; S3ModesAndDefaults covers them.
     static const std::set<std::string> non_numeric = {"S3_MODE", "S3_ENDPOINT", "S3_PREFIX", "S3_PATH_STYLE",
-                                                      "S3_SSE", "S3_VERIFY_TLS"};
+                                                      "S3_SSE", "S3_VERIFY_TLS", "DB_COMPRESSION_KEEP_UP"};
     if (non_numeric.count(sc.name)) continue;
     SCOPED_TRACE(sc.name);
     const std::string key = lower(sc.name);
@@ -292,7 +294,7 @@ TEST_F(ConfigLoaderTest, InvalidValuesNameTheSettingValueAndOrigin) {
       {"LOCK_WAIT_SECONDS", "soon"}, {"LOCK_WAIT_SECONDS", "999999999"},
       {"S3_MODE", "mirror"},       {"S3_ENDPOINT", "127.0.0.1:9000"}, {"S3_PATH_STYLE", "maybe"},
       {"S3_SSE", "aes"},           {"S3_VERIFY_TLS", "sometimes"},    {"S3_RETRY_SECONDS", "0"},
-      {"S3_PREFIX", "/abs/"},
+      {"S3_PREFIX", "/abs/"},      {"DB_COMPRESSION_KEEP_UP", "fast"},
   };
   for (const auto& ic : cases) {
     SCOPED_TRACE(ic.name + "=" + ic.value);

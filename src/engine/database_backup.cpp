@@ -58,7 +58,9 @@ DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, con
   {
     pg::DumpStream dump(tools, conn, snapshot);
     RowCountingSource counted(dump, counter);
-    part.dump = store.add_stream(counted, BlobType::kData, params, [&](size_t n) { info.dump_bytes += n; }, bases);
+    const Pace pace = config.db_compression_keep_up ? Pace::kKeepUp : Pace::kRatio;
+    part.dump = store.add_stream(counted, BlobType::kData, params, [&](size_t n) { info.dump_bytes += n; }, bases,
+                                 /*earlier=*/nullptr, pace);
     dump.finish();
   }
   if (!counter.finish()) spdlog::info("row counts by count(*): the dump could not be read for them ({})", counter.reason());

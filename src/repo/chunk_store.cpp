@@ -15,7 +15,7 @@ constexpr size_t kMaxQueuedBytes = 16 * 1024 * 1024;
 }
 
 ChunkStore::ChunkStore(Repository& repo, CompressionSpec compression, unsigned threads)
-    : repo_(repo), compression_(compression) {
+    : repo_(repo), compression_(compression), fast_compression_{compression.codec, level_range(compression.codec).first} {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { worker(); });
 }
@@ -45,8 +45,8 @@ void ChunkStore::rethrow_failure() {
   if (failure_) std::rethrow_exception(failure_);
 }
 
-ChunkRef ChunkStore::add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar) {
-  return add_with_id(type, repo_.sealer().chunk_id(chunk), chunk, similar);
+ChunkRef ChunkStore::add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar, Pace pace) {
+  return add_with_id(type, repo_.sealer().chunk_id(chunk), chunk, similar, pace);
 }
 
 std::vector<ChunkId> ChunkStore::delta_candidates(const ChunkId& id, const std::vector<ChunkId>& similar) const {
@@ -69,7 +69,8 @@ std::vector<ChunkId> ChunkStore::delta_candidates(const ChunkId& id, const std::
   return out;
 }
 
-ChunkRef ChunkStore::add_with_id(BlobType type, const ChunkId& id, ByteView chunk, const std::vector<ChunkId>& similar) {
+ChunkRef ChunkStore::add_with_id(BlobType type, const ChunkId& id, ByteView chunk, const std::vector<ChunkId>& similar,
+                                 Pace pace) {
   ChunkRef ref{id, static_cast<uint32_t>(chunk.size())};
   std::unique_lock lock(mu_);
   rethrow_failure();
@@ -84,7 +85,7 @@ ChunkRef ChunkStore::add_with_id(BlobType type, const ChunkId& id, ByteView chun
   can_submit_.wait(lock, [&] { return queued_bytes_ < kMaxQueuedBytes || failure_ || stopping_; });
   rethrow_failure();
   queued_bytes_ += chunk.size();
-  queue_.push_back({type, ref.id, Bytes(chunk.begin(), chunk.end()), delta_candidates(id, similar), std::nullopt});
+  queue_.push_back({type, ref.id, Bytes(chunk.begin(), chunk.end()), delta_candidates(id, similar), std::nullopt, pace});
   lock.unlock();
   can_work_.notify_one();
   return ref;
@@ -92,7 +93,7 @@ ChunkRef ChunkStore::add_with_id(BlobType type, const ChunkId& id, ByteView chun
 
 std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, const ChunkerParams& params,
                                              const std::function<void(size_t)>& on_bytes, DeltaBaseSource* bases,
-                                             const std::vector<ChunkRef>* earlier) {
+                                             const std::vector<ChunkRef>* earlier, Pace pace) {
   Chunker chunker(params, repo_.gear());
   std::vector<ChunkRef> refs;
   // Keep at least max_size bytes buffered (the chunker's contract) and read in large blocks.
@@ -120,7 +121,7 @@ std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, 
     if (earlier && refs.size() + 1 < earlier->size()) {
       const ChunkRef& old = (*earlier)[refs.size()];
       if (old.size <= window.size() && old.size <= params.max_size && repo_.sealer().chunk_id(window.first(old.size)) == old.id) {
-        refs.push_back(add_with_id(type, old.id, window.first(old.size), {}));
+        refs.push_back(add_with_id(type, old.id, window.first(old.size), {}, pace));
         if (on_bytes) on_bytes(old.size);
         start += old.size;
         continue;
@@ -134,7 +135,7 @@ std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, 
     }
     ByteView chunk = window.first(len);
     ChunkId id = repo_.sealer().chunk_id(chunk);
-    refs.push_back(add_with_id(type, id, chunk, bases ? bases->next(id) : std::vector<ChunkId>{}));
+    refs.push_back(add_with_id(type, id, chunk, bases ? bases->next(id) : std::vector<ChunkId>{}, pace));
     if (on_bytes) on_bytes(len);
     start += len;
   }
@@ -144,17 +145,19 @@ std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, 
 void ChunkStore::worker() {
   while (true) {
     Job job;
+    bool behind;
     {
       std::unique_lock lock(mu_);
       can_work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping
+      behind = queued_bytes_ * 2 > kMaxQueuedBytes;
       job = std::move(queue_.front());
       queue_.pop_front();
       ++busy_;
     }
     size_t size = job.data.size();
     try {
-      process(job);
+      process(job, behind);
     } catch (...) {
       std::lock_guard lock(mu_);
       if (!failure_) failure_ = std::current_exception();
@@ -169,7 +172,7 @@ void ChunkStore::worker() {
   }
 }
 
-ByteView ChunkStore::encode(Job& job, Bytes& holder) {
+ByteView ChunkStore::encode(Job& job, const CompressionSpec& spec, Bytes& holder) {
   // The smallest delta against the candidates; a delta under an eighth of the chunk is as good as
   // it gets (similar rows), so the rest are not tried.
   std::optional<Bytes> best;
@@ -180,18 +183,18 @@ ByteView ChunkStore::encode(Job& job, Bytes& holder) {
     } catch (const Error&) {
       continue;  // damage `coffer verify` reports; this candidate is simply not used
     }
-    Bytes delta = encode_delta_payload(compression_.level, base, job.data);
+    Bytes delta = encode_delta_payload(spec.level, base, job.data);
     if (!best || delta.size() < best->size()) {
       best = std::move(delta);
       job.base = candidate;
     }
     if (best->size() * 8 < job.data.size()) break;
   }
-  if (!best) return encode_payload_scratch(compression_, job.data);
+  if (!best) return encode_payload_scratch(spec, job.data);
   if (best->size() * 8 >= job.data.size()) {
     // Not clearly small: keep it only when it saves a quarter of the plain blob. Past that,
     // storing the chunk whole gives the next versions of this place a fresher base.
-    ByteView plain = encode_payload_scratch(compression_, job.data);
+    ByteView plain = encode_payload_scratch(spec, job.data);
     if (best->size() * 4 >= plain.size() * 3) {
       job.base.reset();
       return plain;
@@ -202,14 +205,16 @@ ByteView ChunkStore::encode(Job& job, Bytes& holder) {
   return holder;
 }
 
-void ChunkStore::process(Job& job) {
+void ChunkStore::process(Job& job, bool behind) {
+  const bool fast = job.pace == Pace::kKeepUp && behind && fast_compression_.level < compression_.level;
   Bytes holder;
-  ByteView payload = encode(job, holder);
+  ByteView payload = encode(job, fast ? fast_compression_ : compression_, holder);
   const ObjectSealer& sealer = repo_.sealer();
   PackBuilder full;
   {
     std::lock_guard lock(mu_);
     if (job.base) ++stats_.chunks_delta;
+    if (fast) ++stats_.chunks_fast;
     // Sealed straight into the pack (AES-GCM runs at GB/s, so the lock is held briefly): no
     // sealed copy of the blob to allocate and copy again.
     uint8_t* at = open_pack_.append(job.type, job.id, static_cast<uint32_t>(job.data.size()),

@@ -32,6 +32,16 @@ struct ChunkStoreStats {
   uint64_t bytes_stored = 0;      // bytes of packs and index files written
   uint64_t packs_written = 0;
   uint64_t chunks_delta = 0;      // new chunks stored as deltas against a similar chunk
+  uint64_t chunks_fast = 0;       // new chunks compressed at the fastest level (Pace::kKeepUp)
+};
+
+// How a stream's new chunks are compressed.
+enum class Pace {
+  kRatio,   // always at the configured level
+  // At the codec's fastest level while the workers are behind (their queue over half full), at
+  // the configured level otherwise: for a producer that should not wait on compression, such as
+  // pg_dump, whose snapshot stays open (holding back vacuum on the server) until it finishes.
+  kKeepUp,
 };
 
 // Suggests, for each chunk of a stream in order, stored chunks it probably resembles, best
@@ -52,17 +62,17 @@ class ChunkStore {
   // one probably resembles; a new chunk is then stored as a zstd delta against the one that
   // gives the smallest delta, when that is well under its plain compressed size, if the
   // repository's format and the compression (zstd) allow.
-  ChunkRef add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar = {});
+  ChunkRef add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar = {}, Pace pace = Pace::kRatio);
   // Chunks a whole stream with `params` and stores every chunk; returns the refs in order.
   // `on_bytes` (optional) is told how many bytes were consumed, for progress. `bases`
   // (optional) suggests a similar chunk for each one. `earlier` (optional): the chunks the same
   // stream had before (a grown log): as long as its leading chunks still hold the same bytes
   // (checked by their ids) they are taken without running the chunker, which would cut at the
   // same places (a cut depends only on the bytes since the previous one); the last one, cut by
-  // the end of the old stream, is always chunked again.
+  // the end of the old stream, is always chunked again. `pace`: see Pace.
   std::vector<ChunkRef> add_stream(ByteSource& source, BlobType type, const ChunkerParams& params,
                                    const std::function<void(size_t)>& on_bytes = {}, DeltaBaseSource* bases = nullptr,
-                                   const std::vector<ChunkRef>* earlier = nullptr);
+                                   const std::vector<ChunkRef>* earlier = nullptr, Pace pace = Pace::kRatio);
   // Stores the open pack, waits for all workers, writes the index file, adds the new packs to
   // the repository's in-memory index. Rethrows a worker's failure.
   void commit();
@@ -77,20 +87,24 @@ class ChunkStore {
     Bytes data;
     std::vector<ChunkId> candidates;  // whole blobs to try a delta against
     std::optional<ChunkId> base;      // the one chosen (encode())
+    Pace pace = Pace::kRatio;
   };
-  ChunkRef add_with_id(BlobType type, const ChunkId& id, ByteView chunk, const std::vector<ChunkId>& similar);
+  ChunkRef add_with_id(BlobType type, const ChunkId& id, ByteView chunk, const std::vector<ChunkId>& similar,
+                       Pace pace);
   // The whole data blobs among `similar` (a delta's own base stands in for it) to try.
   std::vector<ChunkId> delta_candidates(const ChunkId& id, const std::vector<ChunkId>& similar) const;
   // The blob's payload for a job, as a delta when that pays (sets job.type to kDelta then). The
   // view is into `holder` or this thread's compression buffer.
-  ByteView encode(Job& job, Bytes& holder);
+  ByteView encode(Job& job, const CompressionSpec& spec, Bytes& holder);
   void worker();
-  void process(Job& job);
+  // `behind`: the queue was over half full when the job was taken (see Pace::kKeepUp).
+  void process(Job& job, bool behind);
   void store_pack(PackBuilder& pack);
   void rethrow_failure();
 
   Repository& repo_;
   CompressionSpec compression_;
+  CompressionSpec fast_compression_;  // the codec's fastest level (Pace::kKeepUp)
   std::unordered_set<ChunkId, ChunkIdHash> pending_;  // new this run (guarded by mu_)
 
   mutable std::mutex mu_;
