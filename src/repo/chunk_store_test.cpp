@@ -252,6 +252,53 @@ TEST_F(ChunkStoreTest, TwoProducersShareOneStore) {
   }
 }
 
+// Text-like data that zstd shrinks, and slowly at a high level.
+Bytes text_data(size_t n, uint32_t seed) {
+  static const char* words[] = {"student", "course", "grade", "upload", "teacher", "lesson", "2026-11-26", "passed"};
+  std::mt19937 rng(seed);
+  Bytes b;
+  b.reserve(n + 64);
+  while (b.size() < n) {
+    std::string w = std::string(words[rng() % 8]) + "\t" + std::to_string(rng() % 100000) + "\n";
+    b.insert(b.end(), w.begin(), w.end());
+  }
+  b.resize(n);
+  return b;
+}
+
+TEST_F(ChunkStoreTest, KeepUpPaceCompressesFastOnlyWhileTheWorkersAreBehind) {
+  auto storage = std::make_shared<LocalStorage>(dir_);
+  auto repo = Repository::init(storage, fast_params(true));
+  repo->load_index();
+  // One worker at a slow level: the producer, which only chunks and hashes, fills the queue.
+  for (Pace pace : {Pace::kRatio, Pace::kKeepUp}) {
+    SCOPED_TRACE(pace == Pace::kRatio ? "ratio" : "keep up");
+    Bytes copy = text_data(12 << 20, pace == Pace::kRatio ? 21 : 22);  // all new chunks in each pass
+    std::vector<ChunkRef> refs;
+    ChunkStoreStats st;
+    {
+      ChunkStore store(*repo, {Codec::kZstd, 9}, 1);
+      MemorySource src(copy);
+      refs = store.add_stream(src, BlobType::kData, repo->file_chunker(), {}, nullptr, nullptr, pace);
+      store.commit();
+      st = store.stats();
+    }
+    if (pace == Pace::kRatio) {
+      EXPECT_EQ(st.chunks_fast, 0u);
+    } else {
+      EXPECT_GT(st.chunks_fast, 0u);
+      EXPECT_LE(st.chunks_fast, st.chunks_new);
+    }
+    EXPECT_LT(st.bytes_stored, copy.size() / 2);  // compressed either way
+    Bytes back;
+    for (auto& r : refs) {
+      Bytes c = repo->read_blob(r.id);
+      back.insert(back.end(), c.begin(), c.end());
+    }
+    EXPECT_EQ(back, copy);
+  }
+}
+
 TEST_F(ChunkStoreTest, AbortStopsProducers) {
   auto storage = std::make_shared<LocalStorage>(dir_);
   auto repo = Repository::init(storage, fast_params(false));
