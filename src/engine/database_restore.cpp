@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <chrono>
 #include <map>
 
 #include <spdlog/spdlog.h>
@@ -58,6 +59,11 @@ class TempArchive {
   int fd_ = -1;
   std::string path_;
 };
+
+// Seconds since `start`, for the phase timings logged at -v.
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 std::string qualified(const std::string& schema, const std::string& name) { return schema + "." + name; }
 
@@ -123,6 +129,7 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   pg::Tools tools = pg::find_tools(std::max(server_num, part.info.server_version_num));
 
   // pg_restore -j needs a seekable archive: write a private copy, checking every chunk on the way.
+  auto phase = std::chrono::steady_clock::now();
   TempArchive archive;
   std::vector<ChunkId> order;
   for (const ChunkRef& c : read_ref_list(repo, part.dump_list, part.info.dump_bytes, "database dump of backup " + backup_id))
@@ -134,10 +141,13 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
     for (size_t i = 0; i < n; ++i) archive.write(prefetch.next());
   }
   archive.close();
+  spdlog::debug("database restore: dump written to {} in {:.2f} s", archive.path(), seconds_since(phase));
   // The dump was streamed, so its table of contents lacks data offsets: fill them in so that
   // pg_restore -j can seek to each table's data (an archive we cannot parse is used as it is).
   pg::OffsetRepair repair = pg::fill_in_data_offsets(archive.path());
   if (!repair.repaired) spdlog::debug("archive offsets left as they are: {}", repair.reason);
+  spdlog::debug("database restore: dump of {} bytes staged in {:.2f} s", part.info.dump_bytes, seconds_since(phase));
+  phase = std::chrono::steady_clock::now();
 
   pg::RestoreRequest request;
   request.archive_path = archive.path();
@@ -147,6 +157,8 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   request.clean = options.clean;
   request.jobs = std::max(1, options.jobs);
   pg::run_pg_restore(tools, conn, request);
+  spdlog::debug("database restore: pg_restore took {:.2f} s", seconds_since(phase));
+  phase = std::chrono::steady_clock::now();
 
   // Check the restored row counts against the counts taken in the dump's snapshot.
   pg::Session check(conn, dbname);
@@ -158,6 +170,7 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
     uint64_t got = it == actual.end() ? 0 : it->second;
     if (it == actual.end() || got != t.rows) result.row_count_mismatches.push_back({name, t.rows, got});
   }
+  spdlog::debug("database restore: row counts of {} tables checked in {:.2f} s", tables.size(), seconds_since(phase));
   result.tables_restored = tables.size();
   return result;
 }
