@@ -72,6 +72,12 @@ std::optional<std::string> stale_reason(const LockRecord& lock, TimePoint now, m
   return std::nullopt;
 }
 
+bool abandoned(const LockRecord& lock, TimePoint now, milliseconds refresh_interval, const std::string& host) {
+  if (lock.unreadable || lock.host != host || !process_gone(lock.pid)) return false;
+  auto refreshed = parse_iso8601_utc(lock.refreshed);
+  return refreshed && now - *refreshed > 2 * refresh_interval;
+}
+
 std::string describe_lock(const LockRecord& lock) {
   if (lock.unreadable) return "an unreadable lock object " + lock.key;
   return "`" + lock.command + "` (" + (lock.exclusive ? "exclusive" : "shared") + ") on host " + lock.host +
@@ -125,6 +131,14 @@ std::unique_ptr<RepoLock> RepoLock::acquire(Storage& storage, bool exclusive, co
     auto now = system_clock::now();
     for (LockRecord& other : read_locks(storage)) {
       if (other.key == mine.key) continue;
+      if (abandoned(other, now, timing.refresh_interval)) {
+        storage.remove(other.key);  // no error when another process removed it first
+        if (warn)
+          warn("removed the abandoned lock " + other.key + ": " + describe_lock(other) + "; process " +
+               std::to_string(other.pid) + " is no longer running on this host and last refreshed the lock at " +
+               other.refreshed.substr(0, 19) + "Z");
+        continue;
+      }
       auto why = stale_reason(other, now, timing.stale_after);
       if (why && !conflicts(exclusive, other)) {
         if (warn && std::find(warned.begin(), warned.end(), other.key) == warned.end()) {

@@ -6,10 +6,16 @@
 // `refreshed` time every refresh interval, from a background thread.
 //
 // Stale: the lock's host is this host and its pid is not running, or it was not refreshed
-// within the stale timeout, or its object is unreadable. Stale locks are never ignored or
-// removed silently: a stale lock that conflicts still blocks (the error says to run
-// `coffer unlock`), one that does not conflict is reported as a warning. Only `coffer unlock`
-// (remove_locks) removes them.
+// within the stale timeout, or its object is unreadable.
+//
+// Abandoned (a kind of stale): the lock's host is this host, its pid is not running, and it has
+// not been refreshed for two refresh intervals. acquire() removes abandoned locks, saying so in
+// a warning, so one killed cleanup does not stop every scheduled backup until someone runs
+// `coffer unlock`. The refresh age guards against two machines that share a host name (containers
+// given one name): a live holder there refreshes its lock every interval, and a cleanup whose
+// lock was removed all the same stops at its next check_held(). Every other stale lock is never
+// removed silently: one that conflicts blocks (the error says to run `coffer unlock`), one that
+// does not is reported as a warning; `coffer unlock` (remove_locks) removes them.
 //
 // Acquire writes its own lock first and then lists the others, so of two processes that race,
 // at least one sees the other; on a conflict it removes its own lock and retries with jittered
@@ -61,6 +67,9 @@ std::string this_host();
 // Why `lock` is stale, or nullopt when it is live.
 std::optional<std::string> stale_reason(const LockRecord& lock, TimePoint now, std::chrono::milliseconds stale_after,
                                         const std::string& host = this_host());
+// True when `lock` is abandoned (see above): acquire() removes it.
+bool abandoned(const LockRecord& lock, TimePoint now, std::chrono::milliseconds refresh_interval,
+               const std::string& host = this_host());
 // "`coffer cleanup` (exclusive) on host web1, pid 4711, started 2024-12-01T02:00:00Z"
 std::string describe_lock(const LockRecord& lock);
 

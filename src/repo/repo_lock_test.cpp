@@ -139,9 +139,12 @@ TEST_F(RepoLockTest, GivesUpWhenTheWaitRunsOut) {
 
 TEST_F(RepoLockTest, ConflictingLockOfADeadProcessIsStaleAndBlocksAtOnce) {
   int64_t pid = dead_pid();
+  // Refreshed within the last two refresh intervals: stale, not yet abandoned.
   plant("dead", this_host(), pid, true, system_clock::now(), "coffer cleanup");
+  LockTiming timing = fast(5s);
+  timing.refresh_interval = 1min;
   auto start = steady_clock::now();
-  std::string msg = error_of([&] { RepoLock::acquire(*storage_, false, "coffer create", fast(5s)); });
+  std::string msg = error_of([&] { RepoLock::acquire(*storage_, false, "coffer create", timing); });
   EXPECT_LT(steady_clock::now() - start, 2s) << "waiting cannot make a stale lock go away";
   for (std::string part : {std::string("stale"), "pid " + std::to_string(pid), std::string("`coffer cleanup`"),
                            std::string("no longer running"), std::string("`coffer unlock`")})
@@ -152,9 +155,11 @@ TEST_F(RepoLockTest, ConflictingLockOfADeadProcessIsStaleAndBlocksAtOnce) {
 TEST_F(RepoLockTest, NonConflictingStaleLockIsReportedNotRemoved) {
   int64_t pid = dead_pid();
   plant("dead", this_host(), pid, false, system_clock::now());
+  LockTiming timing = fast();
+  timing.refresh_interval = 1min;  // refreshed just now: not abandoned
   std::vector<std::string> warnings;
   {
-    auto lock = RepoLock::acquire(*storage_, false, "coffer create", fast(), [&](const std::string& w) {
+    auto lock = RepoLock::acquire(*storage_, false, "coffer create", timing, [&](const std::string& w) {
       warnings.push_back(w);
     });
     ASSERT_EQ(warnings.size(), 1u);
@@ -163,6 +168,54 @@ TEST_F(RepoLockTest, NonConflictingStaleLockIsReportedNotRemoved) {
     EXPECT_TRUE(contains(warnings[0], "`coffer unlock`")) << warnings[0];
   }
   EXPECT_TRUE(storage_->head("locks/dead"));
+}
+
+TEST_F(RepoLockTest, AbandonedLockOfADeadProcessOnThisHostIsRemovedWithAWarning) {
+  // A cleanup killed 5 minutes ago on this host: its exclusive lock no longer stops a backup.
+  int64_t pid = dead_pid();
+  plant("killed", this_host(), pid, true, system_clock::now() - 5min, "coffer cleanup");
+  std::vector<std::string> warnings;
+  {
+    LockTiming timing = fast();
+    timing.refresh_interval = 1min;
+    auto lock = RepoLock::acquire(*storage_, false, "coffer create", timing,
+                                  [&](const std::string& w) { warnings.push_back(w); });
+    EXPECT_FALSE(storage_->head("locks/killed"));
+  }
+  ASSERT_EQ(warnings.size(), 1u);
+  for (std::string part : {std::string("removed the abandoned lock locks/killed"), "pid " + std::to_string(pid),
+                           std::string("`coffer cleanup`"), std::string("no longer running")})
+    EXPECT_TRUE(contains(warnings[0], part)) << part << " missing from: " << warnings[0];
+  EXPECT_EQ(lock_count(), 0u);
+}
+
+TEST_F(RepoLockTest, OnlyADeadProcessOnThisHostSilentForTwoRefreshesIsAbandoned) {
+  const auto now = system_clock::now();
+  const int64_t gone = dead_pid();
+  LockRecord lock;
+  lock.host = this_host();
+  lock.pid = gone;
+  lock.refreshed = format_iso8601_utc(now - 3min);
+  EXPECT_TRUE(abandoned(lock, now, 1min));
+  EXPECT_FALSE(abandoned(lock, now, 2min)) << "refreshed within two intervals";
+  LockRecord other_host = lock;
+  other_host.host = "elsewhere";  // its processes cannot be seen from here
+  EXPECT_FALSE(abandoned(other_host, now, 1min));
+  LockRecord alive = lock;
+  alive.pid = ::getpid();
+  EXPECT_FALSE(abandoned(alive, now, 1min));
+  LockRecord unreadable = lock;
+  unreadable.unreadable = true;
+  EXPECT_FALSE(abandoned(unreadable, now, 1min));
+
+  // Through acquire: an old lock of another host, or of a live process here, still blocks.
+  plant("far", "elsewhere", gone, true, now - 5min, "coffer cleanup");
+  plant("alive", this_host(), ::getpid(), true, now - 5min, "coffer cleanup");
+  LockTiming timing = fast();
+  timing.refresh_interval = 1min;
+  std::string msg = error_of([&] { RepoLock::acquire(*storage_, false, "coffer create", timing); });
+  EXPECT_TRUE(contains(msg, "`coffer cleanup`")) << msg;
+  EXPECT_EQ(lock_count(), 2u);
 }
 
 TEST_F(RepoLockTest, StaleWhenNotRefreshedInTime) {

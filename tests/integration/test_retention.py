@@ -88,13 +88,14 @@ def now_iso():
     return datetime.datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def write_lock(backup_dir, name, pid, command, exclusive, host=None):
-    """Writes a lock object as another coffer process would."""
+def write_lock(backup_dir, name, pid, command, exclusive, host=None, refreshed=None):
+    """Writes a lock object as another coffer process would (last refreshed now, by default)."""
     os.makedirs(os.path.join(backup_dir, "locks"), exist_ok=True)
     path = os.path.join(backup_dir, "locks", name)
     with open(path, "w") as f:
         json.dump({"host": host or socket.gethostname(), "pid": pid, "command": command,
-                   "started": "2024-12-01T02:00:00.000000Z", "refreshed": now_iso(), "exclusive": exclusive}, f)
+                   "started": "2024-12-01T02:00:00.000000Z", "refreshed": refreshed or now_iso(),
+                   "exclusive": exclusive}, f)
     return path
 
 
@@ -282,6 +283,17 @@ class RetentionTest(CofferTestCase):
         self.coffer("create", "--type", "incremental", expect=0)
         _, out = self.coffer_json("unlock", "--all")
         self.assertEqual([l["pid"] for l in out["removed"]], [os.getpid()])
+        self.assertEqual(lock_files(self.backup_dir), [])
+
+        # A cleanup killed on this host five minutes ago (two refresh intervals are 2 minutes):
+        # its lock is abandoned, and the next backup removes it and says so instead of failing.
+        gone3 = dead_pid()
+        five_min_ago = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)).strftime(
+            "%Y-%m-%dT%H:%M:%S.000000Z")
+        write_lock(self.backup_dir, "killed-cleanup", gone3, "coffer cleanup", True, refreshed=five_min_ago)
+        r = self.coffer("create", "--type", "incremental", expect=0)
+        self.assertIn("removed the abandoned lock", r.err)
+        self.assertIn(f"pid {gone3}", r.err)
         self.assertEqual(lock_files(self.backup_dir), [])
         self.cleanup_json()
         self.assertEqual(lock_files(self.backup_dir), [], "a finished command left its lock behind")
