@@ -6,7 +6,7 @@
 namespace coffer::cli {
 
 Runner add_create(CLI::App& app, GlobalOptions& g) {
-  auto* cmd = app.add_subcommand("create", "back up the file trees (and, later, the database)");
+  auto* cmd = app.add_subcommand("create", "back up the database and the file trees as one backup");
   auto type = std::make_shared<std::string>("full");
   auto only = std::make_shared<std::string>();
   cmd->add_option("--type", *type, "full, incremental or differential")
