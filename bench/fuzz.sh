@@ -55,7 +55,7 @@ command -v "$CXX" >/dev/null || { echo "fuzz.sh: $CXX not found (apt-get install
 SOURCES="util/bytes.cpp codec/crypto.cpp codec/compression.cpp codec/delta.cpp chunk/chunker.cpp repo/keys.cpp
   repo/object_sealer.cpp repo/pack.cpp repo/index.cpp repo/manifest.cpp repo/repository.cpp
   repo/chunk_store.cpp engine/tree_stream.cpp source/files/file_entry.cpp util/failpoint.cpp
-  config/config_loader.cpp config/aws_credentials.cpp schedule/cron_expr.cpp"
+  config/config_loader.cpp config/aws_credentials.cpp schedule/cron_expr.cpp storage/storage.cpp"
 # Same definitions and libraries as CMake's coffer_core (spdlog/fmt shared, toml++ compiled).
 DEFINES="-DFMT_SHARED -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -DSPDLOG_SHARED_LIB
   -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1"

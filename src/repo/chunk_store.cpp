@@ -209,32 +209,39 @@ void ChunkStore::process(Job& job, bool behind) {
   const bool fast = job.pace == Pace::kKeepUp && behind && fast_compression_.level < compression_.level;
   Bytes holder;
   ByteView payload = encode(job, fast ? fast_compression_ : compression_, holder);
+  // Sealed into this thread's buffer, outside the lock; the pack appends it (on local disk, a
+  // write into the pack's temp file).
   const ObjectSealer& sealer = repo_.sealer();
-  PackBuilder full;
+  const size_t sealed_size = payload.size() + sealer.overhead();
+  thread_local std::unique_ptr<uint8_t[]> sealed;
+  thread_local size_t sealed_room = 0;
+  if (sealed_room < sealed_size) {
+    sealed.reset(new uint8_t[sealed_size]);  // default-initialised: no memset
+    sealed_room = sealed_size;
+  }
+  sealer.seal_to("blob", payload, sealed.get());
+  std::unique_ptr<PackWriter> full;
   {
     std::lock_guard lock(mu_);
     if (job.base) ++stats_.chunks_delta;
     if (fast) ++stats_.chunks_fast;
-    // Sealed straight into the pack (AES-GCM runs at GB/s, so the lock is held briefly): no
-    // sealed copy of the blob to allocate and copy again.
-    uint8_t* at = open_pack_.append(job.type, job.id, static_cast<uint32_t>(job.data.size()),
-                                    payload.size() + sealer.overhead(), job.base.value_or(ChunkId{}));
-    sealer.seal_to("blob", payload, at);
-    if (open_pack_.size() < kPackTargetSize) return;
-    std::swap(full, open_pack_);
+    if (!open_pack_) open_pack_ = std::make_unique<PackWriter>(repo_.storage());
+    open_pack_->add(job.type, job.id, static_cast<uint32_t>(job.data.size()), ByteView(sealed.get(), sealed_size),
+                    job.base.value_or(ChunkId{}));
+    if (open_pack_->size() < kPackTargetSize) return;
+    full = std::move(open_pack_);
   }
-  store_pack(full);  // outside the lock: other workers keep filling the next pack
+  store_pack(*full);  // outside the lock: other workers keep filling the next pack
 }
 
-void ChunkStore::store_pack(PackBuilder& pack) {
+void ChunkStore::store_pack(PackWriter& pack) {
   std::vector<PackEntry> entries;
-  Bytes bytes = pack.finish(repo_.sealer(), &entries);
-  std::string id = pack_id_of(bytes);
-  repo_.storage().put(pack_key(id), bytes);
+  uint64_t bytes = 0;
+  std::string id = pack.finish(repo_.sealer(), &entries, &bytes);
   failpoint("create-after-pack-stored");
   std::lock_guard lock(mu_);
   written_.push_back({id, std::move(entries)});
-  stats_.bytes_stored += bytes.size();
+  stats_.bytes_stored += bytes;
   ++stats_.packs_written;
 }
 
@@ -244,11 +251,11 @@ void ChunkStore::commit() {
     idle_.wait(lock, [&] { return (queue_.empty() && busy_ == 0) || failure_; });
     rethrow_failure();
   }
-  if (!open_pack_.empty()) {
-    PackBuilder last;
-    std::swap(last, open_pack_);
-    store_pack(last);
+  if (open_pack_ && !open_pack_->empty()) {
+    std::unique_ptr<PackWriter> last = std::move(open_pack_);
+    store_pack(*last);
   }
+  open_pack_.reset();
   std::vector<PackRecord> packs;
   {
     std::lock_guard lock(mu_);

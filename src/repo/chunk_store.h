@@ -16,6 +16,7 @@
 #include <deque>
 #include <optional>
 #include <functional>
+#include <memory>
 
 #include "chunk/chunker.h"
 #include "codec/compression.h"
@@ -99,7 +100,7 @@ class ChunkStore {
   void worker();
   // `behind`: the queue was over half full when the job was taken (see Pace::kKeepUp).
   void process(Job& job, bool behind);
-  void store_pack(PackBuilder& pack);
+  void store_pack(PackWriter& pack);
   void rethrow_failure();
 
   Repository& repo_;
@@ -114,7 +115,7 @@ class ChunkStore {
   size_t busy_ = 0;
   bool stopping_ = false;
   std::exception_ptr failure_;
-  PackBuilder open_pack_;
+  std::unique_ptr<PackWriter> open_pack_;  // the pack being filled (guarded by mu_), null before the first blob
   std::vector<PackRecord> written_;
   ChunkStoreStats stats_;
   std::vector<std::thread> workers_;

@@ -43,23 +43,58 @@ uint8_t* PackBuilder::append(BlobType type, const ChunkId& id, uint32_t raw_leng
   return data_.data() + offset;
 }
 
-Bytes PackBuilder::finish(const ObjectSealer& sealer, std::vector<PackEntry>* entries) {
+namespace {
+
+// What follows a pack's blobs: the sealed header listing them, its length and the magic.
+Bytes pack_tail(const ObjectSealer& sealer, const std::vector<PackEntry>& entries) {
   BinaryWriter header;
-  header.u32(static_cast<uint32_t>(entries_.size()));
-  for (const PackEntry& e : entries_) {
-    write_pack_entry(header, e);
-  }
-  Bytes sealed = sealer.seal("pack-header", header.bytes());
+  header.u32(static_cast<uint32_t>(entries.size()));
+  for (const PackEntry& e : entries) write_pack_entry(header, e);
+  Bytes tail = sealer.seal("pack-header", header.bytes());
+  BinaryWriter trailer;
+  trailer.u32(static_cast<uint32_t>(tail.size()));
+  trailer.raw(as_bytes(std::string_view(kMagic, 4)));
+  tail.insert(tail.end(), trailer.bytes().begin(), trailer.bytes().end());
+  return tail;
+}
+
+}  // namespace
+
+Bytes PackBuilder::finish(const ObjectSealer& sealer, std::vector<PackEntry>* entries) {
+  Bytes tail = pack_tail(sealer, entries_);
   Bytes out = std::move(data_);
-  out.insert(out.end(), sealed.begin(), sealed.end());
-  BinaryWriter tail;
-  tail.u32(static_cast<uint32_t>(sealed.size()));
-  tail.raw(as_bytes(std::string_view(kMagic, 4)));
-  out.insert(out.end(), tail.bytes().begin(), tail.bytes().end());
+  out.insert(out.end(), tail.begin(), tail.end());
   *entries = std::move(entries_);
   data_.clear();
   entries_.clear();
   return out;
+}
+
+PackWriter::PackWriter(Storage& storage)
+    : out_(storage.begin_object("data/", kPackTargetSize + kPackTargetSize / 2)) {}
+
+PackWriter::~PackWriter() = default;
+
+void PackWriter::add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob, const ChunkId& base) {
+  if (!out_) fail(ErrorCategory::kInternal, "add to a finished pack");
+  out_->append(sealed_blob);
+  entries_.push_back({type, id, static_cast<uint32_t>(size_), static_cast<uint32_t>(sealed_blob.size()), raw_length, base});
+  size_ += sealed_blob.size();
+}
+
+std::string PackWriter::finish(const ObjectSealer& sealer, std::vector<PackEntry>* entries, uint64_t* bytes) {
+  if (!out_) fail(ErrorCategory::kInternal, "finish of a finished pack");
+  std::unique_ptr<ObjectWriter> out = std::move(out_);  // done after this, stored or not
+  Bytes tail = pack_tail(sealer, entries_);
+  out->append(tail);
+  // pack_id_of() hashes exactly the header and trailer: name the pack without reading it back.
+  std::string id = to_hex(sha256(tail));
+  out->finish(pack_key(id));
+  *bytes = size_ + tail.size();
+  *entries = std::move(entries_);
+  entries_.clear();
+  size_ = 0;
+  return id;
 }
 
 std::string pack_key(const std::string& id) { return "data/" + id.substr(0, 2) + "/" + id; }

@@ -12,6 +12,7 @@
 // from packs.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,31 @@ class PackBuilder {
 
  private:
   Bytes data_;
+  std::vector<PackEntry> entries_;
+};
+
+// Writes one pack as its blobs come, through Storage::begin_object: on local disk straight into
+// a temp file, with no whole-pack buffer. The bytes are exactly PackBuilder's for the same blobs.
+class Storage;
+class ObjectWriter;
+class PackWriter {
+ public:
+  explicit PackWriter(Storage& storage);
+  ~PackWriter();  // an unfinished pack is discarded
+  PackWriter(const PackWriter&) = delete;
+  PackWriter& operator=(const PackWriter&) = delete;
+
+  // Appends an already sealed blob.
+  void add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob, const ChunkId& base = {});
+  size_t size() const { return size_; }
+  bool empty() const { return entries_.empty(); }
+  // Appends the header and trailer and stores the pack under its name. Returns the pack id;
+  // `entries` gets the blobs, `bytes` the pack's size.
+  std::string finish(const ObjectSealer& sealer, std::vector<PackEntry>* entries, uint64_t* bytes);
+
+ private:
+  std::unique_ptr<ObjectWriter> out_;
+  size_t size_ = 0;
   std::vector<PackEntry> entries_;
 };
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "codec/compression.h"
 #include "coffer/error.h"
@@ -10,6 +11,7 @@
 #include "repo/object_sealer.h"
 #include "repo/pack.h"
 #include "repo/repository.h"
+#include "storage/local_storage.h"
 #include "storage/storage.h"
 
 namespace coffer {
@@ -59,6 +61,52 @@ TEST_P(RepoFormat, PackRoundTripAndDamage) {
   damaged.back() = 'X';
   EXPECT_THROW(read_pack_header(sealer, damaged, "pack p"), Error);
   EXPECT_THROW(read_pack_header(sealer, Bytes(3, 0), "pack p"), Error);
+}
+
+// The chunk store writes packs with PackWriter (straight to storage); what it stores is a pack
+// as PackBuilder makes it: the same blobs in the same places, named by its header and trailer.
+TEST_P(RepoFormat, PackWriterStoresWhatPackBuilderBuilds) {
+  MasterKeys keys = generate_master_keys();
+  ObjectSealer sealer(keys, GetParam(), ChunkIdFunction::kKeyedBlake3);
+  char tmpl[] = "/tmp/coffer-packwriter-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  LocalStorage storage(dir);
+  const std::vector<std::string> texts = {"alpha", "beta!", std::string(100000, 'g')};
+  PackBuilder builder;
+  PackWriter writer(storage);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    Bytes blob = sealed_blob(sealer, texts[i]);
+    const BlobType type = i == 1 ? BlobType::kTree : BlobType::kData;
+    builder.add(type, id_of(keys, texts[i]), static_cast<uint32_t>(texts[i].size()), blob);
+    writer.add(type, id_of(keys, texts[i]), static_cast<uint32_t>(texts[i].size()), blob);
+  }
+  std::vector<PackEntry> built_entries, written_entries;
+  Bytes built = builder.finish(sealer, &built_entries);
+  uint64_t size = 0;
+  std::string id = writer.finish(sealer, &written_entries, &size);
+  EXPECT_TRUE(writer.empty());
+  Bytes stored = storage.get(pack_key(id), 0, Storage::kWhole);
+  EXPECT_EQ(stored.size(), size);
+  EXPECT_EQ(pack_id_of(stored), id);
+  ASSERT_EQ(written_entries.size(), built_entries.size());
+  auto header = read_pack_header(sealer, stored, "pack w");
+  ASSERT_EQ(header.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(header[i].offset, built_entries[i].offset);
+    EXPECT_EQ(header[i].length, built_entries[i].length);
+    EXPECT_EQ(header[i].id, written_entries[i].id);
+    EXPECT_EQ(to_string(open_blob(sealer, header[i].id, ByteView(stored).subspan(header[i].offset, header[i].length),
+                                  texts[i].size(), "b")),
+              texts[i]);
+  }
+  // The blobs are byte for byte PackBuilder's; unencrypted, so is the whole pack (encrypted
+  // headers differ in their random nonce).
+  const size_t blobs = header.back().offset + header.back().length;
+  EXPECT_TRUE(std::equal(stored.begin(), stored.begin() + blobs, built.begin()));
+  if (!GetParam()) {
+    EXPECT_EQ(stored, built);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // Formats 1 and 2 name chunks by HMAC-SHA-256, format 3 by keyed BLAKE3: a blob opens only under

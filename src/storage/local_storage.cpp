@@ -127,6 +127,69 @@ void LocalStorage::put(const std::string& key, ByteView data) {
   fsync_dir(final_path.parent_path());
 }
 
+// begin_object(): the pieces go straight into a temp file, so a pack is never held whole in memory
+// (a fresh 16 MiB buffer per pack cost its zeroing by the kernel, 7% of a files backup's CPU).
+class LocalObjectWriter : public ObjectWriter {
+ public:
+  LocalObjectWriter(LocalStorage& storage, const fs::path& folder) : storage_(storage) {
+    make_dirs(folder);
+    tmp_ = folder / (".tmp-" + temp_suffix());
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd_ < 0) fail_io("cannot create", tmp_, errno);
+  }
+  ~LocalObjectWriter() override { discard(); }
+
+  void append(ByteView data) override {
+    if (fd_ < 0) fail(ErrorCategory::kInternal, "append to a finished object " + tmp_.string());
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        discard();
+        fail_io("cannot write", tmp_, err);
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+
+  void finish(const std::string& key) override {
+    if (fd_ < 0) fail(ErrorCategory::kInternal, "finish of a finished object " + tmp_.string());
+    try {
+      const fs::path final_path = storage_.path_of(key);
+      if (::fsync(fd_) != 0) fail_io("cannot sync", tmp_, errno);
+      int rc = ::close(fd_);
+      fd_ = -1;
+      if (rc != 0) fail_io("cannot close", tmp_, errno);
+      make_dirs(final_path.parent_path());
+      if (::rename(tmp_.c_str(), final_path.c_str()) != 0) fail_io("cannot rename into", final_path, errno);
+      tmp_.clear();
+      fsync_dir(final_path.parent_path());
+    } catch (...) {
+      discard();  // stored nothing: the temp file goes
+      throw;
+    }
+  }
+
+ private:
+  void discard() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+    tmp_.clear();
+  }
+  LocalStorage& storage_;
+  fs::path tmp_;
+  int fd_ = -1;
+};
+
+std::unique_ptr<ObjectWriter> LocalStorage::begin_object(const std::string& folder, size_t /*size_hint*/) {
+  std::string dir = folder;
+  while (!dir.empty() && dir.back() == '/') dir.pop_back();
+  return std::make_unique<LocalObjectWriter>(*this, dir.empty() ? root_ : path_of(dir));
+}
+
 bool LocalStorage::put_if_absent(const std::string& key, ByteView data) {
   fs::path final_path = path_of(key);
   fs::path tmp = write_temp(final_path, data);

@@ -1,5 +1,7 @@
 // Storage on a local directory. Writes go to "<dir>/.tmp-<random>" in the object's folder,
-// are fsynced, renamed into place and the folder fsynced (DESIGN.md invariant 2).
+// are fsynced, renamed into place and the folder fsynced (DESIGN.md invariant 2). An object
+// begun with begin_object() is written to a temp file in its folder as its pieces come, and
+// renamed into place (a subfolder of it) by finish().
 // Files are created 0600 and folders 0700. Thread-safe.
 #pragma once
 
@@ -22,10 +24,12 @@ class LocalStorage : public Storage {
   std::vector<ObjectInfo> list(const std::string& prefix) override;
   void remove(const std::string& key) override;
   std::string describe() const override { return root_.string(); }
+  std::unique_ptr<ObjectWriter> begin_object(const std::string& folder, size_t size_hint) override;
 
   const std::filesystem::path& root() const { return root_; }
 
  private:
+  friend class LocalObjectWriter;
   std::filesystem::path path_of(const std::string& key) const;
   // Writes a synced temp file beside `final_path` and returns its path.
   std::filesystem::path write_temp(const std::filesystem::path& final_path, ByteView data);

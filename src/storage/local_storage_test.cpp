@@ -62,6 +62,37 @@ TEST_F(LocalStorageTest, FilesArePrivateAndTempFilesHidden) {
   EXPECT_EQ(s.list("keys/").size(), 1u);
 }
 
+TEST_F(LocalStorageTest, ObjectWriterStreamsIntoAPrivateTempFileThatFinishRenames) {
+  LocalStorage s(dir_ / "repo");
+  auto temp_files = [&] {
+    size_t n = 0;
+    for (auto& e : fs::recursive_directory_iterator(dir_ / "repo"))
+      if (e.path().filename().string().rfind(".tmp-", 0) == 0) ++n;
+    return n;
+  };
+  auto w = s.begin_object("data/", 64);
+  w->append(as_bytes("first "));
+  EXPECT_EQ(temp_files(), 1u);  // on disk already, not held in memory
+  w->append(as_bytes("second"));
+  w->finish("data/ab/abc");
+  EXPECT_EQ(temp_files(), 0u);
+  EXPECT_EQ(to_string(s.get("data/ab/abc", 0, Storage::kWhole)), "first second");
+  struct stat st;
+  ASSERT_EQ(stat((dir_ / "repo/data/ab/abc").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  {
+    auto dropped = s.begin_object("data/", 64);
+    dropped->append(as_bytes("never stored"));
+    EXPECT_EQ(temp_files(), 1u);
+  }
+  EXPECT_EQ(temp_files(), 0u) << "an unfinished object leaves no temp file";
+  // A finish that fails (a key that is not valid) stores nothing and leaves nothing behind.
+  auto bad = s.begin_object("data/", 64);
+  bad->append(as_bytes("x"));
+  EXPECT_THROW(bad->finish("../escape"), Error);
+  EXPECT_EQ(temp_files(), 0u);
+}
+
 TEST_F(LocalStorageTest, PutIfAbsentNeverReplaces) {
   LocalStorage s(dir_ / "repo");
   EXPECT_TRUE(s.put_if_absent("snapshots/a", as_bytes("first")));

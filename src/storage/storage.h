@@ -18,6 +18,17 @@ struct ObjectInfo {
   uint64_t size = 0;
 };
 
+// A new object written in pieces, in order (a pack as it fills), and named when it is done (a
+// pack's name hashes its header, written last). Readers see nothing before finish(), then the
+// whole object, as with put(). Destroying an unfinished writer discards what it wrote.
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual void append(ByteView data) = 0;
+  // Stores the object under `key`; the writer is done after this, whether it succeeds or throws.
+  virtual void finish(const std::string& key) = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -40,6 +51,10 @@ class Storage {
   virtual std::string describe() const = 0;
   // Whether each request crosses a network (S3): callers then avoid many small reads.
   virtual bool remote() const { return false; }
+  // Starts an object whose key will begin with `folder` ("data/") and that will be about
+  // `size_hint` bytes. This default gathers the pieces in memory and put()s them at finish();
+  // LocalStorage writes them to a temp file as they come, holding no copy in memory.
+  virtual std::unique_ptr<ObjectWriter> begin_object(const std::string& folder, size_t size_hint);
 };
 
 }  // namespace coffer

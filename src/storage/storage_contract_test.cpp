@@ -195,9 +195,34 @@ TYPED_TEST_P(StorageContract, ManyThreadsAtOnce) {
   EXPECT_EQ(s.list("par/").size(), kObjects);
 }
 
+TYPED_TEST_P(StorageContract, ObjectWrittenInPiecesAppearsWholeOnlyWhenFinished) {
+  Storage& s = this->s();
+  Bytes a = random_data(3 << 20, 21), b = random_data(100, 22), c = random_data((2 << 20) + 7, 23);
+  {
+    auto w = s.begin_object("data/", a.size() + b.size() + c.size());
+    w->append(a);
+    w->append(b);
+    EXPECT_TRUE(s.list("data/").empty()) << "nothing is visible before finish()";
+    w->append(c);
+    w->finish("data/ab/abcdef");
+    EXPECT_THROW(w->append(a), Error);  // finished
+  }
+  Bytes whole = a;
+  whole.insert(whole.end(), b.begin(), b.end());
+  whole.insert(whole.end(), c.begin(), c.end());
+  EXPECT_EQ(s.get("data/ab/abcdef", 0, Storage::kWhole), whole);
+  EXPECT_EQ(sorted_keys(s.list("data/")), std::vector<std::string>{"data/ab/abcdef"});
+  {
+    auto w = s.begin_object("data/", 1000);  // dropped unfinished: discarded
+    w->append(a);
+  }
+  EXPECT_EQ(sorted_keys(s.list("data/")), std::vector<std::string>{"data/ab/abcdef"});
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StorageContract, PutGetRangeHeadOverwrite, MissingIsNotFoundAndShortIsDamaged,
                             ListByPrefixAndRemove, ListsManyKeysAcrossPages, PutIfAbsent,
-                            LargeObjectWholeAndRanges, ManyThreadsAtOnce);
+                            LargeObjectWholeAndRanges, ManyThreadsAtOnce,
+                            ObjectWrittenInPiecesAppearsWholeOnlyWhenFinished);
 
 INSTANTIATE_TYPED_TEST_SUITE_P(LocalContract, StorageContract, ::testing::Types<LocalBackend>);
 INSTANTIATE_TYPED_TEST_SUITE_P(S3Contract, StorageContract, ::testing::Types<S3Backend>);
