@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "coffer/error.h"
 #include "engine/live_chunks.h"
 #include "engine/pack_rewriter.h"
@@ -185,6 +187,11 @@ CleanupResult run_cleanup(Repository& repo, const CleanupJobOptions& o) {
     freed += static_cast<int64_t>(size);
     if (first) failpoint("cleanup-during-pack-removal");
     first = false;
+  }
+  // (f) Half-written packs of killed backups (their temp files): no backup runs under this lock.
+  if (uint64_t temp_bytes = storage.remove_temp_files("data/")) {
+    spdlog::info("removed {} bytes of temp files left by interrupted backups", temp_bytes);
+    freed += static_cast<int64_t>(temp_bytes);
   }
   result.bytes_freed = freed > 0 ? static_cast<uint64_t>(freed) : 0;
   result.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -244,6 +244,27 @@ TEST_F(CleanupJobTest, RemovesPacksNoIndexLists) {
   expect_intact({"full_20241101_020000", "full_20241201_020000", "incremental_20241115_020000"});
 }
 
+TEST_F(CleanupJobTest, RemovesTempFilesOfPacksThatKilledBackupsWereWriting) {
+  three_backups();
+  // What a backup killed mid-pack leaves: its pack's temp file in data/ (LocalStorage's
+  // begin_object), or a put's temp file beside the object.
+  const fs::path streamed = dir_ / "data" / ".tmp-0123456789abcdef", beside = dir_ / "data" / "ab" / ".tmp-fedcba9876543210";
+  fs::create_directories(beside.parent_path());
+  for (const fs::path& p : {streamed, beside}) {
+    FILE* f = std::fopen(p.c_str(), "w");
+    ASSERT_TRUE(f);
+    std::fwrite("half a pack", 1, 11, f);
+    std::fclose(f);
+  }
+  run_cleanup(*repo_, options("2024-11-20T00:00:00Z", /*dry_run=*/true));
+  EXPECT_TRUE(fs::exists(streamed) && fs::exists(beside)) << "a dry run changes nothing";
+  CleanupResult r = run_cleanup(*repo_, options("2024-11-20T00:00:00Z"));
+  EXPECT_FALSE(fs::exists(streamed));
+  EXPECT_FALSE(fs::exists(beside));
+  EXPECT_GE(r.bytes_freed, 22u);
+  expect_intact({"full_20241101_020000", "full_20241201_020000", "incremental_20241115_020000"});
+}
+
 TEST_F(CleanupJobTest, StopsBeforeDeletingWhenTheLockIsLost) {
   three_backups();
   auto before = objects(*storage_);

@@ -190,6 +190,25 @@ std::unique_ptr<ObjectWriter> LocalStorage::begin_object(const std::string& fold
   return std::make_unique<LocalObjectWriter>(*this, dir.empty() ? root_ : path_of(dir));
 }
 
+uint64_t LocalStorage::remove_temp_files(const std::string& folder) {
+  std::string dir = folder;
+  while (!dir.empty() && dir.back() == '/') dir.pop_back();
+  const fs::path start = dir.empty() ? root_ : path_of(dir);
+  uint64_t bytes = 0;
+  std::error_code ec;
+  if (!fs::is_directory(start, ec)) return 0;
+  for (fs::recursive_directory_iterator it(start, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    if (!it->is_regular_file(entry_ec) || !is_temp_name(it->path().filename().string())) continue;
+    const uint64_t size = it->file_size(entry_ec);
+    if (!entry_ec && ::unlink(it->path().c_str()) == 0) bytes += size;
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    fail(ErrorCategory::kStorage, "cannot list " + start.string() + ": " + ec.message());
+  return bytes;
+}
+
 bool LocalStorage::put_if_absent(const std::string& key, ByteView data) {
   fs::path final_path = path_of(key);
   fs::path tmp = write_temp(final_path, data);

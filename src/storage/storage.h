@@ -55,6 +55,10 @@ class Storage {
   // `size_hint` bytes. This default gathers the pieces in memory and put()s them at finish();
   // LocalStorage writes them to a temp file as they come, holding no copy in memory.
   virtual std::unique_ptr<ObjectWriter> begin_object(const std::string& folder, size_t size_hint);
+  // Removes the temp files that interrupted writes left under `folder` (a killed backup's
+  // half-written pack) and returns the bytes they held. Only while nothing writes there: cleanup
+  // calls it for "data/" under the exclusive lock. S3 objects are never half-written: nothing to do.
+  virtual uint64_t remove_temp_files(const std::string& /*folder*/) { return 0; }
 };
 
 }  // namespace coffer
