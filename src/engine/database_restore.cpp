@@ -137,7 +137,7 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   {
     size_t n = order.size();
     // Dump chunks are small (16 KiB, 4 KiB in older repositories): runs of 64 per read.
-    BlobPrefetcher prefetch(repo, std::move(order), 4, 256);
+    BlobPrefetcher prefetch(repo, std::move(order), 0, 256);
     for (size_t i = 0; i < n; ++i) archive.write(prefetch.next());
   }
   archive.close();

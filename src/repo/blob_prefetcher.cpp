@@ -8,7 +8,7 @@ namespace coffer {
 
 BlobPrefetcher::BlobPrefetcher(Repository& repo, std::vector<ChunkId> order, unsigned threads, size_t max_ahead)
     : repo_(repo), order_(std::move(order)), max_ahead_(std::max<size_t>(1, max_ahead)), slots_(order_.size()) {
-  threads = std::max(1u, threads);
+  if (threads == 0) threads = repo.storage().remote() ? 4 : std::max(2u, std::thread::hardware_concurrency());
   run_chunks_ = std::max<size_t>(1, max_ahead_ / threads);  // every thread gets a share of the window
   for (unsigned i = 0; i < threads && i < order_.size(); ++i) threads_.emplace_back([this] { worker(); });
 }

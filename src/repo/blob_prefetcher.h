@@ -20,8 +20,11 @@ namespace coffer {
 
 class BlobPrefetcher {
  public:
-  // `repo`'s index must be loaded; `repo` must outlive this.
-  BlobPrefetcher(Repository& repo, std::vector<ChunkId> order, unsigned threads = 4, size_t max_ahead = 16);
+  // `repo`'s index must be loaded; `repo` must outlive this. threads = 0: one per core on local
+  // storage (the work is decrypting and decompressing: more threads than cores only switch
+  // between them, measured 0.92 -> 0.84 s for a files restore with 2 instead of 4), and 4 on
+  // remote storage, where each waits on a request.
+  BlobPrefetcher(Repository& repo, std::vector<ChunkId> order, unsigned threads = 0, size_t max_ahead = 16);
   ~BlobPrefetcher();  // stops the threads; chunks not taken are dropped
   BlobPrefetcher(const BlobPrefetcher&) = delete;
   BlobPrefetcher& operator=(const BlobPrefetcher&) = delete;
