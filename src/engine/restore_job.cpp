@@ -139,7 +139,9 @@ RestoreResult run_restore(Repository& repo, const std::string& backup_id, const 
   for (const FileEntry& e : entries)
     if (e.type == EntryType::kFile)
       for (const ChunkRef& c : e.chunks) order.push_back(c.id);
-  BlobPrefetcher prefetch(repo, std::move(order));
+  // Up to 32 chunks (and 32 MiB) ahead: with a window of 16 a thread waited for the writer to take
+  // its whole run before fetching the next (files restore 0.83 -> 0.77 s with 32 and 2 MiB runs).
+  BlobPrefetcher prefetch(repo, std::move(order), 0, 32);
 
   // `prefetched`: the file's chunks come from `prefetch` (its next ones), else straight from the
   // repository (the content of a hard link whose first link was not selected).

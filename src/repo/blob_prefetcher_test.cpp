@@ -94,6 +94,28 @@ TEST_F(BlobPrefetcherTest, ChunksStoredTogetherAreFetchedWithOneReadPerRun) {
   for (int i : {5, 6, 7, 3, 3, 150, 4, 8}) EXPECT_EQ(to_string(p.next()), contents_[i]);
 }
 
+// The byte budget bounds what is held ahead of the consumer: below one chunk's size, chunks are
+// fetched one at a time (one read each), and still all arrive, in order.
+TEST_F(BlobPrefetcherTest, AByteBudgetBelowAChunkFetchesOneChunkAtATime) {
+  auto counting = std::make_shared<CountingStorage>(dir_);
+  auto repo = Repository::open(counting, std::string("pw"));
+  repo->load_index();
+  const int loading_reads = counting->gets;
+  {
+    BlobPrefetcher p(*repo, ids_, 2, 64, /*max_bytes_ahead=*/1);
+    for (const std::string& want : contents_) EXPECT_EQ(to_string(p.next()), want);
+  }
+  EXPECT_EQ(counting->gets - loading_reads, 200);
+  // A budget of about ten chunks (the last ones are 2 KiB): runs stay under it.
+  const int before = counting->gets;
+  {
+    BlobPrefetcher p(*repo, ids_, 2, 64, /*max_bytes_ahead=*/20000);
+    for (const std::string& want : contents_) EXPECT_EQ(to_string(p.next()), want);
+  }
+  EXPECT_GT(counting->gets - before, 200 / 32) << "runs were not cut by the budget";
+  EXPECT_LT(counting->gets - before, 200);
+}
+
 // A run's ranged read that fails gives every chunk of the run the error, each at its place.
 TEST_F(BlobPrefetcherTest, AFailedRunReadFailsEachOfItsChunks) {
   for (const auto& e : fs::recursive_directory_iterator(dir_ / "data"))
