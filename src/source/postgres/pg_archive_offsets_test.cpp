@@ -67,6 +67,14 @@ TEST_F(PgArchiveOffsetsTest, RepairedStreamMatchesWhatPgDumpWritesToAFile) {
   ASSERT_EQ(run_process(spec, nullptr, &err), 0) << err;
 
   std::string before = slurp(piped);
+  // Cut short in its data, the same archive is left as it is: the walk runs off the end.
+  std::string cut = (dir_ / "cut.dump").string();
+  std::ofstream(cut, std::ios::binary) << before.substr(0, before.size() * 2 / 3);
+  OffsetRepair cut_repair = fill_in_data_offsets(cut);
+  EXPECT_FALSE(cut_repair.repaired);
+  EXPECT_EQ(cut_repair.reason, "archive ends early");
+  EXPECT_EQ(slurp(cut), before.substr(0, before.size() * 2 / 3));
+
   OffsetRepair repair = fill_in_data_offsets(piped);
   ASSERT_TRUE(repair.repaired) << repair.reason;
   EXPECT_GE(repair.entries, 3);  // a, b, empty_one (and the large object)
@@ -100,6 +108,8 @@ TEST(ArchiveOffsets, LeavesWhatItCannotParseUntouched) {
   EXPECT_FALSE(r.reason.empty());
   EXPECT_EQ(slurp(path), junk);
   std::ofstream(path, std::ios::binary | std::ios::trunc) << "not a dump at all";
+  EXPECT_FALSE(fill_in_data_offsets(path).repaired);
+  std::ofstream(path, std::ios::binary | std::ios::trunc);  // empty
   EXPECT_FALSE(fill_in_data_offsets(path).repaired);
   EXPECT_FALSE(fill_in_data_offsets((dir / "missing").string()).repaired);
   fs::remove_all(dir);
