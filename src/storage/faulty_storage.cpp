@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -176,6 +177,30 @@ auto FaultyStorage::faulty_write(const std::string& key, ByteView data, Write wr
       fail_injected(*rule, "cannot sync folder of", key, EIO);
   }
   fail_injected(*rule, "cannot write", key, EIO);
+}
+
+class FaultyObjectWriter : public ObjectWriter {
+ public:
+  FaultyObjectWriter(FaultyStorage& storage, std::unique_ptr<ObjectWriter> inner)
+      : storage_(storage), inner_(std::move(inner)) {}
+  void append(ByteView data) override {
+    const size_t keep = std::min(data.size(), kKept - std::min(kKept, head_.size()));
+    head_.insert(head_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(keep));
+    inner_->append(data);
+  }
+  void finish(const std::string& key) override {
+    storage_.faulty_write(key, head_, [&] { inner_->finish(key); });
+  }
+
+ private:
+  static constexpr size_t kKept = 128 * 1024;  // what a "short" fault leaves is cut from these
+  FaultyStorage& storage_;
+  std::unique_ptr<ObjectWriter> inner_;
+  Bytes head_;
+};
+
+std::unique_ptr<ObjectWriter> FaultyStorage::begin_object(const std::string& folder, size_t size_hint) {
+  return std::make_unique<FaultyObjectWriter>(*this, inner_->begin_object(folder, size_hint));
 }
 
 void FaultyStorage::put(const std::string& key, ByteView data) {

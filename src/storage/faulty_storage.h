@@ -15,6 +15,7 @@
 //           short   put writes the first half of the object under a hidden temp name
 //                   ("<folder>/.tmp-fault-<n>", as an interrupted LocalStorage write leaves it;
 //                   on S3 nothing, uploads are all or nothing) and fails with ENOSPC
+//           (An object written in pieces, a pack, meets its put faults when it is finished.)
 //           fsync   put stores the whole object, then fails with EIO, as a failed folder sync
 //                   does; remove removes, then fails (the answer was lost)
 // Examples: "put:data/:3:enospc", "get:snapshots/:1:eio", "put::20%:eio:seed=7,remove:locks/:1:eio".
@@ -65,6 +66,11 @@ class FaultyStorage : public Storage {
   void remove(const std::string& key) override;
   std::string describe() const override { return inner_->describe(); }
   bool remote() const override { return inner_->remote(); }
+  // The inner storage's writer (LocalStorage's streams into a temp file), with the put faults of
+  // the object's key applied when it is finished ("short" leaves the first half of its first
+  // 128 KiB under a temp name).
+  std::unique_ptr<ObjectWriter> begin_object(const std::string& folder, size_t size_hint) override;
+  uint64_t remove_temp_files(const std::string& folder) override { return inner_->remove_temp_files(folder); }
 
   // How many faults were injected so far (tests).
   uint64_t injected() const;
@@ -79,6 +85,7 @@ class FaultyStorage : public Storage {
   const StorageFaultRule* decide(StorageFaultRule::Op op, const std::string& key);
   [[noreturn]] void fail_injected(const StorageFaultRule& rule, const std::string& what, const std::string& key,
                                   int err) const;
+  friend class FaultyObjectWriter;
   // Runs a put-like write (`write` stores the object) under the faults for `key`.
   template <typename Write>
   auto faulty_write(const std::string& key, ByteView data, Write write);

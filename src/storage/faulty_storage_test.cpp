@@ -97,6 +97,30 @@ TEST_F(FaultyStorageTest, FsyncFaultStoresTheObjectThenThrows) {
   EXPECT_FALSE(s.put_if_absent("snapshots/b1", as_bytes("again")));  // the 2nd call passes through
 }
 
+// A pack written in pieces (LocalStorage streams it into a temp file) meets its key's put
+// faults at finish(): a failed one leaves no object and no temp file of its own.
+TEST_F(FaultyStorageTest, ObjectsWrittenInPiecesMeetThePutFaultsWhenFinished) {
+  FaultyStorage s = faulty("put:data/:1:enospc,put:data/:2:short,put:data/:3:fsync");
+  auto write = [&](const std::string& key) {
+    auto w = s.begin_object("data/", 20);
+    w->append(as_bytes("0123456789"));
+    w->append(as_bytes("abcdefghij"));
+    w->finish(key);
+  };
+  EXPECT_NE(storage_error([&] { write("data/aa/one"); }).find("No space left on device"), std::string::npos);
+  EXPECT_TRUE(files().empty());
+  storage_error([&] { write("data/bb/two"); });
+  std::set<std::string> all = files();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all.begin()->rfind("data/bb/.tmp-fault-", 0), 0u) << *all.begin();
+  EXPECT_EQ(fs::file_size(dir_ / *all.begin()), 10u);  // half of what was written
+  EXPECT_NE(storage_error([&] { write("data/cc/three"); }).find("sync"), std::string::npos);
+  EXPECT_EQ(to_string(local_->get("data/cc/three", 0, Storage::kWhole)), "0123456789abcdefghij");
+  write("data/dd/four");  // no rule left: stored
+  EXPECT_EQ(to_string(local_->get("data/dd/four", 0, Storage::kWhole)), "0123456789abcdefghij");
+  EXPECT_EQ(s.injected(), 3u);
+}
+
 TEST_F(FaultyStorageTest, ReadsListsAndRemovesFail) {
   local_->put("data/p", as_bytes("pack"));
   local_->put("locks/l", as_bytes("lock"));
