@@ -106,6 +106,7 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
 
   DatabaseRestoreResult result;
   result.dbname = dbname;
+  const auto started = std::chrono::steady_clock::now();
   int server_num;
   {
     pg::Session admin(conn, "postgres");
@@ -127,6 +128,7 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
     if (warn) warn(w);
   }
   pg::Tools tools = pg::find_tools(std::max(server_num, part.info.server_version_num));
+  spdlog::debug("database restore: target database and tools ready in {:.2f} s", seconds_since(started));
 
   // pg_restore -j needs a seekable archive: write a private copy, checking every chunk on the way.
   auto phase = std::chrono::steady_clock::now();
