@@ -52,6 +52,18 @@ class KillTest(CofferTestCase):
         self.coffer("verify", "--read-data", expect=0)
         self.restore_and_compare(committed[0][0], committed[0][1], "first-full-at-end")
 
+        # A killed create leaves the pack it was filling as a temp file in data/ (and its lock):
+        # cleanup, which keeps every backup here, removes the temp files with the packs no index lists.
+        data_dir = os.path.join(self.backup_dir, "data")
+        temps = lambda: sorted(f for f in all_files(data_dir) if os.path.basename(f).startswith(".tmp-"))
+        print(f"\n{len(temps())} temp files in data/ before cleanup", file=sys.stderr)
+        self.coffer("unlock", expect=0)
+        self.coffer("cleanup", expect=0)
+        self.assertEqual(temps(), [], "cleanup left the temp files of killed backups")
+        self.assertEqual([b["backup_id"] for b in self.list_backups()], [c[0] for c in committed])
+        self.coffer("verify", "--read-data", expect=0)
+        self.restore_and_compare(committed[-1][0], committed[-1][1], "last-after-cleanup")
+
     def kill_round(self, n, should_kill, committed):
         """Starts a full create, SIGKILLs it when should_kill says so, then checks the repository.
         Returns True when the kill landed before the run committed anything."""
