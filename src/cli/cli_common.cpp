@@ -129,10 +129,17 @@ void ProgressLine::update(const Progress& p) {
     int s = static_cast<int>((p.bytes_total - p.bytes_done) / rate);
     eta = std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
   }
-  std::fprintf(stderr, "\r\033[K%s: %llu/%llu files, %s/%s, %s/s, ETA %s", p.phase.c_str(),
-               static_cast<unsigned long long>(p.files_done), static_cast<unsigned long long>(p.files_total),
-               human_bytes(p.bytes_done).c_str(), human_bytes(p.bytes_total).c_str(),
-               human_bytes(static_cast<uint64_t>(rate)).c_str(), eta.c_str());
+  if (p.files_total == 0 && p.bytes_total == 0) {  // a phase without figures (pg_restore runs)
+    std::fprintf(stderr, "\r\033[K%s ...", p.phase.c_str());
+  } else if (p.files_total == 0) {  // bytes only (a database dump)
+    std::fprintf(stderr, "\r\033[K%s: %s/%s, %s/s, ETA %s", p.phase.c_str(), human_bytes(p.bytes_done).c_str(),
+                 human_bytes(p.bytes_total).c_str(), human_bytes(static_cast<uint64_t>(rate)).c_str(), eta.c_str());
+  } else {
+    std::fprintf(stderr, "\r\033[K%s: %llu/%llu files, %s/%s, %s/s, ETA %s", p.phase.c_str(),
+                 static_cast<unsigned long long>(p.files_done), static_cast<unsigned long long>(p.files_total),
+                 human_bytes(p.bytes_done).c_str(), human_bytes(p.bytes_total).c_str(),
+                 human_bytes(static_cast<uint64_t>(rate)).c_str(), eta.c_str());
+  }
   std::fflush(stderr);
   shown_ = true;
 }

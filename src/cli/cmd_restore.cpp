@@ -57,6 +57,7 @@ Runner add_restore(CLI::App& app, GlobalOptions& g) {
                   {"errors", r.errors},
                   {"database", db}});
     } else {
+      clear_progress();
       if (r.database) {
         for (const auto& m : r.database->row_count_mismatches)
           spdlog::error("row count of {} differs: {} at backup time, {} restored", m.table, m.expected, m.actual);
@@ -66,7 +67,6 @@ Runner add_restore(CLI::App& app, GlobalOptions& g) {
                       mismatches ? "DIFFER" : "match", r.backup_id.c_str());
       }
       for (const auto& e : r.errors) spdlog::error("skipped damaged file {}", e);
-      clear_progress();
       if (!g.quiet && o.scope != BackupScope::kDatabase && (r.files_restored > 0 || !r.database))
         std::printf("restored %llu files (%s) from %s%s\n", static_cast<unsigned long long>(r.files_restored),
                     human_bytes(r.bytes_restored).c_str(), r.backup_id.c_str(),

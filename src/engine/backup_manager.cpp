@@ -220,7 +220,8 @@ RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, c
     fail(ErrorCategory::kNotFound, "backup " + id + " holds no database");
   RestoreResult result;
   result.backup_id = id;
-  if (want_db && manifest.database) result.database = restore_database(repo, manifest, config_, options, on_warning_);
+  if (want_db && manifest.database)
+    result.database = restore_database(repo, manifest, config_, options, on_warning_, on_progress_);
   if (want_files && manifest.info.has_files) {
     RestoreResult files = run_restore(repo, id, {options, ::geteuid() == 0, on_progress_});
     result.files_restored = files.files_restored;

@@ -18,6 +18,7 @@
 #include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_dump_stream.h"
 #include "source/postgres/pg_tools.h"
+#include "util/disk_space.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -93,11 +94,20 @@ std::vector<TableRows> select_tables(const std::vector<TableRows>& recorded, con
 
 DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifest, const BackupConfig& config,
                                        const RestoreOptions& options,
-                                       const std::function<void(const std::string&)>& warn) {
+                                       const std::function<void(const std::string&)>& warn,
+                                       const std::function<void(const Progress&)>& on_progress) {
+  auto report = [&](const std::string& phase, uint64_t done = 0, uint64_t total = 0) {
+    if (on_progress) on_progress(Progress{phase, 0, 0, done, total});
+  };
   const std::string& backup_id = manifest.info.backup_id;
   if (!manifest.database) fail(ErrorCategory::kNotFound, "backup " + backup_id + " holds no database");
   const DatabasePart& part = *manifest.database;
   std::vector<TableRows> tables = select_tables(part.info.tables, options.tables, backup_id);
+  // The dump is staged in TMPDIR (below): its room is checked before anything is created, not
+  // found missing halfway through (64 MiB to spare).
+  require_free_space(fs::temp_directory_path(), part.info.dump_bytes + (64u << 20),
+                     "restoring the database (pg_restore -j reads a staged copy of the dump)",
+                     "set TMPDIR to a folder with room");
 
   BackupConfig target_config = config;
   if (target_config.db_name.empty()) target_config.db_name = part.info.name;  // restore where it came from
@@ -140,7 +150,17 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
     size_t n = order.size();
     // Dump chunks are small (16 KiB, 4 KiB in older repositories): runs of 64 per read.
     BlobPrefetcher prefetch(repo, std::move(order), 0, 256);
-    for (size_t i = 0; i < n; ++i) archive.write(prefetch.next());
+    uint64_t staged = 0;
+    auto last_report = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < n; ++i) {
+      Bytes chunk = prefetch.next();
+      archive.write(chunk);
+      staged += chunk.size();
+      if (on_progress && std::chrono::steady_clock::now() - last_report > std::chrono::milliseconds(200)) {
+        last_report = std::chrono::steady_clock::now();
+        report("database: staging the dump", staged, part.info.dump_bytes);
+      }
+    }
   }
   archive.close();
   spdlog::debug("database restore: dump written to {} in {:.2f} s", archive.path(), seconds_since(phase));
@@ -158,11 +178,13 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
     if (!options.tables.empty()) request.tables.push_back(qualified(t.schema, t.name));
   request.clean = options.clean;
   request.jobs = std::max(1, options.jobs);
+  report("database: pg_restore -j" + std::to_string(request.jobs) + " into " + dbname);
   pg::run_pg_restore(tools, conn, request);
   spdlog::debug("database restore: pg_restore took {:.2f} s", seconds_since(phase));
   phase = std::chrono::steady_clock::now();
 
   // Check the restored row counts against the counts taken in the dump's snapshot.
+  report("database: checking the row counts of " + std::to_string(tables.size()) + " tables");
   pg::Session check(conn, dbname);
   std::map<std::string, uint64_t> actual;
   for (const pg::TableInfo& t : check.tables_with_row_counts()) actual[qualified(t.schema, t.name)] = t.rows;

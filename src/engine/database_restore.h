@@ -14,9 +14,11 @@
 namespace coffer {
 
 // Throws Error(kNotFound) when the backup holds no database, Error(kInput) when the target has
-// tables and !clean, Error(kDatabase) when PostgreSQL or pg_restore fails.
+// tables and !clean, Error(kStorage) when TMPDIR has no room for the dump, Error(kDatabase) when
+// PostgreSQL or pg_restore fails. `on_progress` (optional) sees each phase, and the bytes staged.
 DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifest, const BackupConfig& config,
                                        const RestoreOptions& options,
-                                       const std::function<void(const std::string&)>& warn);
+                                       const std::function<void(const std::string&)>& warn,
+                                       const std::function<void(const Progress&)>& on_progress = {});
 
 }  // namespace coffer
