@@ -129,9 +129,12 @@ void ProgressLine::update(const Progress& p) {
     int s = static_cast<int>((p.bytes_total - p.bytes_done) / rate);
     eta = std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
   }
-  if (p.files_total == 0 && p.bytes_total == 0) {  // a phase without figures (pg_restore runs)
+  if (p.files_total == 0 && p.bytes_total == 0 && p.bytes_done == 0) {  // a phase without figures
     std::fprintf(stderr, "\r\033[K%s ...", p.phase.c_str());
-  } else if (p.files_total == 0) {  // bytes only (a database dump)
+  } else if (p.files_total == 0 && p.bytes_total == 0) {  // bytes of an unknown total (a dump)
+    std::fprintf(stderr, "\r\033[K%s %s, %s/s", p.phase.c_str(), human_bytes(p.bytes_done).c_str(),
+                 human_bytes(static_cast<uint64_t>(rate)).c_str());
+  } else if (p.files_total == 0) {  // bytes only (a database dump staged)
     std::fprintf(stderr, "\r\033[K%s: %s/%s, %s/s, ETA %s", p.phase.c_str(), human_bytes(p.bytes_done).c_str(),
                  human_bytes(p.bytes_total).c_str(), human_bytes(static_cast<uint64_t>(rate)).c_str(), eta.c_str());
   } else {

@@ -395,7 +395,9 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
     db_thread = std::thread([&] {
       try {
         dump_bases = dump_delta_bases(repo, bases.last_dump, warn);
-        database = backup_database(store, repo.db_chunker(), config, warn, dump_bases.dump.get());
+        // The files part shows progress when there is one; a database-only backup shows the dump's.
+        database = backup_database(store, repo.db_chunker(), config, warn, dump_bases.dump.get(),
+                                   want_files ? std::function<void(const Progress&)>() : options.on_progress);
       } catch (...) {
         db_failure = std::current_exception();
         claim_first(FirstFailure::kDatabase);

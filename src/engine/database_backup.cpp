@@ -32,7 +32,8 @@ class RowCountingSource : public ByteSource {
 }  // namespace
 
 DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, const BackupConfig& config,
-                             const std::function<void(const std::string&)>& warn, DeltaBaseSource* bases) {
+                             const std::function<void(const std::string&)>& warn, DeltaBaseSource* bases,
+                             const std::function<void(const Progress&)>& on_progress) {
   auto start = std::chrono::steady_clock::now();
   pg::Connection conn(config);
   pg::Session session(conn);
@@ -59,8 +60,14 @@ DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, con
     pg::DumpStream dump(tools, conn, snapshot);
     RowCountingSource counted(dump, counter);
     const Pace pace = config.db_compression_keep_up ? Pace::kKeepUp : Pace::kRatio;
-    part.dump = store.add_stream(counted, BlobType::kData, params, [&](size_t n) { info.dump_bytes += n; }, bases,
-                                 /*earlier=*/nullptr, pace);
+    auto last_report = std::chrono::steady_clock::now();
+    auto on_bytes = [&](size_t n) {
+      info.dump_bytes += n;
+      if (!on_progress || std::chrono::steady_clock::now() - last_report < std::chrono::milliseconds(200)) return;
+      last_report = std::chrono::steady_clock::now();
+      on_progress(Progress{"database " + info.name + ": dumped", 0, 0, info.dump_bytes, 0});
+    };
+    part.dump = store.add_stream(counted, BlobType::kData, params, on_bytes, bases, /*earlier=*/nullptr, pace);
     dump.finish();
   }
   if (!counter.finish()) spdlog::info("row counts by count(*): the dump could not be read for them ({})", counter.reason());

@@ -15,7 +15,9 @@ namespace coffer {
 // Safe to run on its own thread next to the files part (ChunkStore takes several producers).
 // Throws Error(kDatabase) naming the server when anything fails. Warnings go to `warn`.
 // `bases` (optional) pairs dump chunks with the last dump's, to store changed ones as deltas.
+// `on_progress` (optional) is told the bytes dumped so far, a few times a second.
 DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, const BackupConfig& config,
-                             const std::function<void(const std::string&)>& warn, DeltaBaseSource* bases = nullptr);
+                             const std::function<void(const std::string&)>& warn, DeltaBaseSource* bases = nullptr,
+                             const std::function<void(const Progress&)>& on_progress = {});
 
 }  // namespace coffer
