@@ -10,6 +10,7 @@
 
 #include "coffer/backup_manager.h"
 #include "config/config_loader.h"
+#include "util/bytes.h"
 
 namespace coffer::cli {
 
@@ -37,7 +38,6 @@ void clear_progress();
 void print_json(const nlohmann::json& j);
 // "2024-12-01T02:00:00.123456Z" -> "2024-12-01 02:00:00" for tables.
 std::string short_time(const std::string& iso);
-std::string human_bytes(uint64_t n);
 nlohmann::json to_json(const BackupInfo& b);
 nlohmann::json to_json(const DatabaseInfo& d);
 

@@ -62,19 +62,6 @@ std::string short_time(const std::string& iso) {
   return t;
 }
 
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
-
 nlohmann::json to_json(const DatabaseInfo& d) {
   nlohmann::json tables = nlohmann::json::array();
   for (const auto& t : d.tables) tables.push_back({{"schema", t.schema}, {"name", t.name}, {"rows", t.rows}});

@@ -59,6 +59,20 @@ void make_dirs(const fs::path& dir) {
   if (!fs::is_directory(dir, ec)) fail(ErrorCategory::kStorage, "cannot create folder " + dir.string());
 }
 
+// Writes all of `data` to `fd`; 0, or the errno of the write that failed.
+int write_fully(int fd, ByteView data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
 }  // namespace
 
 LocalStorage::LocalStorage(fs::path root) {
@@ -90,17 +104,10 @@ fs::path LocalStorage::write_temp(const fs::path& final_path, ByteView data) {
   fs::path tmp = final_path.parent_path() / (".tmp-" + temp_suffix());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) fail_io("cannot create", tmp, errno);
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail_io("cannot write", tmp, err);
-    }
-    done += static_cast<size_t>(n);
+  if (int err = write_fully(fd, data)) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fail_io("cannot write", tmp, err);
   }
   if (::fsync(fd) != 0) {
     int err = errno;
@@ -141,16 +148,10 @@ class LocalObjectWriter : public ObjectWriter {
 
   void append(ByteView data) override {
     if (fd_ < 0) fail(ErrorCategory::kInternal, "append to a finished object " + tmp_.string());
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        discard();
-        fail_io("cannot write", tmp_, err);
-      }
-      done += static_cast<size_t>(n);
+    if (int err = write_fully(fd_, data)) {
+      const fs::path failed = tmp_;
+      discard();
+      fail_io("cannot write", failed, err);
     }
   }
 

@@ -1,5 +1,7 @@
 #include "util/bytes.h"
 
+#include <cstdio>
+
 #include "coffer/error.h"
 
 namespace coffer {
@@ -30,6 +32,19 @@ Bytes from_hex(std::string_view hex) {
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
   return out;
+}
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
 }
 
 }  // namespace coffer

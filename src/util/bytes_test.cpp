@@ -17,4 +17,13 @@ TEST(Bytes, HexRejectsBadInput) {
   EXPECT_THROW(from_hex("zz"), Error);
 }
 
+TEST(Bytes, HumanBytesPicksTheLargestUnitBelow1024) {
+  EXPECT_EQ(human_bytes(0), "0 B");
+  EXPECT_EQ(human_bytes(1023), "1023 B");
+  EXPECT_EQ(human_bytes(1536), "1.5 KiB");
+  EXPECT_EQ(human_bytes(480ull << 20), "480.0 MiB");
+  EXPECT_EQ(human_bytes(3ull << 40), "3.0 TiB");
+  EXPECT_EQ(human_bytes(5000ull << 40), "5000.0 TiB");
+}
+
 }  // namespace coffer
