@@ -52,10 +52,7 @@ TEST_F(PgArchiveOffsetsTest, RepairedStreamMatchesWhatPgDumpWritesToAFile) {
   {
     std::string snapshot = session.begin_snapshot();
     DumpStream dump(tools, conn, snapshot);
-    std::ofstream out(piped, std::ios::binary);
-    std::vector<uint8_t> buf(1 << 16);
-    while (size_t n = dump.read(buf.data(), buf.size())) out.write(reinterpret_cast<char*>(buf.data()), n);
-    dump.finish();
+    std::ofstream(piped, std::ios::binary) << to_string(read_whole_dump(dump));
     session.end_snapshot();
   }
   // The way pg_dump writes a seekable file: offsets filled in.

@@ -294,9 +294,7 @@ TEST_F(PgArchiveRowsTest, CountsMatchCountStarForEveryTable) {
   {
     std::string snapshot = session.begin_snapshot();
     DumpStream dump(tools, conn, snapshot);
-    std::vector<uint8_t> buf(1 << 16);
-    while (size_t n = dump.read(buf.data(), buf.size())) stream.insert(stream.end(), buf.begin(), buf.begin() + n);
-    dump.finish();
+    stream = read_whole_dump(dump);
     tables = session.tables_with_row_counts();
     session.end_snapshot();
   }

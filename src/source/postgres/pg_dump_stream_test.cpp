@@ -46,11 +46,8 @@ class PgDumpTest : public PgTestBase {
   // Streams a dump of `conn`'s database into a file; returns its path.
   std::string dump_to_file(const Tools& tools, const Connection& conn, const std::string& snapshot) {
     std::string path = (dir_ / ("dump" + std::to_string(dumps_++))).string();
-    std::ofstream out(path, std::ios::binary);
     DumpStream dump(tools, conn, snapshot);
-    std::vector<uint8_t> buf(64 * 1024);
-    while (size_t n = dump.read(buf.data(), buf.size())) out.write(reinterpret_cast<char*>(buf.data()), n);
-    dump.finish();
+    std::ofstream(path, std::ios::binary) << to_string(read_whole_dump(dump));
     return path;
   }
 

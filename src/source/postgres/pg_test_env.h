@@ -14,6 +14,8 @@
 #include "coffer/backup_config.h"
 #include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_connection.h"
+#include "source/postgres/pg_dump_stream.h"
+#include "util/bytes.h"
 
 namespace coffer::pg {
 
@@ -27,6 +29,15 @@ inline std::string sql_literal(const std::string& value) {
   std::string out = "'";
   for (char c : value) out += c == '\'' ? std::string("''") : std::string(1, c);
   return out + "'";
+}
+
+// Everything `dump` writes, read to its end; finish() then checks how pg_dump exited.
+inline Bytes read_whole_dump(DumpStream& dump) {
+  Bytes out;
+  std::vector<uint8_t> buf(1 << 16);
+  while (size_t n = dump.read(buf.data(), buf.size())) out.insert(out.end(), buf.begin(), buf.begin() + n);
+  dump.finish();
+  return out;
 }
 
 class PgTestBase : public ::testing::Test {
