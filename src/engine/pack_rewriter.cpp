@@ -1,5 +1,6 @@
 #include "engine/pack_rewriter.h"
 
+#include <memory>
 #include <optional>
 
 #include "coffer/error.h"
@@ -8,14 +9,14 @@ namespace coffer {
 
 RewriteOutcome rewrite_packs(Repository& repo, const std::vector<PackRewrite>& packs) {
   RewriteOutcome out;
-  PackBuilder builder;
+  std::unique_ptr<PackWriter> writer;  // the pack being filled, as a backup writes its packs
   auto flush = [&] {
-    if (builder.empty()) return;
+    if (!writer || writer->empty()) return;
     std::vector<PackEntry> entries;
-    Bytes bytes = builder.finish(repo.sealer(), &entries);
-    std::string id = pack_id_of(bytes);
-    repo.storage().put(pack_key(id), bytes);
-    out.bytes_written += bytes.size();
+    uint64_t bytes = 0;
+    std::string id = writer->finish(repo.sealer(), &entries, &bytes);
+    writer.reset();
+    out.bytes_written += bytes;
     out.written.push_back({id, std::move(entries)});
   };
   for (const PackRewrite& r : packs) {
@@ -39,8 +40,9 @@ RewriteOutcome rewrite_packs(Repository& repo, const std::vector<PackRewrite>& p
                   base ? &*base : nullptr);
       }
       for (const PackEntry& e : r.live) {
-        builder.add(e.type, e.id, e.raw_length, ByteView(pack).subspan(e.offset, e.length), e.base);
-        if (builder.size() >= kPackTargetSize) flush();
+        if (!writer) writer = std::make_unique<PackWriter>(repo.storage());
+        writer->add(e.type, e.id, e.raw_length, ByteView(pack).subspan(e.offset, e.length), e.base);
+        if (writer->size() >= kPackTargetSize) flush();
       }
       out.rewritten.push_back(r.pack.id);
     } catch (const Error& e) {

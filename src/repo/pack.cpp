@@ -1,7 +1,5 @@
 #include "repo/pack.h"
 
-#include <sys/mman.h>
-
 #include <cstring>
 
 #include "codec/compression.h"
@@ -17,30 +15,9 @@ constexpr size_t kEntrySize = 1 + 32 + 4 + 4 + 4;  // + 32 for a delta's base
 
 void PackBuilder::add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob,
                       const ChunkId& base) {
-  uint8_t* at = append(type, id, raw_length, sealed_blob.size(), base);
-  if (!sealed_blob.empty()) std::memcpy(at, sealed_blob.data(), sealed_blob.size());
-}
-
-uint8_t* PackBuilder::append(BlobType type, const ChunkId& id, uint32_t raw_length, size_t stored_length,
-                             const ChunkId& base) {
-  // One allocation per pack instead of a doubling series of copies while it fills. A pack closes
-  // once it passes the target, so it can hold the target plus one largest chunk (4 MiB) and its
-  // header: reserve room for all of it (untouched pages cost no memory), or the last blob
-  // copies the whole pack into a buffer twice its size.
-  if (data_.capacity() == 0) {
-    data_.reserve(kPackTargetSize + kPackTargetSize / 2);
-    // A fresh mapping: with 4 KiB pages every one faults as the pack fills (4% of a files backup,
-    // under the chunk store's lock); transparent huge pages fault once per 2 MiB. Only advice:
-    // without THP nothing changes. (Recycling buffers instead kept an extra 20 MiB resident.)
-    const uintptr_t start = reinterpret_cast<uintptr_t>(data_.data());
-    const uintptr_t page = 4096, begin = (start + page - 1) & ~(page - 1);
-    const uintptr_t end = (start + data_.capacity()) & ~(page - 1);
-    if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-  }
-  const size_t offset = data_.size();
-  entries_.push_back({type, id, static_cast<uint32_t>(offset), static_cast<uint32_t>(stored_length), raw_length, base});
-  data_.resize(offset + stored_length);
-  return data_.data() + offset;
+  entries_.push_back({type, id, static_cast<uint32_t>(data_.size()), static_cast<uint32_t>(sealed_blob.size()),
+                      raw_length, base});
+  data_.insert(data_.end(), sealed_blob.begin(), sealed_blob.end());
 }
 
 namespace {

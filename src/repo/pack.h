@@ -37,13 +37,12 @@ struct PackEntry {
 
 constexpr size_t kPackTargetSize = 16 * 1024 * 1024;
 
+// A whole pack built in memory (tests, fuzz seeds). coffer stores packs with PackWriter below,
+// which writes the same bytes without holding the pack.
 class PackBuilder {
  public:
   // Appends an already sealed blob.
   void add(BlobType type, const ChunkId& id, uint32_t raw_length, ByteView sealed_blob, const ChunkId& base = {});
-  // Makes room for a blob of `stored_length` bytes and returns where to seal it (valid until the
-  // next call): saves the copy add() makes.
-  uint8_t* append(BlobType type, const ChunkId& id, uint32_t raw_length, size_t stored_length, const ChunkId& base = {});
   size_t size() const { return data_.size(); }
   bool empty() const { return entries_.empty(); }
   // Appends the header; returns the finished pack bytes and leaves the builder empty.
