@@ -132,6 +132,23 @@ std::vector<TableInfo> Session::tables_with_row_counts() {
   return tables;
 }
 
+std::vector<TableInfo> Session::tables_with_inserted_rows() {
+  Result r(exec_checked(conn_, target_,
+                        std::string("SELECT n.nspname, c.relname, s.n_tup_ins FROM pg_catalog.pg_class c "
+                                    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                                    "JOIN pg_catalog.pg_stat_user_tables s ON s.relid = c.oid "
+                                    "WHERE s.n_tup_upd = 0 AND s.n_tup_del = 0 "
+                                    "AND current_setting('track_counts')::bool AND ") +
+                            kUserTablesWhere));
+  std::vector<TableInfo> tables;
+  for (int i = 0; i < PQntuples(r.res); ++i)
+    tables.push_back({PQgetvalue(r.res, i, 0), PQgetvalue(r.res, i, 1),
+                      std::strtoull(PQgetvalue(r.res, i, 2), nullptr, 10)});
+  std::sort(tables.begin(), tables.end(),
+            [](const TableInfo& a, const TableInfo& b) { return std::tie(a.schema, a.name) < std::tie(b.schema, b.name); });
+  return tables;
+}
+
 bool Session::has_user_tables() {
   return query_value(std::string("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
                                  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ") +
