@@ -71,6 +71,7 @@ DatabasePart backup_database(ChunkStore& store, const ChunkerParams& params, con
     dump.finish();
   }
   if (!counter.finish()) spdlog::info("row counts by count(*): the dump could not be read for them ({})", counter.reason());
+  if (counter.complete()) part.data_blocks = counter.block_offsets();
   // A table whose rows the dump does not show (an extension's table, or an archive this coffer
   // cannot read) is counted in the snapshot, which this session still holds.
   for (const pg::TableInfo& t : session.user_tables()) {

@@ -67,6 +67,8 @@ nlohmann::json database_to_json(const DatabasePart& d) {
   const DatabaseInfo& i = d.info;
   nlohmann::json tables = nlohmann::json::array();
   for (const auto& t : i.tables) tables.push_back({t.schema, t.name, t.rows});
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const auto& [id, offset] : d.data_blocks) blocks.push_back({id, offset});
   return {{"format", "pg_dump-custom"},
           {"name", i.name},
           {"server_version", i.server_version},
@@ -77,6 +79,7 @@ nlohmann::json database_to_json(const DatabasePart& d) {
           {"duration_seconds", i.duration_seconds},
           {"globals", i.globals},
           {"tables", tables},
+          {"data_blocks", blocks},
           {"dump_list", refs_to_json(d.dump_list)},
           {"globals_chunks", refs_to_json(d.globals)}};
 }
@@ -99,6 +102,10 @@ DatabasePart database_from_json(const nlohmann::json& j, const std::string& what
                         integer<uint64_t>(t.at(2), what, "a table's row count")});
   d.dump_list = refs_from_json(j.at("dump_list"), what);
   d.globals = refs_from_json(j.at("globals_chunks"), what);
+  if (auto blocks = j.find("data_blocks"); blocks != j.end())  // older manifests lack it
+    for (const auto& b : *blocks)
+      d.data_blocks[integer<int64_t>(b.at(0), what, "a data block's dump id")] =
+          integer<uint64_t>(b.at(1), what, "a data block's offset");
   return d;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,9 @@ struct DatabasePart {
   std::vector<ChunkRef> dump_list;
   std::vector<ChunkRef> dump;     // pg_dump --format=custom stream (not serialized)
   std::vector<ChunkRef> globals;  // pg_dumpall --globals-only SQL (empty when not included)
+  // Offset in the dump of each entry's data block, by dump id, so a restore can read one
+  // table's data alone. Empty when the dump could not be walked, or the backup is older.
+  std::map<int64_t, uint64_t> data_blocks;
 };
 
 struct Manifest {

@@ -98,8 +98,10 @@ void ArchiveRowCounter::fail(std::string why) {
 
 void ArchiveRowCounter::feed(ByteView bytes) {
   if (!understood_ || finished_ || bytes.empty()) return;
+  const uint64_t at = fed_;
+  fed_ += bytes.size();
   if (in_data_) {
-    walk_data(bytes.data(), bytes.data() + bytes.size());
+    walk_data(bytes.data(), bytes.data() + bytes.size(), at);
     return;
   }
   pending_.insert(pending_.end(), bytes.begin(), bytes.end());
@@ -124,7 +126,7 @@ void ArchiveRowCounter::parse_pending() {
   }
   Bytes rest(pending_.begin() + static_cast<std::ptrdiff_t>(used), pending_.end());
   pending_ = Bytes();
-  walk_data(rest.data(), rest.data() + rest.size());
+  walk_data(rest.data(), rest.data() + rest.size(), fed_ - rest.size());
 }
 
 // Parses whole items (the header, then one table-of-contents entry at a time) from pending_,
@@ -204,6 +206,7 @@ void ArchiveRowCounter::start_block(int64_t dump_id) {
   Entry& e = it->second;
   if (e.seen) return fail("two data blocks for dump id " + std::to_string(dump_id));
   e.seen = true;
+  block_offsets_[dump_id] = block_start_;
   if (e.table_data && block_type_ == kBlockData) {
     counting_ = &rows_[e.table];
     tail_ = 0;
@@ -255,7 +258,8 @@ void ArchiveRowCounter::on_int(int64_t value) {
   }
 }
 
-void ArchiveRowCounter::walk_data(const uint8_t* p, const uint8_t* end) {
+void ArchiveRowCounter::walk_data(const uint8_t* p, const uint8_t* end, uint64_t stream_pos) {
+  const uint8_t* begin = p;
   while (p < end && understood_) {
     if (step_ == Step::kPayload) {
       size_t take = static_cast<size_t>(std::min<uint64_t>(payload_left_, static_cast<uint64_t>(end - p)));
@@ -264,6 +268,7 @@ void ArchiveRowCounter::walk_data(const uint8_t* p, const uint8_t* end) {
       payload_left_ -= take;
       if (payload_left_ == 0) step_ = after_payload_;
     } else if (step_ == Step::kBlockType) {
+      block_start_ = stream_pos + static_cast<uint64_t>(p - begin);
       block_type_ = *p++;
       if (block_type_ != kBlockData && block_type_ != kBlockBlobs)
         return fail("unknown data block type " + std::to_string(block_type_));

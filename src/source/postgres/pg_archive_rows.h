@@ -39,6 +39,9 @@ class ArchiveRowCounter {
   // Rows of every TABLE DATA entry whose data block was seen (so far: while the table of
   // contents arrives in small pieces, parsing may lag a few KiB behind until finish()).
   const std::map<TableName, uint64_t>& rows() const { return rows_; }
+  // Where each data block starts in the stream (its block-type byte), by dump id: lets a restore
+  // read one table's data without the rest.
+  const std::map<int64_t, uint64_t>& block_offsets() const { return block_offsets_; }
 
  private:
   struct Entry {
@@ -52,7 +55,7 @@ class ArchiveRowCounter {
 
   void parse_pending();
   size_t parse_header_and_toc();  // from pending_; returns the bytes consumed
-  void walk_data(const uint8_t* p, const uint8_t* end);
+  void walk_data(const uint8_t* p, const uint8_t* end, uint64_t stream_pos);
   bool take_int(const uint8_t*& p, const uint8_t* end, int64_t& value);
   void count_rows(const uint8_t* p, size_t n);
   void end_table_data();
@@ -63,6 +66,9 @@ class ArchiveRowCounter {
   bool understood_ = true, complete_ = false, finished_ = false;
   std::string reason_;
   std::map<TableName, uint64_t> rows_;
+  std::map<int64_t, uint64_t> block_offsets_;
+  uint64_t fed_ = 0;           // bytes fed so far
+  uint64_t block_start_ = 0;   // stream offset of the block being started
   std::unordered_map<int64_t, Entry> entries_;  // by dump id
 
   // Header and table of contents, until parsed.

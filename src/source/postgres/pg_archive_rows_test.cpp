@@ -87,6 +87,7 @@ class ArchiveBuilder {
     }
   }
   void data_block(int id, const std::vector<std::string>& pieces) {
+    starts[id] = out.size();
     out.push_back(1);
     write_int(id);
     for (const auto& p : pieces) write_str(p);
@@ -98,6 +99,7 @@ class ArchiveBuilder {
     data_block(id, rows);
   }
   void blobs_block(int id, const std::vector<std::pair<int64_t, std::string>>& blobs) {
+    starts[id] = out.size();
     out.push_back(3);
     write_int(id);
     for (const auto& [oid, bytes] : blobs) {
@@ -109,6 +111,7 @@ class ArchiveBuilder {
   }
 
   Bytes out;
+  std::map<int64_t, uint64_t> starts;  // dump id -> offset of its data block
 
  private:
   int vmin_;
@@ -133,12 +136,15 @@ ArchiveBuilder valid_archive(int vmin = 14, int many = 0) {
 TEST(ArchiveRowCounter, CountsAHandBuiltArchiveFedInAnyPieces) {
   const Rows expected{{{"public", "a"}, 3}, {{"odd schema", "B \"x\""}, 0}, {{"public", "many"}, 3000}};
   for (int vmin : {14, 15}) {
-    Bytes archive = valid_archive(vmin, 3000).out;
+    ArchiveBuilder built = valid_archive(vmin, 3000);
+    const Bytes& archive = built.out;
+    ASSERT_EQ(built.starts.size(), 4u);
     for (size_t piece : {size_t(1), size_t(2), size_t(7), size_t(4096), archive.size()}) {
       ArchiveRowCounter c = count_in_pieces(archive, [&] { return piece; });
       EXPECT_TRUE(c.understood()) << c.reason();
       EXPECT_TRUE(c.complete()) << c.reason();
       EXPECT_EQ(c.rows(), expected) << "vmin " << vmin << ", pieces of " << piece;
+      EXPECT_EQ(c.block_offsets(), built.starts) << "vmin " << vmin << ", pieces of " << piece;
     }
   }
 }
