@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "coffer/error.h"
+#include "util/fd_io.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -57,20 +58,6 @@ void make_dirs(const fs::path& dir) {
     if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
       fail(ErrorCategory::kStorage, "cannot create folder " + it->string() + ": " + errno_text(errno));
   if (!fs::is_directory(dir, ec)) fail(ErrorCategory::kStorage, "cannot create folder " + dir.string());
-}
-
-// Writes all of `data` to `fd`; 0, or the errno of the write that failed.
-int write_fully(int fd, ByteView data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    done += static_cast<size_t>(n);
-  }
-  return 0;
 }
 
 }  // namespace

@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "util/bytes.h"
+
 namespace coffer::pg::archive {
 
 constexpr int kOffsetNotSet = 1;
@@ -26,6 +28,59 @@ constexpr int kBlockBlobs = 3;
 struct Unparseable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// Pull reader over bytes held in memory; running out of them is Unparseable.
+class SpanReader {
+ public:
+  explicit SpanReader(ByteView bytes) : bytes_(bytes) {}
+  uint64_t pos() const { return pos_; }
+  int byte() {
+    want(1);
+    return bytes_[pos_++];
+  }
+  int64_t read_int() {
+    int sign = byte();
+    uint64_t v = 0;
+    for (int i = 0; i < int_size; ++i) v |= uint64_t(byte()) << (8 * i);
+    if (v > INT32_MAX) throw Unparseable("integer out of range");
+    return sign ? -int64_t(v) : int64_t(v);
+  }
+  std::optional<std::string> read_str() {
+    int64_t len = read_int();
+    if (len < 0) return std::nullopt;
+    want(static_cast<uint64_t>(len));
+    std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), static_cast<size_t>(len));
+    pos_ += static_cast<uint64_t>(len);
+    return s;
+  }
+  bool skip_str() {  // false for a null string
+    int64_t len = read_int();
+    if (len > 0) {
+      want(static_cast<uint64_t>(len));
+      pos_ += static_cast<uint64_t>(len);
+    }
+    return len >= 0;
+  }
+  int int_size = 4;
+
+ private:
+  void want(uint64_t n) {
+    if (bytes_.size() - pos_ < n) throw Unparseable("the archive ends early");
+  }
+  ByteView bytes_;
+  uint64_t pos_ = 0;
+};
+
+// pg_dump's WriteInt: a sign byte, then int_size little-endian bytes.
+inline void write_int(Bytes& out, int64_t v, int int_size) {
+  out.push_back(v < 0 ? 1 : 0);
+  uint64_t m = static_cast<uint64_t>(v < 0 ? -v : v);
+  for (int i = 0; i < int_size; ++i) out.push_back(static_cast<uint8_t>(m >> (8 * i)));
+}
+
+constexpr size_t kFormatBytePos = 10;  // "PGDMP", version (3 bytes), int size, offset size, format
+constexpr int kFormatCustom = 1;
+constexpr int kFormatDirectory = 3;  // as pg_dump --format=directory writes it
 
 struct Header {
   int vmin = 0;              // format 1.<vmin>
