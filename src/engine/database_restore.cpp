@@ -1,17 +1,21 @@
 #include "engine/database_restore.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
 #include "coffer/error.h"
+#include "engine/dump_directory.h"
 #include "engine/row_count_check.h"
 #include "engine/tree_stream.h"
 #include "repo/blob_prefetcher.h"
@@ -20,6 +24,7 @@
 #include "source/postgres/pg_dump_stream.h"
 #include "source/postgres/pg_tools.h"
 #include "util/disk_space.h"
+#include "util/fd_io.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -40,17 +45,7 @@ class TempArchive {
     if (fd_ >= 0) ::close(fd_);
     ::unlink(path_.c_str());
   }
-  void write(ByteView data) {
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0)
-        fail(ErrorCategory::kStorage, "cannot write temporary archive " + path_ + ": " + std::strerror(errno) +
-                                          " (free space, or set TMPDIR)");
-      done += static_cast<size_t>(n);
-    }
-  }
+  void write(ByteView data) { write_all(fd_, data, "temporary archive " + path_ + " (free space, or set TMPDIR)"); }
   void close() {
     if (::close(fd_) != 0) fail(ErrorCategory::kStorage, "cannot write temporary archive " + path_);
     fd_ = -1;
@@ -91,6 +86,32 @@ std::vector<TableRows> select_tables(const std::vector<TableRows>& recorded, con
   return out;
 }
 
+// Writes the whole dump to `archive`, checking every chunk on the way, and fills in its data
+// offsets so that pg_restore -j can seek to each table's data.
+void stage_whole_dump(Repository& repo, const std::vector<ChunkRef>& dump, TempArchive& archive, uint64_t dump_bytes,
+                      const std::function<void(const std::string&, uint64_t, uint64_t)>& report) {
+  std::vector<ChunkId> order;
+  for (const ChunkRef& c : dump) order.push_back(c.id);
+  // Dump chunks are small (16 KiB, 4 KiB in older repositories): runs of 64 per read.
+  BlobPrefetcher prefetch(repo, std::move(order), 0, 256);
+  uint64_t staged = 0;
+  auto last_report = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < dump.size(); ++i) {
+    Bytes chunk = prefetch.next();
+    archive.write(chunk);
+    staged += chunk.size();
+    if (std::chrono::steady_clock::now() - last_report > std::chrono::milliseconds(200)) {
+      last_report = std::chrono::steady_clock::now();
+      report("database: staging the dump", staged, dump_bytes);
+    }
+  }
+  archive.close();
+  // The dump was streamed, so its table of contents lacks data offsets (an archive we cannot
+  // parse is used as it is, only slower).
+  pg::OffsetRepair repair = pg::fill_in_data_offsets(archive.path());
+  if (!repair.repaired) spdlog::debug("archive offsets left as they are: {}", repair.reason);
+}
+
 }  // namespace
 
 DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifest, const BackupConfig& config,
@@ -104,11 +125,27 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   if (!manifest.database) fail(ErrorCategory::kNotFound, "backup " + backup_id + " holds no database");
   const DatabasePart& part = *manifest.database;
   std::vector<TableRows> tables = select_tables(part.info.tables, options.tables, backup_id);
-  // The dump is staged in TMPDIR (below): its room is checked before anything is created, not
-  // found missing halfway through (64 MiB to spare).
-  require_free_space(fs::temp_directory_path(), part.info.dump_bytes + (64u << 20),
-                     "restoring the database (pg_restore -j reads a staged copy of the dump)",
-                     "set TMPDIR to a folder with room");
+  std::vector<ChunkRef> dump =
+      read_ref_list(repo, part.dump_list, part.info.dump_bytes, "database dump of backup " + backup_id);
+  // pg_restore -j reads a directory archive served from the repository as it goes; older backups
+  // (or a dump that cannot be served so) are staged whole in TMPDIR first.
+  std::string why_staged;
+  std::unique_ptr<DumpDirectory> served;
+  if (const char* v = std::getenv("COFFER_RESTORE_STAGED"); v && *v && std::string(v) != "0")
+    why_staged = "COFFER_RESTORE_STAGED is set";
+  else
+    served = DumpDirectory::plan(repo, part, dump, &why_staged);
+  if (!served) spdlog::debug("database restore: the whole dump is staged: {}", why_staged);
+  // What goes to TMPDIR has its room checked before anything is created, not found missing
+  // halfway through (64 MiB to spare).
+  if (!served)
+    require_free_space(fs::temp_directory_path(), part.info.dump_bytes + (64u << 20),
+                       "restoring the database (pg_restore -j reads a staged copy of the dump)",
+                       "set TMPDIR to a folder with room");
+  else if (served->staged_bytes() > 0)
+    require_free_space(fs::temp_directory_path(), served->staged_bytes() + (64u << 20),
+                       "restoring the database (its large objects are written out for pg_restore)",
+                       "set TMPDIR to a folder with room");
 
   BackupConfig target_config = config;
   if (target_config.db_name.empty()) target_config.db_name = part.info.name;  // restore where it came from
@@ -141,46 +178,43 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   pg::Tools tools = pg::find_tools(std::max(server_num, part.info.server_version_num));
   spdlog::debug("database restore: target database and tools ready in {:.2f} s", seconds_since(started));
 
-  // pg_restore -j needs a seekable archive: write a private copy, checking every chunk on the way.
   auto phase = std::chrono::steady_clock::now();
-  TempArchive archive;
-  std::vector<ChunkId> order;
-  for (const ChunkRef& c : read_ref_list(repo, part.dump_list, part.info.dump_bytes, "database dump of backup " + backup_id))
-    order.push_back(c.id);
-  {
-    size_t n = order.size();
-    // Dump chunks are small (16 KiB, 4 KiB in older repositories): runs of 64 per read.
-    BlobPrefetcher prefetch(repo, std::move(order), 0, 256);
-    uint64_t staged = 0;
-    auto last_report = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < n; ++i) {
-      Bytes chunk = prefetch.next();
-      archive.write(chunk);
-      staged += chunk.size();
-      if (on_progress && std::chrono::steady_clock::now() - last_report > std::chrono::milliseconds(200)) {
-        last_report = std::chrono::steady_clock::now();
-        report("database: staging the dump", staged, part.info.dump_bytes);
-      }
-    }
-  }
-  archive.close();
-  spdlog::debug("database restore: dump written to {} in {:.2f} s", archive.path(), seconds_since(phase));
-  // The dump was streamed, so its table of contents lacks data offsets: fill them in so that
-  // pg_restore -j can seek to each table's data (an archive we cannot parse is used as it is).
-  pg::OffsetRepair repair = pg::fill_in_data_offsets(archive.path());
-  if (!repair.repaired) spdlog::debug("archive offsets left as they are: {}", repair.reason);
-  spdlog::debug("database restore: dump of {} bytes staged in {:.2f} s", part.info.dump_bytes, seconds_since(phase));
-  phase = std::chrono::steady_clock::now();
-
   pg::RestoreRequest request;
-  request.archive_path = archive.path();
   request.dbname = dbname;
   for (const TableRows& t : tables)
     if (!options.tables.empty()) request.tables.push_back(qualified(t.schema, t.name));
   request.clean = options.clean;
   request.jobs = std::max(1, options.jobs);
-  report("database: pg_restore -j" + std::to_string(request.jobs) + " into " + dbname);
-  pg::run_pg_restore(tools, conn, request);
+  std::optional<TempArchive> archive;
+  if (served) {
+    // A pipe that cannot be filled would keep pg_restore waiting for the rest of its table:
+    // stop pg_restore (its workers and their sessions with it), then report why.
+    std::atomic<pid_t> restoring{0};
+    request.on_start = [&](pid_t pid) { restoring = pid; };
+    served->on_failure([&] {
+      if (pid_t pid = restoring.load()) ::kill(pid, SIGTERM);
+    });
+    served->open([&](uint64_t done, uint64_t total) { report("database: writing out large objects", done, total); });
+    spdlog::debug("database restore: {} tables served through pipes, {} bytes staged in {:.2f} s", served->pipes(),
+                  served->staged_bytes(), seconds_since(phase));
+    request.archive_path = served->path();
+    report("database: pg_restore -j" + std::to_string(request.jobs) + " into " + dbname);
+    try {
+      pg::run_pg_restore(tools, conn, request);
+    } catch (const Error&) {
+      served->finish();  // a pipe that failed is the cause: its error, not pg_restore's
+      throw;
+    }
+    served->finish();
+    request.on_start = nullptr;
+  } else {
+    archive.emplace();
+    stage_whole_dump(repo, dump, *archive, part.info.dump_bytes, report);
+    spdlog::debug("database restore: dump of {} bytes staged in {:.2f} s", part.info.dump_bytes, seconds_since(phase));
+    request.archive_path = archive->path();
+    report("database: pg_restore -j" + std::to_string(request.jobs) + " into " + dbname);
+    pg::run_pg_restore(tools, conn, request);
+  }
   spdlog::debug("database restore: pg_restore took {:.2f} s", seconds_since(phase));
   phase = std::chrono::steady_clock::now();
 

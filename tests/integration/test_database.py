@@ -19,11 +19,11 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from coffer_testlib import (  # noqa: E402
     CofferTestCase, assert_trees_equal, check, check_fails_cleanly, coffer_binary,
-    default_settings, file_contains, make_tree, new_temp_dir, read_backup_log, remove_tree,
+    default_settings, file_contains, flip_byte, make_tree, new_temp_dir, pack_files, read_backup_log, remove_tree,
     run_coffer, snapshot_tree, start_coffer, write_passphrase)
 from pg_fixture import PgServer, diff_checksums, diff_schema, table_label  # noqa: E402
 
-EXIT_CONFIG, EXIT_INPUT, EXIT_DATABASE = 2, 3, 7
+EXIT_CONFIG, EXIT_INPUT, EXIT_DAMAGED, EXIT_DATABASE = 2, 3, 5, 7
 DATABASE_FIELDS = ("name", "server_version", "pg_dump_version", "size_bytes", "dump_bytes",
                    "tables", "duration_seconds", "globals")
 _db_counter = itertools.count(1)
@@ -270,6 +270,60 @@ class DatabaseChainTest(DatabaseTestCase):
         self.assertEqual(sorted(self.user_tables(got)), sorted(wanted), "--table restores exactly those tables")
         for key in wanted:
             self.assertEqual(got[key], self.sums_a[key], f"{table_label(key)} differs from the backup")
+
+
+class ServedDumpTest(DatabaseTestCase):
+    """pg_restore reads the dump as a directory archive whose table files are pipes served from
+    the repository, not a staged copy: large objects (written out as files), the staged way
+    (COFFER_RESTORE_STAGED, and what older backups get), and a damaged dump, which must stop
+    pg_restore rather than hand it a table cut short. TMPDIR is the test's own, to see it left empty."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmpdir = self.new_dir("tmpdir")
+        os.mkdir(self.tmpdir)
+        self.env["TMPDIR"] = self.tmpdir
+
+    def backup_only_db(self, db):
+        self.env["DB_NAME"] = db
+        _, out = self.coffer_json("create", "--type", "full", "--only", "database")
+        return out["backup_id"]
+
+    def test_large_objects_served_and_staged(self):
+        db = self.new_db("lobs")
+        self.pg.psql("SELECT lo_from_bytea(424242, convert_to(repeat('large object ', 50000), 'UTF8'));"
+                     "SELECT lo_from_bytea(0, '');", db=db)
+        sums, schema = self.pg.checksums(db), self.pg.schema(db)
+        lo_sum = "SELECT md5(lo_get(424242)) || ' ' || (SELECT count(*) FROM pg_largeobject_metadata)"
+        backup = self.backup_only_db(db)
+        for label, env in (("served", {}), ("staged", {"COFFER_RESTORE_STAGED": "1"})):
+            with self.subTest(label):
+                target = self.new_db_name(label)
+                r = self.restore_db(backup, "-v", target_db=target, env=env, expect=0)
+                self.assert_db_equals(target, sums, schema, f"{label} restore")
+                self.assertEqual(self.pg.query(lo_sum, db=target), self.pg.query(lo_sum, db=db))
+                self.assertTrue(self.pg.query(lo_sum, db=db)[0][0].endswith(" 2"), "the source lacks its large objects")
+                self.assertEqual(os.listdir(self.tmpdir), [], f"the {label} restore left files in TMPDIR")
+                served = "served through pipes" in r.err
+                self.assertEqual(served, label == "served", f"{label} restore took the other way:\n{r.err}")
+
+    def test_damaged_dump_stops_pg_restore(self):
+        backup = self.backup_only_db(self.source_db)
+        flip_byte(max(pack_files(self.env["BACKUP_DIR"]), key=os.path.getsize))
+        target = self.new_db_name("damaged")
+        started = time.monotonic()
+        r = check_fails_cleanly(self.restore_db(backup, target_db=target, expect=None),
+                                EXIT_DAMAGED)
+        self.assertLess(time.monotonic() - started, 60, "the failed restore took too long (a reader left waiting?)")
+        self.assertIn("the dump's data for TABLE DATA", r.err, f"the error does not name the table:\n{r}")
+        self.assertEqual(os.listdir(self.tmpdir), [], "the failed restore left files in TMPDIR")
+        # pg_restore and its workers are gone: nobody is connected to the target any more.
+        sessions = f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{target}'"
+        for _ in range(50):
+            if self.pg.query(sessions) == [["0"]]:
+                break
+            time.sleep(0.1)
+        self.assertEqual(self.pg.query(sessions), [["0"]], "pg_restore sessions are still connected after the restore failed")
 
 
 class OnlyPartTest(DatabaseTestCase):

@@ -12,6 +12,13 @@ using archive::Unparseable;
 // pg_dump's WriteInt, possibly split across feeds. Returns true with `value` once complete.
 bool BlockReader::take_int(const uint8_t*& p, const uint8_t* end, int64_t& value) {
   const int total = 1 + int_size_;
+  if (int_got_ == 0 && end - p >= total) {  // the usual case, once per row: all here
+    int_negative_ = p[0] != 0;
+    int_magnitude_ = 0;
+    for (int i = 0; i < int_size_; ++i) int_magnitude_ |= uint64_t(p[1 + i]) << (8 * i);
+    p += total;
+    int_got_ = total;
+  }
   while (p < end && int_got_ < total) {
     if (int_got_ == 0) {
       int_negative_ = *p != 0;

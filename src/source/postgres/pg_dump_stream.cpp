@@ -100,11 +100,12 @@ void run_pg_restore(const Tools& tools, const Connection& conn, const RestoreReq
     ProcessSpec spec;
     spec.argv = argv;
     spec.env_set = conn.child_env(request.dbname);
-    std::string err;
-    int code = run_process(spec, nullptr, &err);
+    Subprocess proc(spec);
+    if (request.on_start) request.on_start(proc.pid());
+    int code = proc.wait();
     if (code != 0)
       fail(ErrorCategory::kDatabase, "pg_restore into " + conn.describe(request.dbname) + " failed (exit code " +
-                                         std::to_string(code) + "): " + tool_message(err));
+                                         std::to_string(code) + "): " + tool_message(proc.error_output()));
   }
 }
 

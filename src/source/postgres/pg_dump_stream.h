@@ -3,7 +3,10 @@
 // from its stdout straight into the chunker. Nothing is staged on disk.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,11 +34,13 @@ class DumpStream : public ByteSource {
 std::optional<std::string> dump_globals(const Tools& tools, const Connection& conn, std::string* warning);
 
 struct RestoreRequest {
-  std::string archive_path;        // a custom-format archive on local disk (seekable: -j works)
+  std::string archive_path;        // a custom-format archive on local disk (seekable: -j works),
+                                   // or a directory-format archive's folder
   std::string dbname;              // target database (must exist)
   std::vector<std::string> tables; // restore only these (pg_restore -t), empty = everything
   bool clean = false;              // --clean --if-exists
   int jobs = 2;                    // pg_restore -j
+  std::function<void(pid_t)> on_start;  // told each pg_restore's pid (to stop it early)
 };
 // Runs pg_restore; throws Error(kDatabase) with its stderr on failure.
 void run_pg_restore(const Tools& tools, const Connection& conn, const RestoreRequest& request);

@@ -1,0 +1,234 @@
+#include "engine/dump_directory.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "coffer/error.h"
+#include "repo/blob_prefetcher.h"
+#include "source/postgres/pg_archive_blocks.h"
+#include "util/fd_io.h"
+
+namespace coffer {
+namespace fs = std::filesystem;
+namespace {
+
+// Table data arrives one row at a time: gather it into writes of this size.
+constexpr size_t kWriteBytes = 256 << 10;
+// Descriptors left for everything else (the repository, pg_restore's pipes, S3 connections).
+constexpr size_t kSpareDescriptors = 256;
+
+class CopyTextSink : public pg::BlockSink {
+ public:
+  explicit CopyTextSink(const std::function<void(ByteView)>& out) : out_(out), buf_(kWriteBytes) {}
+  void data(ByteView bytes) override {
+    if (used_ + bytes.size() > buf_.size()) flush();
+    if (bytes.size() >= buf_.size()) {
+      out_(bytes);
+      return;
+    }
+    std::memcpy(buf_.data() + used_, bytes.data(), bytes.size());
+    used_ += bytes.size();
+  }
+  void flush() {
+    if (used_ == 0) return;
+    out_(ByteView(buf_).first(used_));
+    used_ = 0;
+  }
+
+ private:
+  const std::function<void(ByteView)>& out_;
+  Bytes buf_;
+  size_t used_ = 0;
+};
+
+}  // namespace
+
+DumpDirectory::DumpDirectory(Repository& repo, std::vector<ChunkRef> dump) : repo_(repo), dump_(std::move(dump)) {
+  uint64_t at = 0;
+  for (const ChunkRef& c : dump_) {
+    chunk_starts_.push_back(at);
+    at += c.size;
+  }
+  chunk_starts_.push_back(at);  // the end
+}
+
+DumpDirectory::~DumpDirectory() {
+  if (server_) server_->stop();
+  if (!dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+void DumpDirectory::read_range(uint64_t begin, uint64_t end, const std::function<void(ByteView)>& consume) const {
+  if (begin >= end) return;
+  if (end > chunk_starts_.back())
+    fail(ErrorCategory::kDamaged, "a data block reaches past the end of the dump (" + std::to_string(end) + " > " +
+                                      std::to_string(chunk_starts_.back()) + " bytes)");
+  const size_t first = static_cast<size_t>(std::upper_bound(chunk_starts_.begin(), chunk_starts_.end(), begin) -
+                                           chunk_starts_.begin()) - 1;
+  const size_t last = static_cast<size_t>(std::lower_bound(chunk_starts_.begin(), chunk_starts_.end(), end) -
+                                          chunk_starts_.begin());  // one past the chunk holding end - 1
+  std::vector<ChunkId> ids;
+  for (size_t i = first; i < last; ++i) ids.push_back(dump_[i].id);
+  // Dump chunks are small (16 KiB): a window of 256 lets runs of them be read at once. On local
+  // storage one thread per range: pg_restore reads a table or two at a time, each through a COPY
+  // far slower than a thread decodes, and more threads only compete with the server for cores
+  // (measured 1.84 -> 1.77 s CPU). Remote storage keeps its threads for the requests' latency.
+  const unsigned threads = repo_.storage().remote() ? 0 : 1;
+  BlobPrefetcher prefetch(repo_, std::move(ids), threads, 256);
+  for (size_t i = first; i < last; ++i) {
+    Bytes chunk = prefetch.next();
+    if (chunk.size() != dump_[i].size)
+      fail(ErrorCategory::kDamaged, "a chunk of the dump has " + std::to_string(chunk.size()) + " bytes, not " +
+                                        std::to_string(dump_[i].size));
+    const uint64_t at = chunk_starts_[i];
+    const uint64_t lo = std::max(begin, at) - at;
+    const uint64_t hi = std::min(end, at + chunk.size()) - at;
+    consume(ByteView(chunk).subspan(lo, hi - lo));
+  }
+}
+
+std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const DatabasePart& part, std::vector<ChunkRef> dump,
+                                                   std::string* why_not) {
+  if (part.data_blocks.empty()) {
+    *why_not = "the backup does not record where each table's data starts (made by an older coffer, or its dump "
+               "could not be walked)";
+    return nullptr;
+  }
+  std::unique_ptr<DumpDirectory> d(new DumpDirectory(repo, std::move(dump)));
+  const uint64_t dump_bytes = d->chunk_starts_.back();
+  std::vector<uint64_t> starts;
+  for (const auto& [id, offset] : part.data_blocks) starts.push_back(offset);
+  std::sort(starts.begin(), starts.end());
+  if (starts.back() >= dump_bytes) {
+    *why_not = "a recorded data block starts past the end of the dump";
+    return nullptr;
+  }
+  // The head: the header and table of contents, up to the first data block.
+  Bytes head;
+  head.reserve(starts.front());
+  d->read_range(0, starts.front(), [&](ByteView b) { head.insert(head.end(), b.begin(), b.end()); });
+  pg::DirectoryToc toc;
+  try {
+    toc = pg::to_directory_toc(head);
+  } catch (const pg::archive::Unparseable& e) {
+    *why_not = std::string("the dump's table of contents cannot be rewritten: ") + e.what();
+    return nullptr;
+  }
+  d->int_size_ = toc.int_size;
+  if (toc.data.size() != part.data_blocks.size()) {
+    *why_not = "the recorded data blocks do not match the dump's table of contents";
+    return nullptr;
+  }
+  for (const pg::DirectoryEntry& e : toc.data) {
+    auto it = part.data_blocks.find(e.dump_id);
+    if (it == part.data_blocks.end()) {
+      *why_not = "no data block is recorded for " + e.label;
+      return nullptr;
+    }
+    auto next = std::upper_bound(starts.begin(), starts.end(), it->second);
+    d->entries_.push_back({e, it->second, next == starts.end() ? dump_bytes : *next, false});
+  }
+
+  // Pipes for the largest tables, as many as the open-file limit allows; files for the rest.
+  std::vector<Entry*> tables;
+  for (Entry& e : d->entries_)
+    if (!e.entry.blobs) tables.push_back(&e);
+  std::sort(tables.begin(), tables.end(), [](const Entry* a, const Entry* b) { return a->end - a->begin > b->end - b->begin; });
+  const size_t limit = PipeServer::raise_open_file_limit();
+  const size_t budget = limit > 2 * kSpareDescriptors ? limit - kSpareDescriptors : 0;
+  for (size_t i = 0; i < tables.size() && i < budget; ++i) tables[i]->piped = true;
+  for (const Entry& e : d->entries_)
+    if (!e.piped) d->staged_bytes_ += e.end - e.begin;
+
+  std::string tmpl = (fs::temp_directory_path() / "coffer-restore-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) {
+    *why_not = "cannot create a folder in " + fs::temp_directory_path().string() + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  d->dir_ = tmpl;
+  try {
+    std::string toc_path = d->dir_ + "/toc.dat";
+    int fd = ::open(toc_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) fail(ErrorCategory::kStorage, "cannot create " + toc_path + ": " + std::strerror(errno));
+    int err = write_fully(fd, toc.toc_dat);
+    if (::close(fd) != 0 && err == 0) err = errno;
+    if (err) fail(ErrorCategory::kStorage, "cannot write " + toc_path + ": " + std::strerror(err));
+    d->server_ = std::make_unique<PipeServer>(d->dir_);
+    DumpDirectory* self = d.get();
+    for (const Entry& e : d->entries_) {
+      if (!e.piped) continue;
+      d->server_->add(e.entry.file, [self, &e](PipeServer::Writer& w) {
+        self->produce(e, [&](ByteView b) { w.write(b); });
+      });
+      ++d->piped_;
+    }
+  } catch (const Error& e) {
+    *why_not = e.what();
+    return nullptr;
+  }
+  return d;
+}
+
+void DumpDirectory::produce(const Entry& e, const std::function<void(ByteView)>& out) const {
+  try {
+    if (e.entry.blobs) {
+      pg::BlobFilesSink sink(dir_);
+      pg::BlockReader reader(int_size_, e.entry.dump_id, sink);
+      read_range(e.begin, e.end, [&](ByteView b) { reader.feed(b); });
+      if (!reader.done()) throw pg::archive::Unparseable("its data block ends early");
+      sink.finish();
+      return;
+    }
+    CopyTextSink sink(out);
+    pg::BlockReader reader(int_size_, e.entry.dump_id, sink);
+    read_range(e.begin, e.end, [&](ByteView b) { reader.feed(b); });
+    if (!reader.done()) throw pg::archive::Unparseable("its data block ends early");
+    sink.flush();
+  } catch (const pg::archive::Unparseable& why) {
+    fail(ErrorCategory::kDamaged, "the dump's data for " + e.entry.label + " cannot be read: " + why.what());
+  } catch (const Error& why) {
+    fail(why.category(), "the dump's data for " + e.entry.label + ": " + why.what());
+  }
+}
+
+void DumpDirectory::stage(const Entry& e) {
+  if (e.entry.blobs) {
+    produce(e, {});
+    return;
+  }
+  std::string path = dir_ + "/" + e.entry.file;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) fail(ErrorCategory::kStorage, "cannot create " + path + ": " + std::strerror(errno));
+  try {
+    produce(e, [&](ByteView b) { write_all(fd, b, path); });
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  if (::close(fd) != 0) fail(ErrorCategory::kStorage, "cannot write " + path + ": " + std::strerror(errno));
+}
+
+void DumpDirectory::open(const std::function<void(uint64_t done, uint64_t total)>& progress) {
+  uint64_t done = 0;
+  for (const Entry& e : entries_) {
+    if (e.piped) continue;
+    stage(e);
+    done += e.end - e.begin;
+    if (progress) progress(done, staged_bytes_);
+  }
+  server_->start();
+}
+
+void DumpDirectory::finish() {
+  server_->stop();
+  if (std::exception_ptr e = server_->failure()) std::rethrow_exception(e);
+}
+
+}  // namespace coffer
