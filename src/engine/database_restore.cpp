@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <optional>
 
@@ -55,6 +58,34 @@ class TempArchive {
  private:
   int fd_ = -1;
   std::string path_;
+};
+
+// Calls `tick` every 200 ms on a thread of its own until stop() (or destruction); an empty
+// `tick` starts no thread.
+class ProgressTicker {
+ public:
+  explicit ProgressTicker(std::function<void()> tick) {
+    if (!tick) return;
+    thread_ = std::thread([this, tick = std::move(tick)] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopped_; })) tick();
+    });
+  }
+  ~ProgressTicker() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  std::thread thread_;
 };
 
 // Seconds since `start`, for the phase timings logged at -v.
@@ -130,6 +161,7 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   // pg_restore -j reads a directory archive served from the repository as it goes; older backups
   // (or a dump that cannot be served so) are staged whole in TMPDIR first.
   std::string why_staged;
+  std::atomic<pid_t> restoring{0};  // pg_restore's pid, for a failing pipe to stop it (outlives `served`)
   std::unique_ptr<DumpDirectory> served;
   if (const char* v = std::getenv("COFFER_RESTORE_STAGED"); v && *v && std::string(v) != "0")
     why_staged = "COFFER_RESTORE_STAGED is set";
@@ -189,7 +221,6 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   if (served) {
     // A pipe that cannot be filled would keep pg_restore waiting for the rest of its table:
     // stop pg_restore (its workers and their sessions with it), then report why.
-    std::atomic<pid_t> restoring{0};
     request.on_start = [&](pid_t pid) { restoring = pid; };
     served->on_failure([&] {
       if (pid_t pid = restoring.load()) ::kill(pid, SIGTERM);
@@ -198,13 +229,27 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
     spdlog::debug("database restore: {} tables served through pipes, {} bytes staged in {:.2f} s", served->pipes(),
                   served->staged_bytes(), seconds_since(phase));
     request.archive_path = served->path();
-    report("database: pg_restore -j" + std::to_string(request.jobs) + " into " + dbname);
+    const std::string what = "database: pg_restore -j" + std::to_string(request.jobs) + " into " + dbname;
+    report(what);
+    // pg_restore runs in this thread: show how much of the dump it has read meanwhile (all of
+    // it is read in a whole restore; --table reads part, so no total then).
+    const uint64_t total = options.tables.empty() ? served->data_bytes() : 0;
+    auto tick = [&] {
+      const uint64_t read = served->bytes_read();
+      if (total > 0 && read >= total)
+        report(what + ": data loaded, building indexes and constraints");  // the rest of pg_restore's work
+      else
+        report(what, read, total);
+    };
+    ProgressTicker ticker(on_progress ? std::function<void()>(tick) : std::function<void()>());
     try {
       pg::run_pg_restore(tools, conn, request);
     } catch (const Error&) {
+      ticker.stop();
       served->finish();  // a pipe that failed is the cause: its error, not pg_restore's
       throw;
     }
+    ticker.stop();
     served->finish();
     request.on_start = nullptr;
   } else {

@@ -91,6 +91,7 @@ void DumpDirectory::read_range(uint64_t begin, uint64_t end, const std::function
     const uint64_t lo = std::max(begin, at) - at;
     const uint64_t hi = std::min(end, at + chunk.size()) - at;
     consume(ByteView(chunk).subspan(lo, hi - lo));
+    bytes_read_.fetch_add(hi - lo, std::memory_order_relaxed);
   }
 }
 
@@ -134,6 +135,7 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
     }
     auto next = std::upper_bound(starts.begin(), starts.end(), it->second);
     d->entries_.push_back({e, it->second, next == starts.end() ? dump_bytes : *next, false});
+    d->data_bytes_ += d->entries_.back().end - d->entries_.back().begin;
   }
 
   // Pipes for the largest tables, as many as the open-file limit allows; files for the rest.

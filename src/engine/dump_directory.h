@@ -9,6 +9,7 @@
 // limit allows as pipes, are written as files first ("staged").
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -39,6 +40,9 @@ class DumpDirectory {
   const std::string& path() const { return dir_; }
   uint64_t staged_bytes() const { return staged_bytes_; }  // what open() writes to disk
   size_t pipes() const { return piped_; }
+  // Bytes of the dump's data blocks read so far (staged or served), of data_bytes() in all.
+  uint64_t bytes_read() const { return bytes_read_.load(std::memory_order_relaxed); }
+  uint64_t data_bytes() const { return data_bytes_; }
 
   // Runs (on a producer's thread) when a pipe cannot be filled: pg_restore must be stopped,
   // since it would otherwise wait for the rest of that table forever.
@@ -69,6 +73,8 @@ class DumpDirectory {
   std::string dir_;
   std::unique_ptr<PipeServer> server_;
   uint64_t staged_bytes_ = 0;
+  uint64_t data_bytes_ = 0;
+  mutable std::atomic<uint64_t> bytes_read_{0};
   size_t piped_ = 0;
 };
 
