@@ -7,7 +7,7 @@
 #   bench/fuzz.sh [--seconds N] [--target NAME] [--build-only] [--merge] [--seeds]
 #
 #   --seconds N    fuzzing time per target (default 60)
-#   --target NAME  only this target (manifest, index, pack, tree, config, cron)
+#   --target NAME  only this target (manifest, index, pack, tree, config, cron, dump)
 #   --build-only   build the targets and stop
 #   --merge        after the run, add the new inputs that reach new code to fuzz/corpus/<target>/
 #                  (libFuzzer -set_cover_merge=1; seed_* and regress_* files stay as they are)
@@ -26,7 +26,7 @@ ONLY=
 BUILD_ONLY=0
 MERGE=0
 SEEDS=0
-ALL_TARGETS="manifest index pack tree config cron"
+ALL_TARGETS="manifest index pack tree config cron dump"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -55,7 +55,8 @@ command -v "$CXX" >/dev/null || { echo "fuzz.sh: $CXX not found (apt-get install
 SOURCES="util/bytes.cpp codec/crypto.cpp codec/compression.cpp codec/delta.cpp chunk/chunker.cpp repo/keys.cpp
   repo/object_sealer.cpp repo/pack.cpp repo/index.cpp repo/manifest.cpp repo/repository.cpp
   repo/chunk_store.cpp engine/tree_stream.cpp source/files/file_entry.cpp util/failpoint.cpp
-  config/config_loader.cpp config/aws_credentials.cpp schedule/cron_expr.cpp storage/storage.cpp"
+  config/config_loader.cpp config/aws_credentials.cpp schedule/cron_expr.cpp storage/storage.cpp
+  source/postgres/pg_archive_directory.cpp source/postgres/pg_archive_blocks.cpp util/fd_io.cpp"
 # Same definitions and libraries as CMake's coffer_core (spdlog/fmt shared, toml++ compiled).
 DEFINES="-DFMT_SHARED -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -DSPDLOG_SHARED_LIB
   -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1"
