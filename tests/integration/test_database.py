@@ -12,13 +12,14 @@ import itertools
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from coffer_testlib import (  # noqa: E402
-    CofferTestCase, assert_trees_equal, check, check_fails_cleanly, coffer_binary,
+    CofferTestCase, assert_trees_equal, check, check_fails_cleanly, clean_env, coffer_binary,
     default_settings, file_contains, flip_byte, make_tree, new_temp_dir, pack_files, read_backup_log, remove_tree,
     run_coffer, snapshot_tree, start_coffer, write_passphrase)
 from pg_fixture import PgServer, diff_checksums, diff_schema, table_label  # noqa: E402
@@ -306,6 +307,26 @@ class ServedDumpTest(DatabaseTestCase):
                 self.assertEqual(os.listdir(self.tmpdir), [], f"the {label} restore left files in TMPDIR")
                 served = "served through pipes" in r.err
                 self.assertEqual(served, label == "served", f"{label} restore took the other way:\n{r.err}")
+
+    def test_tables_beyond_the_open_file_limit_are_staged(self):
+        # Each served table holds a descriptor until pg_restore reads it: with 600 descriptors,
+        # 344 of the 400 tables are pipes (256 are kept spare) and the 56 smallest are files.
+        db = self.new_db_name("many")
+        self.pg.create_db(db)
+        self.pg.psql("DO $$ BEGIN FOR i IN 1..400 LOOP EXECUTE format("
+                     "'CREATE TABLE t%s (id int); INSERT INTO t%s SELECT generate_series(1, %s)', i, i, i);"
+                     " END LOOP; END $$;", db=db)
+        sums = self.pg.checksums(db)
+        backup = self.backup_only_db(db)
+        target = self.new_db_name("many_r")
+        argv = ["prlimit", "--nofile=600:600", coffer_binary(), "-v", "restore", backup, "--type", "database",
+                "--target-db", target]
+        p = subprocess.run(argv, env=clean_env(self.env), cwd=self.tmp, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("344 tables served through pipes", p.stderr)
+        self.assert_db_equals(target, sums, what="restore with tables beyond the open-file limit")
+        self.assertEqual(os.listdir(self.tmpdir), [], "the restore left files in TMPDIR")
 
     def test_damaged_dump_stops_pg_restore(self):
         backup = self.backup_only_db(self.source_db)
