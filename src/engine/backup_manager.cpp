@@ -3,7 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <future>
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include "codec/compression.h"
@@ -206,6 +210,74 @@ std::string BackupManager::resolve_id(const std::string& backup_id) {
   return all.back().backup_id;
 }
 
+namespace {
+
+// Both at once: the database restore waits mostly on the server (pg_restore), the files restore
+// on this machine's reads and writes, so a full restore takes about as long as the longer one.
+// The files start once the database restore has checked its target, so that a refused target
+// (tables there and no --clean) restores nothing. One progress line: the files', then the
+// database's (its latest is shown again when the files are done); the two threads' callbacks
+// are serialized.
+void restore_database_and_files(Repository& repo, const Manifest& manifest, const BackupConfig& config,
+                                const RestoreOptions& options, const std::function<void(const std::string&)>& on_warning,
+                                const std::function<void(const Progress&)>& on_progress, RestoreResult& result,
+                                const std::function<void(const std::function<void(const Progress&)>&)>& restore_files) {
+  std::mutex mu;
+  bool files_done = false;
+  std::optional<Progress> held;  // the database's latest, while the files' line is shown
+  auto db_progress = [&](const Progress& p) {
+    std::lock_guard lock(mu);
+    if (!files_done) {
+      held = p;
+    } else if (on_progress) {
+      on_progress(p);
+    }
+  };
+  auto files_progress = [&](const Progress& p) {
+    std::lock_guard lock(mu);
+    if (on_progress) on_progress(p);
+  };
+  auto warn = [&](const std::string& w) {
+    std::lock_guard lock(mu);
+    if (on_warning) on_warning(w);
+  };
+  auto files_finished = [&] {
+    std::lock_guard lock(mu);
+    files_done = true;
+    if (held && on_progress) on_progress(*held);
+  };
+  std::promise<void> checked;
+  std::atomic<bool> checked_told{false};
+  std::future<void> target_checked = checked.get_future();
+  std::future<DatabaseRestoreResult> database = std::async(std::launch::async, [&] {
+    try {
+      return restore_database(repo, manifest, config, options, warn, db_progress, [&] {
+        checked_told = true;
+        checked.set_value();
+      });
+    } catch (...) {
+      if (!checked_told.exchange(true)) checked.set_exception(std::current_exception());
+      throw;
+    }
+  });
+  target_checked.get();  // the database restore's refusal, before any file is written
+  try {
+    restore_files(files_progress);
+  } catch (...) {
+    files_finished();
+    try {
+      database.get();
+    } catch (const std::exception& e) {
+      warn(std::string("the database restore failed too: ") + e.what());
+    }
+    throw;
+  }
+  files_finished();
+  result.database = database.get();
+}
+
+}  // namespace
+
 RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, const RestoreOptions& options) {
   Repository& repo = repository(false);
   auto held = lock(repo, false, "coffer restore");
@@ -220,13 +292,19 @@ RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, c
     fail(ErrorCategory::kNotFound, "backup " + id + " holds no database");
   RestoreResult result;
   result.backup_id = id;
-  if (want_db && manifest.database)
-    result.database = restore_database(repo, manifest, config_, options, on_warning_, on_progress_);
-  if (want_files && manifest.info.has_files) {
-    RestoreResult files = run_restore(repo, id, {options, ::geteuid() == 0, on_progress_});
+  auto restore_files = [&](const std::function<void(const Progress&)>& on_progress) {
+    RestoreResult files = run_restore(repo, id, {options, ::geteuid() == 0, on_progress});
     result.files_restored = files.files_restored;
     result.bytes_restored = files.bytes_restored;
     result.errors = files.errors;
+  };
+  const bool db = want_db && manifest.database, files = want_files && manifest.info.has_files;
+  if (db && files) {
+    restore_database_and_files(repo, manifest, config_, options, on_warning_, on_progress_, result, restore_files);
+  } else if (db) {
+    result.database = restore_database(repo, manifest, config_, options, on_warning_, on_progress_);
+  } else if (files) {
+    restore_files(on_progress_);
   }
   return result;
 }

@@ -148,7 +148,8 @@ void stage_whole_dump(Repository& repo, const std::vector<ChunkRef>& dump, TempA
 DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifest, const BackupConfig& config,
                                        const RestoreOptions& options,
                                        const std::function<void(const std::string&)>& warn,
-                                       const std::function<void(const Progress&)>& on_progress) {
+                                       const std::function<void(const Progress&)>& on_progress,
+                                       const std::function<void()>& on_checked) {
   auto report = [&](const std::string& phase, uint64_t done = 0, uint64_t total = 0) {
     if (on_progress) on_progress(Progress{phase, 0, 0, done, total});
   };
@@ -209,6 +210,7 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   }
   pg::Tools tools = pg::find_tools(std::max(server_num, part.info.server_version_num));
   spdlog::debug("database restore: target database and tools ready in {:.2f} s", seconds_since(started));
+  if (on_checked) on_checked();
 
   auto phase = std::chrono::steady_clock::now();
   pg::RestoreRequest request;

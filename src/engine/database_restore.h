@@ -1,7 +1,8 @@
 // Restores the database part of a backup: into DB_NAME (refused when it has tables, unless
 // clean) or into a new database (target_db, created when missing); optionally only some tables;
-// pg_restore -j from a private temporary copy of the archive; then row counts are compared with
-// those recorded at backup time.
+// pg_restore -j reading the dump served from the repository (engine/dump_directory.h), or from
+// a private staged copy for older backups; then row counts are compared with those recorded at
+// backup time.
 #pragma once
 
 #include <functional>
@@ -14,11 +15,15 @@
 namespace coffer {
 
 // Throws Error(kNotFound) when the backup holds no database, Error(kInput) when the target has
-// tables and !clean, Error(kStorage) when TMPDIR has no room for the dump, Error(kDatabase) when
-// PostgreSQL or pg_restore fails. `on_progress` (optional) sees each phase, and the bytes staged.
+// tables and !clean, Error(kStorage) when TMPDIR has no room for what is staged, Error(kDamaged)
+// for a damaged dump, Error(kDatabase) when PostgreSQL or pg_restore fails. `on_progress`
+// (optional) sees each phase, and bytes. `on_checked` (optional) runs once the target database
+// is checked (or created) and the tools found, before anything is restored: the errors of bad
+// input come before it.
 DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifest, const BackupConfig& config,
                                        const RestoreOptions& options,
                                        const std::function<void(const std::string&)>& warn,
-                                       const std::function<void(const Progress&)>& on_progress = {});
+                                       const std::function<void(const Progress&)>& on_progress = {},
+                                       const std::function<void()>& on_checked = {});
 
 }  // namespace coffer

@@ -256,6 +256,17 @@ class DatabaseChainTest(DatabaseTestCase):
         self.assert_db_equals(target_db, self.sums_a, self.schema_a, "restore --type full (database)")
         assert_trees_equal(self.files_a, snapshot_tree(target_dir), "restore --type full (files)")
 
+    def test_restore_type_full_with_a_refused_database_restores_no_files(self):
+        # Files and database are restored at once, but the files start only after the database
+        # restore has accepted its target: a refusal leaves everything untouched.
+        busy = self.new_db("busy")
+        target_dir = self.new_dir("refused")
+        r = self.coffer("restore", self.full["backup_id"], "--type", "full", "--target", target_dir,
+                        "--target-db", busy, expect=EXIT_INPUT)
+        self.assertIn("--clean", r.err)
+        self.assertFalse(os.path.exists(target_dir) and os.listdir(target_dir),
+                         f"files were restored although the database was refused:\n{r}")
+
     def test_restore_type_files_leaves_databases_alone(self):
         target_dir = self.new_dir("files")
         self.restore(self.incr["backup_id"], target_dir)
