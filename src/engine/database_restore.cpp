@@ -223,7 +223,10 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   if (served) {
     // A pipe that cannot be filled would keep pg_restore waiting for the rest of its table:
     // stop pg_restore (its workers and their sessions with it), then report why.
-    request.on_start = [&](pid_t pid) { restoring = pid; };
+    request.on_start = [&](pid_t pid) {
+      restoring = pid;
+      served->guard_reader(pid);
+    };
     served->on_failure([&] {
       if (pid_t pid = restoring.load()) ::kill(pid, SIGTERM);
     });

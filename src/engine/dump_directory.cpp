@@ -11,6 +11,7 @@
 #include "coffer/error.h"
 #include "repo/blob_prefetcher.h"
 #include "source/postgres/pg_archive_blocks.h"
+#include "util/failpoint.h"
 #include "util/fd_io.h"
 
 namespace coffer {
@@ -167,7 +168,10 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
     for (const Entry& e : d->entries_) {
       if (!e.piped) continue;
       d->server_->add(e.entry.file, [self, &e](PipeServer::Writer& w) {
-        self->produce(e, [&](ByteView b) { w.write(b); });
+        self->produce(e, [&](ByteView b) {
+          w.write(b);
+          failpoint("restore-pipe-fed");  // tests: die while pg_restore reads a table
+        });
       });
       ++d->piped_;
     }

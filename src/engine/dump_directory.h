@@ -47,6 +47,8 @@ class DumpDirectory {
   // Runs (on a producer's thread) when a pipe cannot be filled: pg_restore must be stopped,
   // since it would otherwise wait for the rest of that table forever.
   void on_failure(std::function<void()> callback) { server_->on_failure(std::move(callback)); }
+  // pg_restore's pid: should this process die, the pipes stay open until it is stopped.
+  void guard_reader(pid_t pid) { server_->guard_reader(pid); }
   // Writes the staged files (calling `progress` with bytes written) and starts serving the pipes.
   void open(const std::function<void(uint64_t done, uint64_t total)>& progress = {});
   // After pg_restore ended: stops serving; rethrows the first failure to fill a pipe, if any.

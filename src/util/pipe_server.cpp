@@ -6,10 +6,14 @@
 #include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <vector>
 
 #include "coffer/error.h"
 
@@ -18,6 +22,63 @@ namespace coffer {
 namespace {
 constexpr int kPipeBytes = 1 << 20;  // a reader's pipe, once opened: fewer wake-ups than 64 KiB
 constexpr int kPollMs = 100;         // how often blocked writers look for stop()
+
+// The keeper's control messages: two int32s each, written whole (under PIPE_BUF: atomic).
+constexpr int32_t kKeeperClose = 1;   // value: the pipe's index; its producer finished
+constexpr int32_t kKeeperReader = 2;  // value: the reader's pid
+constexpr int32_t kKeeperDone = 3;    // the server stopped normally
+
+void sleep_ms(long ms) {
+  timespec t{ms / 1000, (ms % 1000) * 1000000};
+  while (::nanosleep(&t, &t) != 0 && errno == EINTR) {
+  }
+}
+
+// Whether `pid` still runs (a zombie does not). Async-signal-safe: only system calls.
+bool running(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  char path[64] = "/proc/";
+  char digits[24];
+  int n = 0;
+  for (pid_t v = pid; v > 0 && n < 20; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+  size_t at = 6;
+  while (n > 0) path[at++] = digits[--n];
+  const char tail[] = "/stat";
+  for (char c : tail) path[at++] = c;
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[512];
+  ssize_t got = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  for (ssize_t i = got - 2; i > 0; --i)  // "pid (comm) S ...": the state follows the last ')'
+    if (buf[i] == ')') return i + 2 < got && buf[i + 2] != 'Z';
+  return true;
+}
+
+// The keeper: runs in a child forked by start() from a threaded process, so it calls nothing
+// but system calls. Holds `fds` (every pipe) until told to let each go; on the server's death
+// (its control pipe ends) stops the reader before the pipes close, so that no reader sees the
+// end of a file that was not finished.
+[[noreturn]] void keep_pipes(int control, const int* fds, size_t count) {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) ::sigaction(sig, &ignore, nullptr);
+  pid_t reader = 0;
+  for (;;) {
+    int32_t msg[2];
+    ssize_t got = ::read(control, msg, sizeof msg);
+    if (got < 0 && errno == EINTR) continue;
+    if (got != static_cast<ssize_t>(sizeof msg)) break;  // the server is gone
+    if (msg[0] == kKeeperClose && msg[1] >= 0 && static_cast<size_t>(msg[1]) < count) ::close(fds[msg[1]]);
+    if (msg[0] == kKeeperReader) reader = msg[1];
+    if (msg[0] == kKeeperDone) ::_exit(0);
+  }
+  if (reader > 0 && ::kill(reader, SIGTERM) == 0) {
+    for (int i = 0; i < 3000 && running(reader); ++i) sleep_ms(10);
+    sleep_ms(200);  // pg_restore's workers cancel their COPYs as they exit
+  }
+  ::_exit(0);
+}
 }  // namespace
 
 void PipeServer::Writer::write(ByteView bytes) {
@@ -63,6 +124,7 @@ void PipeServer::add(const std::string& name, Producer produce) {
   Pipe& p = pipes_[name];
   if (p.fd >= 0) ::close(p.fd);
   p.fd = fd;
+  p.index = static_cast<int>(pipes_.size()) - 1;
   p.produce = std::move(produce);
 }
 
@@ -71,6 +133,24 @@ void PipeServer::start() {
   // Only opens after this are seen: ours in add() were before it.
   if (::inotify_add_watch(inotify_fd_, dir_.c_str(), IN_OPEN | IN_ONLYDIR) < 0)
     fail(ErrorCategory::kStorage, "cannot watch " + dir_ + " for pipe readers: " + std::strerror(errno));
+  std::vector<int> fds(pipes_.size(), -1);
+  for (const auto& [name, pipe] : pipes_) fds[static_cast<size_t>(pipe.index)] = pipe.fd;
+  int control[2];
+  if (::pipe2(control, O_CLOEXEC) != 0)
+    fail(ErrorCategory::kStorage, std::string("cannot make the pipe keeper's control pipe: ") + std::strerror(errno));
+  keeper_ = ::fork();
+  if (keeper_ < 0) {
+    int err = errno;
+    ::close(control[0]);
+    ::close(control[1]);
+    fail(ErrorCategory::kStorage, std::string("cannot start the pipe keeper: ") + std::strerror(err));
+  }
+  if (keeper_ == 0) {
+    ::close(control[1]);
+    keep_pipes(control[0], fds.data(), fds.size());
+  }
+  ::close(control[0]);
+  keeper_fd_ = control[1];
   started_ = true;
   server_ = std::thread([this] { serve(); });
 }
@@ -114,8 +194,9 @@ void PipeServer::run(Pipe& pipe, const std::string& name, Worker& worker) {
   try {
     pipe.produce(writer);
     std::lock_guard lock(mu_);
-    ::close(pipe.fd);  // the reader sees end-of-file after the last byte
+    ::close(pipe.fd);  // with the keeper's copy: the reader sees end-of-file after the last byte
     pipe.fd = -1;
+    tell_keeper(kKeeperClose, pipe.index);
   } catch (const Stopped&) {
   } catch (...) {
     record_failure(std::current_exception());
@@ -165,6 +246,25 @@ void PipeServer::stop() {
       ::close(pipe.fd);
       pipe.fd = -1;
     }
+  if (keeper_ > 0) {
+    tell_keeper(kKeeperDone, 0);
+    ::close(keeper_fd_);
+    keeper_fd_ = -1;
+    int st;
+    while (::waitpid(keeper_, &st, 0) < 0 && errno == EINTR) {
+    }
+    keeper_ = -1;
+  }
+}
+
+void PipeServer::guard_reader(pid_t pid) { tell_keeper(kKeeperReader, static_cast<int32_t>(pid)); }
+
+void PipeServer::tell_keeper(int32_t what, int32_t value) {
+  if (keeper_fd_ < 0) return;
+  const int32_t msg[2] = {what, value};
+  // Eight bytes to a pipe: written whole or not at all.
+  while (::write(keeper_fd_, msg, sizeof msg) < 0 && errno == EINTR) {
+  }
 }
 
 size_t PipeServer::raise_open_file_limit() {

@@ -8,11 +8,17 @@
 // When a producer finishes, the server closes its end and the reader sees end-of-file after the
 // last byte. When a producer fails, its pipe stays open (the reader must not take the bytes so
 // far for the whole file): the failure callback runs, and the caller stops the reader.
+//
+// Not even this process's death may look like a file's end to the reader: start() forks a
+// keeper process that holds every pipe open too and lets a pipe go only when its producer
+// finished. If this process dies (SIGKILL included), the keeper first stops the reader named
+// by guard_reader() (SIGTERM, and waits for it), then exits.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <list>
@@ -53,8 +59,10 @@ class PipeServer {
   void add(const std::string& name, Producer produce);
   // Called at most once, on the failing producer's thread, after its failure is recorded.
   void on_failure(std::function<void()> callback) { on_failure_ = std::move(callback); }
-  // Serves opens from now on: readers must not open a pipe before this.
+  // Serves opens from now on: readers must not open a pipe before this. Forks the keeper.
   void start();
+  // The process reading the pipes (pg_restore), for the keeper to stop if this process dies.
+  void guard_reader(pid_t pid);
   // Stops serving, ends producers still writing, closes every pipe. Idempotent.
   void stop();
 
@@ -69,6 +77,7 @@ class PipeServer {
  private:
   struct Pipe {
     int fd = -1;
+    int index = 0;  // its place in the keeper's list
     Producer produce;
     bool started = false;
   };
@@ -81,10 +90,13 @@ class PipeServer {
   void run(Pipe& pipe, const std::string& name, Worker& worker);
   void record_failure(std::exception_ptr e);
   void reap(bool all);
+  void tell_keeper(int32_t what, int32_t value);
 
   std::string dir_;
   int inotify_fd_ = -1;
   int wake_fd_ = -1;
+  int keeper_fd_ = -1;  // the keeper's control pipe
+  pid_t keeper_ = -1;
   std::map<std::string, Pipe> pipes_;
   std::list<Worker> workers_;
   std::thread server_;

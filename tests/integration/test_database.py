@@ -339,6 +339,25 @@ class ServedDumpTest(DatabaseTestCase):
         self.assert_db_equals(target, sums, what="restore with tables beyond the open-file limit")
         self.assertEqual(os.listdir(self.tmpdir), [], "the restore left files in TMPDIR")
 
+    def test_killed_restore_leaves_no_table_cut_short(self):
+        # coffer dies (SIGKILL) right after feeding pg_restore the first part of a table. Its
+        # pipes must not end as if that were the whole table: the keeper holds them open, stops
+        # pg_restore (whose workers cancel their COPYs), and nobody is left waiting on a pipe.
+        expected = {k: v[0] for k, v in self.user_tables(self.source_sums).items()}
+        backup = self.backup_only_db(self.source_db)
+        target = self.new_db_name("killed")
+        r = self.restore_db(backup, target_db=target, expect=None, env={"COFFER_FAILPOINT": "restore-pipe-fed"})
+        self.assertEqual(r.code, -9, f"the failpoint did not kill coffer:\n{r}")
+        sessions = f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{target}'"
+        for _ in range(100):
+            if self.pg.query(sessions) == [["0"]]:
+                break
+            time.sleep(0.1)
+        self.assertEqual(self.pg.query(sessions), [["0"]], "pg_restore is still connected after coffer was killed")
+        got = {k: v[0] for k, v in self.user_tables(self.pg.checksums(target)).items()}
+        cut = {table_label(k): (n, expected.get(k)) for k, n in got.items() if n not in (0, expected.get(k))}
+        self.assertEqual(cut, {}, "tables restored in part (rows, expected) after coffer was killed")
+
     def test_damaged_dump_stops_pg_restore(self):
         backup = self.backup_only_db(self.source_db)
         flip_byte(max(pack_files(self.env["BACKUP_DIR"]), key=os.path.getsize))
