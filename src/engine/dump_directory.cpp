@@ -175,6 +175,9 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
       });
       ++d->piped_;
     }
+    // Serving starts now (nobody opens a pipe before pg_restore runs): a folder where it cannot
+    // is found here, while the dump can still be staged instead.
+    d->server_->start();
   } catch (const Error& e) {
     *why_not = e.what();
     return nullptr;
@@ -229,7 +232,6 @@ void DumpDirectory::open(const std::function<void(uint64_t done, uint64_t total)
     done += e.end - e.begin;
     if (progress) progress(done, staged_bytes_);
   }
-  server_->start();
 }
 
 void DumpDirectory::finish() {

@@ -26,10 +26,11 @@ namespace coffer {
 
 class DumpDirectory {
  public:
-  // Reads the dump's head (header and table of contents) and makes the folder in TMPDIR:
-  // toc.dat and the pipes. Returns null, with the reason in `why_not`, when the dump cannot be
-  // served this way (a backup made before block offsets were recorded, a compressed or unknown
-  // archive, a folder without pipes or inotify): the caller then stages the whole dump.
+  // Reads the dump's head (header and table of contents), makes the folder in TMPDIR (toc.dat
+  // and the pipes) and starts serving them. Returns null, with the reason in `why_not`, when the
+  // dump cannot be served this way (a backup made before block offsets were recorded, a
+  // compressed or unknown archive, a folder without pipes or working inotify): the caller then
+  // stages the whole dump.
   // `dump` is the dump's chunk list; `repo`'s index must be loaded.
   static std::unique_ptr<DumpDirectory> plan(Repository& repo, const DatabasePart& part, std::vector<ChunkRef> dump,
                                              std::string* why_not);
@@ -45,11 +46,11 @@ class DumpDirectory {
   uint64_t data_bytes() const { return data_bytes_; }
 
   // Runs (on a producer's thread) when a pipe cannot be filled: pg_restore must be stopped,
-  // since it would otherwise wait for the rest of that table forever.
+  // since it would otherwise wait for the rest of that table forever. Set before pg_restore starts.
   void on_failure(std::function<void()> callback) { server_->on_failure(std::move(callback)); }
   // pg_restore's pid: should this process die, the pipes stay open until it is stopped.
   void guard_reader(pid_t pid) { server_->guard_reader(pid); }
-  // Writes the staged files (calling `progress` with bytes written) and starts serving the pipes.
+  // Writes the staged files (calling `progress` with bytes written): before pg_restore starts.
   void open(const std::function<void(uint64_t done, uint64_t total)>& progress = {});
   // After pg_restore ended: stops serving; rethrows the first failure to fill a pipe, if any.
   void finish();

@@ -11,6 +11,7 @@
 
 #include <csignal>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <vector>
@@ -133,6 +134,7 @@ void PipeServer::start() {
   // Only opens after this are seen: ours in add() were before it.
   if (::inotify_add_watch(inotify_fd_, dir_.c_str(), IN_OPEN | IN_ONLYDIR) < 0)
     fail(ErrorCategory::kStorage, "cannot watch " + dir_ + " for pipe readers: " + std::strerror(errno));
+  check_opens_are_seen();
   std::vector<int> fds(pipes_.size(), -1);
   for (const auto& [name, pipe] : pipes_) fds[static_cast<size_t>(pipe.index)] = pipe.fd;
   int control[2];
@@ -153,6 +155,31 @@ void PipeServer::start() {
   keeper_fd_ = control[1];
   started_ = true;
   server_ = std::thread([this] { serve(); });
+}
+
+// A folder whose opens inotify does not report (some network and FUSE file systems) would leave
+// pg_restore waiting on its first pipe forever: open a file of our own and see the event come.
+void PipeServer::check_opens_are_seen() {
+  const std::string name = ".coffer-probe";
+  const std::string path = dir_ + "/" + name;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) fail(ErrorCategory::kStorage, "cannot create " + path + ": " + std::strerror(errno));
+  ::close(fd);
+  bool seen = false;
+  alignas(inotify_event) char buf[4096];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!seen && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{inotify_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
+    for (char* at = buf; n > 0 && at < buf + n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(at);
+      at += sizeof(inotify_event) + ev->len;
+      if (ev->len > 0 && name == ev->name) seen = true;
+    }
+  }
+  ::unlink(path.c_str());
+  if (!seen) fail(ErrorCategory::kStorage, "inotify does not report opens in " + dir_);
 }
 
 void PipeServer::serve() {
@@ -204,14 +231,20 @@ void PipeServer::run(Pipe& pipe, const std::string& name, Worker& worker) {
   worker.done = true;
 }
 
+void PipeServer::on_failure(std::function<void()> callback) {
+  std::lock_guard lock(mu_);
+  on_failure_ = std::move(callback);
+}
+
 void PipeServer::record_failure(std::exception_ptr e) {
-  bool first;
+  std::function<void()> callback;
   {
     std::lock_guard lock(mu_);
-    first = !failure_;
-    if (first) failure_ = e;
+    if (failure_) return;
+    failure_ = e;
+    callback = on_failure_;
   }
-  if (first && on_failure_) on_failure_();
+  if (callback) callback();
 }
 
 std::exception_ptr PipeServer::failure() const {

@@ -58,8 +58,10 @@ class PipeServer {
   // Before start(): makes `dir`/`name` a pipe (mode 0600). Throws Error(kStorage) on failure.
   void add(const std::string& name, Producer produce);
   // Called at most once, on the failing producer's thread, after its failure is recorded.
-  void on_failure(std::function<void()> callback) { on_failure_ = std::move(callback); }
+  void on_failure(std::function<void()> callback);
   // Serves opens from now on: readers must not open a pipe before this. Forks the keeper.
+  // Throws Error(kStorage) when inotify does not report opens in the folder (checked with a
+  // file of its own) or the keeper cannot start.
   void start();
   // The process reading the pipes (pg_restore), for the keeper to stop if this process dies.
   void guard_reader(pid_t pid);
@@ -85,6 +87,7 @@ class PipeServer {
     std::thread thread;
     std::atomic<bool> done{false};
   };
+  void check_opens_are_seen();
   void serve();
   void on_open(const std::string& name);
   void run(Pipe& pipe, const std::string& name, Worker& worker);
@@ -103,7 +106,7 @@ class PipeServer {
   std::atomic<bool> stopping_{false};
   bool started_ = false, stopped_ = false;
   std::atomic<size_t> opened_{0};
-  mutable std::mutex mu_;  // failure_, and closing pipes' descriptors
+  mutable std::mutex mu_;  // failure_, on_failure_, and closing pipes' descriptors
   std::exception_ptr failure_;
   std::function<void()> on_failure_;
 };

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -58,6 +60,7 @@ TEST_F(PipeServerTest, ProducesWhatIsOpenedAndNothingElse) {
   server.add("empty.dat", [](PipeServer::Writer&) {});
   server.start();
   EXPECT_TRUE(fs::is_fifo(dir_ / "a.dat"));
+  EXPECT_FALSE(fs::exists(dir_ / ".coffer-probe"));  // start() checked that opens are seen, and tidied up
   std::string b = read_all(path("b.dat"));
   std::string a = read_all(path("a.dat"));
   std::string empty = read_all(path("empty.dat"));
@@ -123,6 +126,59 @@ TEST_F(PipeServerTest, StopEndsAProducerWhoseReaderStopsReading) {
   EXPECT_TRUE(stopped_writing);
   EXPECT_FALSE(server.failure());  // stopping is not a failure
   ::close(fd);
+}
+
+TEST_F(PipeServerTest, TheKeeperStopsTheReaderWhenTheServerDies) {
+  // The server runs in a child process, SIGKILLed while a reader is in the middle of a file:
+  // the keeper must stop the reader (SIGTERM) rather than let it see end-of-file.
+  int ready[2], told[2], saw[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(told), 0);
+  ASSERT_EQ(::pipe(saw), 0);
+  const char one = 1;
+  pid_t server = ::fork();
+  ASSERT_GE(server, 0);
+  if (server == 0) {
+    PipeServer s(dir_.string());
+    s.add("t.dat", [](PipeServer::Writer& w) {
+      w.write(as_bytes("partial"));
+      for (;;) ::pause();  // never finishes
+    });
+    s.start();
+    [[maybe_unused]] ssize_t n = ::write(ready[1], &one, 1);
+    pid_t reader = 0;
+    n = ::read(told[0], &reader, sizeof reader);
+    s.guard_reader(reader);
+    n = ::write(ready[1], &one, 1);
+    for (;;) ::pause();
+  }
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);  // serving
+  pid_t reader = ::fork();
+  ASSERT_GE(reader, 0);
+  if (reader == 0) {
+    int fd = ::open(path("t.dat").c_str(), O_RDONLY);
+    char buf[64];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+      ssize_t w = ::write(saw[1], &one, 1);
+      (void)w;
+    }
+    ::_exit(n == 0 ? 42 : 43);  // 42: it saw end-of-file
+  }
+  ASSERT_EQ(::write(told[1], &reader, sizeof reader), static_cast<ssize_t>(sizeof reader));
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);  // the keeper knows the reader
+  ASSERT_EQ(::read(saw[0], &c, 1), 1);    // the reader has the first bytes
+  ::kill(server, SIGKILL);
+  int st = 0;
+  ::waitpid(server, &st, 0);
+  ASSERT_EQ(::waitpid(reader, &st, 0), reader);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM)
+      << "the reader " << (WIFEXITED(st) && WEXITSTATUS(st) == 42 ? "saw end-of-file" : "ended otherwise");
+  for (int* p : {ready, told, saw}) {
+    ::close(p[0]);
+    ::close(p[1]);
+  }
 }
 
 TEST_F(PipeServerTest, RefusesAPipeItCannotMake) {

@@ -296,6 +296,14 @@ class ServedDumpTest(DatabaseTestCase):
         os.mkdir(self.tmpdir)
         self.env["TMPDIR"] = self.tmpdir
 
+    def assert_no_sessions(self, db, message, seconds=10):
+        """Nobody is connected to `db` (waiting up to `seconds` for sessions to end)."""
+        sessions = f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}'"
+        deadline = time.monotonic() + seconds
+        while self.pg.query(sessions) != [["0"]] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.pg.query(sessions), [["0"]], message)
+
     def backup_only_db(self, db):
         self.env["DB_NAME"] = db
         _, out = self.coffer_json("create", "--type", "full", "--only", "database")
@@ -348,12 +356,7 @@ class ServedDumpTest(DatabaseTestCase):
         target = self.new_db_name("killed")
         r = self.restore_db(backup, target_db=target, expect=None, env={"COFFER_FAILPOINT": "restore-pipe-fed"})
         self.assertEqual(r.code, -9, f"the failpoint did not kill coffer:\n{r}")
-        sessions = f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{target}'"
-        for _ in range(100):
-            if self.pg.query(sessions) == [["0"]]:
-                break
-            time.sleep(0.1)
-        self.assertEqual(self.pg.query(sessions), [["0"]], "pg_restore is still connected after coffer was killed")
+        self.assert_no_sessions(target, "pg_restore is still connected after coffer was killed")
         got = {k: v[0] for k, v in self.user_tables(self.pg.checksums(target)).items()}
         cut = {table_label(k): (n, expected.get(k)) for k, n in got.items() if n not in (0, expected.get(k))}
         self.assertEqual(cut, {}, "tables restored in part (rows, expected) after coffer was killed")
@@ -369,12 +372,7 @@ class ServedDumpTest(DatabaseTestCase):
         self.assertIn("the dump's data for TABLE DATA", r.err, f"the error does not name the table:\n{r}")
         self.assertEqual(os.listdir(self.tmpdir), [], "the failed restore left files in TMPDIR")
         # pg_restore and its workers are gone: nobody is connected to the target any more.
-        sessions = f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{target}'"
-        for _ in range(50):
-            if self.pg.query(sessions) == [["0"]]:
-                break
-            time.sleep(0.1)
-        self.assertEqual(self.pg.query(sessions), [["0"]], "pg_restore sessions are still connected after the restore failed")
+        self.assert_no_sessions(target, "pg_restore sessions are still connected after the restore failed")
 
 
 class OnlyPartTest(DatabaseTestCase):

@@ -9,35 +9,6 @@ namespace coffer::pg {
 
 using archive::Unparseable;
 
-// pg_dump's WriteInt, possibly split across feeds. Returns true with `value` once complete.
-bool BlockReader::take_int(const uint8_t*& p, const uint8_t* end, int64_t& value) {
-  const int total = 1 + int_size_;
-  if (int_got_ == 0 && end - p >= total) {  // the usual case, once per row: all here
-    int_negative_ = p[0] != 0;
-    int_magnitude_ = 0;
-    for (int i = 0; i < int_size_; ++i) int_magnitude_ |= uint64_t(p[1 + i]) << (8 * i);
-    p += total;
-    int_got_ = total;
-  }
-  while (p < end && int_got_ < total) {
-    if (int_got_ == 0) {
-      int_negative_ = *p != 0;
-      int_magnitude_ = 0;
-    } else {
-      int_magnitude_ |= uint64_t(*p) << (8 * (int_got_ - 1));
-    }
-    ++p;
-    ++int_got_;
-  }
-  if (int_got_ < total) return false;
-  int_got_ = 0;
-  // A large-object oid above 2^31 is written as a negative int, INT_MIN included.
-  if (int_magnitude_ > uint64_t(INT32_MAX) + (int_negative_ ? 1 : 0))
-    throw Unparseable("an integer in the data block of dump id " + std::to_string(dump_id_) + " is out of range");
-  value = int_negative_ ? -int64_t(int_magnitude_) : int64_t(int_magnitude_);
-  return true;
-}
-
 void BlockReader::on_int(int64_t value) {
   switch (step_) {
     case Step::kId:
@@ -94,9 +65,14 @@ void BlockReader::feed(ByteView bytes) {
         if (payload_left_ == 0) step_ = Step::kLen;
         break;
       }
-      default:
-        if (int64_t value; take_int(p, end, value)) on_int(value);
+      default: {
+        int64_t value;
+        auto got = int_.take(p, end, int_size_, value);
+        if (got == archive::SplitInt::Got::kOutOfRange)
+          throw Unparseable("an integer in the data block of dump id " + std::to_string(dump_id_) + " is out of range");
+        if (got == archive::SplitInt::Got::kValue) on_int(value);
         break;
+      }
     }
   }
 }

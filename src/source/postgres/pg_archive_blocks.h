@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "source/postgres/pg_archive_format.h"
 #include "util/bytes.h"
 
 namespace coffer::pg {
@@ -32,7 +33,6 @@ class BlockReader {
 
  private:
   enum class Step : uint8_t { kType, kId, kLen, kPayload, kBlobOid, kDone };
-  bool take_int(const uint8_t*& p, const uint8_t* end, int64_t& value);
   void on_int(int64_t value);
 
   const int int_size_;
@@ -41,9 +41,7 @@ class BlockReader {
   Step step_ = Step::kType;
   bool blobs_ = false;
   uint64_t payload_left_ = 0;
-  int int_got_ = 0;  // bytes of a split integer read so far (sign byte included)
-  bool int_negative_ = false;
-  uint64_t int_magnitude_ = 0;
+  archive::SplitInt int_;
 };
 
 }  // namespace coffer::pg

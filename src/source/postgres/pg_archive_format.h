@@ -29,22 +29,31 @@ struct Unparseable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Pull reader over bytes held in memory; running out of them is Unparseable.
+// A reader needs `need` bytes (counted from the start of its span) to parse the current item.
+struct NeedMore {
+  size_t need;
+};
+
+// Pull reader over bytes held in memory. Running out of them is Unparseable, or, for a span that
+// may yet grow (`partial`: a stream's head being buffered), NeedMore.
 class SpanReader {
  public:
-  explicit SpanReader(ByteView bytes) : bytes_(bytes) {}
+  explicit SpanReader(ByteView bytes, bool partial = false) : bytes_(bytes), partial_(partial) {}
   uint64_t pos() const { return pos_; }
   int byte() {
     want(1);
     return bytes_[pos_++];
   }
+  // pg_dump's WriteInt: a sign byte, then int_size little-endian bytes.
   int64_t read_int() {
-    int sign = byte();
+    want(1 + static_cast<uint64_t>(int_size));
+    const bool negative = bytes_[pos_++] != 0;
     uint64_t v = 0;
-    for (int i = 0; i < int_size; ++i) v |= uint64_t(byte()) << (8 * i);
-    if (v > INT32_MAX) throw Unparseable("integer out of range");
-    return sign ? -int64_t(v) : int64_t(v);
+    for (int i = 0; i < int_size; ++i) v |= uint64_t(bytes_[pos_++]) << (8 * i);
+    if (v > INT32_MAX) throw Unparseable("an integer in the header or table of contents is out of range");
+    return negative ? -int64_t(v) : int64_t(v);
   }
+  // Length (negative: null), then the bytes.
   std::optional<std::string> read_str() {
     int64_t len = read_int();
     if (len < 0) return std::nullopt;
@@ -65,10 +74,51 @@ class SpanReader {
 
  private:
   void want(uint64_t n) {
-    if (bytes_.size() - pos_ < n) throw Unparseable("the archive ends early");
+    if (bytes_.size() - pos_ >= n) return;
+    if (partial_) throw NeedMore{static_cast<size_t>(pos_ + n)};
+    throw Unparseable("the archive ends early");
   }
   ByteView bytes_;
+  bool partial_;
   uint64_t pos_ = 0;
+};
+
+// pg_dump's WriteInt (a sign byte, then int_size little-endian bytes) read from a stream that
+// may split it across pieces: the data blocks, which are walked as they stream.
+class SplitInt {
+ public:
+  enum class Got { kMore, kValue, kOutOfRange };
+  // Consumes bytes from `p` (up to `end`); kValue with `value` once the integer is complete.
+  // A large-object oid above 2^31 is written as a negative int, INT_MIN included: anything
+  // beyond a C int is kOutOfRange.
+  Got take(const uint8_t*& p, const uint8_t* end, int int_size, int64_t& value) {
+    const int total = 1 + int_size;
+    if (got_ == 0 && end - p >= total) {  // the usual case, once per row: all here
+      negative_ = p[0] != 0;
+      magnitude_ = 0;
+      for (int i = 0; i < int_size; ++i) magnitude_ |= uint64_t(p[1 + i]) << (8 * i);
+      p += total;
+    } else {
+      for (; p < end && got_ < total; ++p, ++got_) {
+        if (got_ == 0) {
+          negative_ = *p != 0;
+          magnitude_ = 0;
+        } else {
+          magnitude_ |= uint64_t(*p) << (8 * (got_ - 1));
+        }
+      }
+      if (got_ < total) return Got::kMore;
+      got_ = 0;
+    }
+    if (magnitude_ > uint64_t(INT32_MAX) + (negative_ ? 1 : 0)) return Got::kOutOfRange;
+    value = negative_ ? -int64_t(magnitude_) : int64_t(magnitude_);
+    return Got::kValue;
+  }
+
+ private:
+  int got_ = 0;  // bytes of a split integer read so far (sign byte included)
+  bool negative_ = false;
+  uint64_t magnitude_ = 0;
 };
 
 // pg_dump's WriteInt: a sign byte, then int_size little-endian bytes.

@@ -14,61 +14,7 @@ using archive::kBlockData;
 using archive::kOffsetNoData;
 using archive::Unparseable;
 
-constexpr uint64_t kIntMax = INT32_MAX;  // pg_dump writes C ints
 constexpr size_t kRetryStep = 4096;       // header / TOC: bytes to wait for between parse tries
-
-// The buffer must hold `need` bytes before the current item can be parsed.
-struct NeedMore {
-  size_t need;
-};
-
-// Pull reader over the buffered header / table of contents.
-class BufferReader {
- public:
-  BufferReader(const Bytes& buf, size_t pos) : buf_(buf), pos_(pos) {}
-  size_t pos() const { return pos_; }
-
-  int byte() {
-    want(1);
-    return buf_[pos_++];
-  }
-  void skip(size_t n) {
-    want(n);
-    pos_ += n;
-  }
-  // pg_dump's WriteInt: a sign byte, then int_size little-endian bytes.
-  int64_t read_int() {
-    want(1 + static_cast<size_t>(int_size));
-    bool negative = buf_[pos_++] != 0;
-    uint64_t v = 0;
-    for (int i = 0; i < int_size; ++i) v |= uint64_t(buf_[pos_++]) << (8 * i);
-    if (v > kIntMax) throw Unparseable("an integer in the header or table of contents is out of range");
-    return negative ? -int64_t(v) : int64_t(v);
-  }
-  // Length (negative: null), then the bytes.
-  std::optional<std::string> read_str() {
-    int64_t len = read_int();
-    if (len < 0) return std::nullopt;
-    want(static_cast<size_t>(len));
-    std::string s(reinterpret_cast<const char*>(buf_.data() + pos_), static_cast<size_t>(len));
-    pos_ += static_cast<size_t>(len);
-    return s;
-  }
-  bool skip_str() {  // false for a null string
-    int64_t len = read_int();
-    if (len > 0) skip(static_cast<size_t>(len));
-    return len >= 0;
-  }
-
-  int int_size = 4;
-
- private:
-  void want(size_t n) {
-    if (buf_.size() - pos_ < n) throw NeedMore{pos_ + n};
-  }
-  const Bytes& buf_;
-  size_t pos_;
-};
 
 // COPY's end marker, which pg_dump writes after the rows: "\\.\n\n\n", as the low bytes of tail_.
 constexpr uint64_t kEndMarker = 0x5c2e0a0a0aULL;
@@ -132,7 +78,7 @@ void ArchiveRowCounter::parse_pending() {
 // Parses whole items (the header, then one table-of-contents entry at a time) from pending_,
 // stopping at the first item not fully buffered. Mirrors ReadHead / ReadToc of pg_dump.
 size_t ArchiveRowCounter::parse_header_and_toc() {
-  BufferReader r(pending_, 0);
+  archive::SpanReader r(pending_, /*partial=*/true);
   r.int_size = int_size_;
   size_t done = 0;
   try {
@@ -162,41 +108,10 @@ size_t ArchiveRowCounter::parse_header_and_toc() {
     }
     in_data_ = true;
     need_ = 0;
-  } catch (const NeedMore& more) {
+  } catch (const archive::NeedMore& more) {
     need_ = more.need;
   }
   return done;
-}
-
-// pg_dump's WriteInt, possibly split across feeds. Returns true with `value` once complete.
-bool ArchiveRowCounter::take_int(const uint8_t*& p, const uint8_t* end, int64_t& value) {
-  const int total = 1 + int_size_;
-  if (int_got_ == 0 && end - p >= total) {  // the usual case: all here
-    int_negative_ = p[0] != 0;
-    int_magnitude_ = 0;
-    for (int i = 0; i < int_size_; ++i) int_magnitude_ |= uint64_t(p[1 + i]) << (8 * i);
-    p += total;
-  } else {
-    while (p < end && int_got_ < total) {
-      if (int_got_ == 0) {
-        int_negative_ = *p != 0;
-        int_magnitude_ = 0;
-      } else {
-        int_magnitude_ |= uint64_t(*p) << (8 * (int_got_ - 1));
-      }
-      ++p;
-      ++int_got_;
-    }
-    if (int_got_ < total) return false;
-    int_got_ = 0;
-  }
-  // A large-object oid above 2^31 is written as a negative int, INT_MIN included.
-  if (int_magnitude_ > kIntMax + (int_negative_ ? 1 : 0)) {
-    fail("an integer in the data blocks is out of range");
-    return false;
-  }
-  value = int_negative_ ? -int64_t(int_magnitude_) : int64_t(int_magnitude_);
-  return true;
 }
 
 void ArchiveRowCounter::start_block(int64_t dump_id) {
@@ -273,8 +188,11 @@ void ArchiveRowCounter::walk_data(const uint8_t* p, const uint8_t* end, uint64_t
       if (block_type_ != kBlockData && block_type_ != kBlockBlobs)
         return fail("unknown data block type " + std::to_string(block_type_));
       step_ = Step::kBlockId;
-    } else if (int64_t value; take_int(p, end, value)) {
-      on_int(value);
+    } else {
+      int64_t value;
+      auto got = int_.take(p, end, int_size_, value);
+      if (got == archive::SplitInt::Got::kOutOfRange) return fail("an integer in the data blocks is out of range");
+      if (got == archive::SplitInt::Got::kValue) on_int(value);
     }
   }
 }

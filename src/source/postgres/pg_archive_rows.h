@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "source/postgres/pg_archive_format.h"
 #include "util/bytes.h"
 
 namespace coffer::pg {
@@ -56,7 +57,6 @@ class ArchiveRowCounter {
   void parse_pending();
   size_t parse_header_and_toc();  // from pending_; returns the bytes consumed
   void walk_data(const uint8_t* p, const uint8_t* end, uint64_t stream_pos);
-  bool take_int(const uint8_t*& p, const uint8_t* end, int64_t& value);
   void count_rows(const uint8_t* p, size_t n);
   void end_table_data();
   void on_int(int64_t value);
@@ -88,9 +88,7 @@ class ArchiveRowCounter {
   uint64_t* counting_ = nullptr;  // rows_ entry of the TABLE DATA block being read
   uint64_t tail_ = 0;             // its last 8 payload bytes, the latest lowest
   uint64_t table_bytes_ = 0;      // its payload bytes so far
-  int int_got_ = 0;               // bytes of a split integer read so far (sign byte included)
-  bool int_negative_ = false;
-  uint64_t int_magnitude_ = 0;
+  archive::SplitInt int_;          // an integer split across feeds
 };
 
 }  // namespace coffer::pg
