@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "coffer/error.h"
 #include "repo/blob_prefetcher.h"
@@ -116,9 +117,15 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
   Bytes head;
   head.reserve(starts.front());
   d->read_range(0, starts.front(), [&](ByteView b) { head.insert(head.end(), b.begin(), b.end()); });
+  // Each block ends where the next begins (blocks follow the table of contents' order).
+  std::map<int64_t, uint64_t> sizes;
+  for (const auto& [id, offset] : part.data_blocks) {
+    auto next = std::upper_bound(starts.begin(), starts.end(), offset);
+    sizes[id] = (next == starts.end() ? dump_bytes : *next) - offset;
+  }
   pg::DirectoryToc toc;
   try {
-    toc = pg::to_directory_toc(head);
+    toc = pg::to_directory_toc(head, sizes);
   } catch (const pg::archive::Unparseable& e) {
     *why_not = std::string("the dump's table of contents cannot be rewritten: ") + e.what();
     return nullptr;
@@ -134,8 +141,7 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
       *why_not = "no data block is recorded for " + e.label;
       return nullptr;
     }
-    auto next = std::upper_bound(starts.begin(), starts.end(), it->second);
-    d->entries_.push_back({e, it->second, next == starts.end() ? dump_bytes : *next, false});
+    d->entries_.push_back({e, it->second, it->second + sizes.at(e.dump_id), false});
     d->data_bytes_ += d->entries_.back().end - d->entries_.back().begin;
   }
 

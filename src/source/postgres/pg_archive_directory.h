@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,8 @@
 namespace coffer::pg {
 
 struct DirectoryEntry {
-  int64_t dump_id = 0;
-  std::string file;     // "3421.dat", or "blobs.toc" for large objects
+  int64_t dump_id = 0;  // in the dump (its data block has this id)
+  std::string file;     // "3421.dat" (the id in toc.dat), or "blobs.toc" for large objects
   bool blobs = false;   // a BLOBS entry: its block holds large objects, not COPY text
   std::string label;    // "TABLE DATA public.users", for messages
 };
@@ -34,9 +35,13 @@ struct DirectoryToc {
 };
 
 // `head` holds the archive from its start through its table of contents (bytes after it are
-// ignored). Throws archive::Unparseable for anything it does not know: another version (1.12 to
-// 1.15 are known), a compressed archive, data in an entry other than TABLE DATA or BLOBS.
-DirectoryToc to_directory_toc(ByteView head);
+// ignored). `data_sizes` (dump id -> bytes of its data block), when given, renumbers the entries
+// so that pg_restore -j takes the largest tables (and their indexes) first, as it does for a
+// seekable archive: it reads sizes from the data files, and a pipe has none. The entries keep
+// their order and the set of ids; DirectoryEntry::dump_id stays the dump's own. Throws
+// archive::Unparseable for anything it does not know: another version (1.12 to 1.15 are known),
+// a compressed archive, data in an entry other than TABLE DATA or BLOBS.
+DirectoryToc to_directory_toc(ByteView head, const std::map<int64_t, uint64_t>& data_sizes = {});
 
 // Writes a BLOBS block's large objects into `dir` as a directory archive has them: one
 // "blob_<oid>.dat" each, and "blobs.toc" listing them (written by finish()). Throws Error(kStorage)

@@ -43,6 +43,45 @@ TEST(DirectoryToc, RewritesEachOffsetAsAFileName) {
   EXPECT_EQ(to_directory_toc(b.out).toc_dat, t.toc_dat);
 }
 
+TEST(DirectoryToc, NumbersEntriesLargestFirstForPgRestore) {
+  // Two tables, their data and an index each. pg_restore -j picks ready items by data size,
+  // then dump id; a pipe has no size, so the ids are permuted into that order instead: t2's
+  // data (1000 bytes) and its index, then t1's (100) and its index, then the rest.
+  ArchiveBuilder b(14);
+  b.toc({{1, "TABLE", "public", "t1", false, false, {}},
+         {2, "TABLE", "public", "t2", false, false, {}},
+         {3, "TABLE DATA", "public", "t1", true, false, {"1"}},
+         {4, "TABLE DATA", "public", "t2", true, false, {"2"}},
+         {5, "INDEX", "public", "t2_idx", false, false, {"2"}, 4},
+         {6, "INDEX", "public", "t1_idx", false, false, {"1", "99"}, 4}});
+  DirectoryToc t = to_directory_toc(b.out, {{3, 100}, {4, 1000}});
+  archive::SpanReader r(t.toc_dat);
+  const archive::Header h = archive::read_header(r, archive::kFormatDirectory);
+  ASSERT_EQ(h.toc_entries, 6);
+  std::vector<std::pair<int64_t, std::vector<std::string>>> got;
+  std::vector<std::string> files;
+  for (int i = 0; i < 6; ++i) {
+    archive::TocEntry e = archive::read_toc_entry(r, h.vmin, archive::kFormatDirectory);
+    got.push_back({e.dump_id, e.deps});
+    files.push_back(e.data_file);
+  }
+  using Deps = std::vector<std::string>;
+  const std::vector<std::pair<int64_t, Deps>> expected = {
+      {5, {}}, {6, {}}, {3, {"5"}}, {1, {"6"}}, {2, {"6"}}, {4, {"5", "99"}}};  // 99: not in the archive, kept
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(files, (std::vector<std::string>{"", "", "3.dat", "1.dat", "", ""}));
+  ASSERT_EQ(t.data.size(), 2u);
+  EXPECT_EQ(t.data[0].dump_id, 3);  // the dump's own id: its data block has it
+  EXPECT_EQ(t.data[0].file, "3.dat");
+  EXPECT_EQ(t.data[1].dump_id, 4);
+  EXPECT_EQ(t.data[1].file, "1.dat");
+  // Without sizes nothing is renumbered.
+  const DirectoryToc unchanged = to_directory_toc(b.out);
+  archive::SpanReader plain(unchanged.toc_dat);
+  archive::read_header(plain, archive::kFormatDirectory);
+  EXPECT_EQ(archive::read_toc_entry(plain, 14, archive::kFormatDirectory).dump_id, 1);
+}
+
 TEST(DirectoryToc, RefusesWhatItCannotServe) {
   ArchiveBuilder compressed(15, 1);
   compressed.toc({{1, "TABLE DATA", "public", "a", true}});
@@ -81,11 +120,12 @@ std::string listing(const Tools& tools, const std::string& archive) {
   spec.argv = {tools.pg_restore(), "--list", archive};
   std::string out, err;
   EXPECT_EQ(run_process(spec, &out, &err), 0) << err;
-  // Drop the comment lines (the archive's name and format differ) and keep the entries.
+  // Drop the comment lines (the archive's name and format differ) and keep the entries, but
+  // for their dump ids ("3354; 0 18595 TABLE DATA public a postgres"), which may be renumbered.
   std::istringstream in(out);
   std::string line, entries;
   while (std::getline(in, line))
-    if (!line.empty() && line[0] != ';') entries += line + "\n";
+    if (!line.empty() && line[0] != ';') entries += line.substr(line.find(';') + 1) + "\n";
   return entries;
 }
 
@@ -126,7 +166,11 @@ TEST_F(PgArchiveDirectoryTest, AStreamedDumpRestoresAsADirectoryArchive) {
     first = at.front();
   }
 
-  DirectoryToc toc = to_directory_toc(ByteView(stream).first(first));
+  // With the blocks' sizes, as a restore does: the entries are renumbered largest first, and
+  // every dependency must still point at the same object.
+  std::map<int64_t, uint64_t> sizes;
+  for (const auto& [id, pos] : starts) sizes[id] = end_of.at(pos) - pos;
+  DirectoryToc toc = to_directory_toc(ByteView(stream).first(first), sizes);
   ASSERT_EQ(toc.data.size(), 4u);  // a, B b, empty_one, the large objects
   fs::path out = dir_ / "archive";
   fs::create_directory(out);
@@ -169,6 +213,9 @@ TEST_F(PgArchiveDirectoryTest, AStreamedDumpRestoresAsADirectoryArchive) {
   EXPECT_EQ(sql(target, "SELECT count(*) FROM \"Odd Schema\".\"B b\""), "10");
   EXPECT_EQ(sql(target, "SELECT convert_from(lo_get(424242), 'UTF8')"), "large\nobject");
   EXPECT_EQ(sql(target, "SELECT count(*) FROM pg_largeobject_metadata"), "2");
+  EXPECT_EQ(sql(target, "SELECT count(*) FROM v"), "3000");  // the view, after its table
+  EXPECT_EQ(sql(target, "SELECT indexdef FROM pg_indexes WHERE tablename = 'a'"),
+            sql(db, "SELECT indexdef FROM pg_indexes WHERE tablename = 'a'"));
 }
 
 }  // namespace coffer::pg

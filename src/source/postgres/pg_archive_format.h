@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "util/bytes.h"
 
@@ -138,9 +139,10 @@ struct Header {
   int64_t toc_entries = 0;
 };
 
-// Reads the header up to and including the entry count; sets r.int_size.
+// Reads the header up to and including the entry count; sets r.int_size. `format`: the archive
+// format expected (kFormatCustom, or kFormatDirectory for a directory archive's toc.dat).
 template <class Reader>
-Header read_header(Reader& r) {
+Header read_header(Reader& r, int expected_format = kFormatCustom) {
   char magic[5];
   for (char& c : magic) c = static_cast<char>(r.byte());
   if (std::memcmp(magic, "PGDMP", 5) != 0) throw Unparseable("not a custom-format archive (no PGDMP magic)");
@@ -154,7 +156,7 @@ Header read_header(Reader& r) {
   r.int_size = r.byte();
   const int off_size = r.byte();
   const int format = r.byte();
-  if (r.int_size < 1 || r.int_size > 8 || off_size != 8 || format != 1)
+  if (r.int_size < 1 || r.int_size > 8 || off_size != 8 || format != expected_format)
     throw Unparseable("unexpected integer size " + std::to_string(r.int_size) + ", offset size " +
                       std::to_string(off_size) + " or format " + std::to_string(format));
   h.compression = h.vmin >= 15 ? r.byte() : r.read_int();
@@ -167,24 +169,35 @@ Header read_header(Reader& r) {
   return h;
 }
 
+// pg_dump's sections (teSection).
+constexpr int kSectionPostData = 4;
+
 struct TocEntry {
   int64_t dump_id = 0;
+  int section = 0;
   std::optional<std::string> tag, desc, copy_statement, schema;
-  int offset_flag = 0;        // kOffsetNotSet, kOffsetSet or kOffsetNoData
-  uint64_t offset_flag_pos = 0;  // reader position of the flag (8 offset bytes follow it)
+  std::vector<std::string> deps;  // dump ids this entry depends on, as written
+  int offset_flag = 0;            // kOffsetNotSet, kOffsetSet or kOffsetNoData
+  std::string data_file;          // directory archives: the data file's name ("" for none)
+  // Reader positions: the entry's start (its dump id), the field after the dump id, the
+  // dependency list, and the format-specific part (custom: the offset flag, 8 bytes after it).
+  uint64_t start_pos = 0, after_id_pos = 0, deps_pos = 0, offset_flag_pos = 0;
 };
 
-// Reads one table-of-contents entry, its data offset included.
+// Reads one table-of-contents entry, its format-specific part included: a custom archive's
+// data offset, or a directory archive's data file name.
 template <class Reader>
-TocEntry read_toc_entry(Reader& r, int vmin) {
+TocEntry read_toc_entry(Reader& r, int vmin, int format = kFormatCustom) {
   TocEntry e;
+  e.start_pos = r.pos();
   e.dump_id = r.read_int();
+  e.after_id_pos = r.pos();
   r.read_int();  // has data dumper
   r.skip_str();  // table oid
   r.skip_str();  // oid
   e.tag = r.read_str();
   e.desc = r.read_str();
-  r.read_int();  // section
+  e.section = static_cast<int>(r.read_int());
   r.skip_str();  // defn
   r.skip_str();  // drop statement
   e.copy_statement = r.read_str();
@@ -193,9 +206,14 @@ TocEntry read_toc_entry(Reader& r, int vmin) {
   if (vmin >= 14) r.skip_str();  // table access method
   r.skip_str();                  // owner
   r.skip_str();                  // "with oids" ("false")
-  while (r.skip_str()) {         // dependencies, ended by a null string
-  }
+  e.deps_pos = r.pos();
+  while (std::optional<std::string> dep = r.read_str()) e.deps.push_back(std::move(*dep));  // ended by a null
   e.offset_flag_pos = r.pos();
+  if (format == kFormatDirectory) {
+    e.data_file = r.read_str().value_or("");
+    e.offset_flag = e.data_file.empty() ? kOffsetNoData : kOffsetNotSet;
+    return e;
+  }
   e.offset_flag = r.byte();
   for (int i = 0; i < 8; ++i) r.byte();  // the offset: "not set" when pg_dump wrote to a pipe
   if (e.offset_flag != kOffsetNotSet && e.offset_flag != kOffsetSet && e.offset_flag != kOffsetNoData)

@@ -43,6 +43,8 @@ class ArchiveBuilder {
     std::string desc, schema, tag;
     bool has_data;
     bool as_inserts = false;  // pg_dump --inserts: no COPY statement
+    std::vector<std::string> deps = {"7"};
+    int section = 0;  // 0: data (3) for entries with data, else pre-data (2)
   };
   void toc(const std::vector<Entry>& entries) {
     write_int(static_cast<int64_t>(entries.size()));
@@ -53,7 +55,7 @@ class ArchiveBuilder {
       write_str("16384");
       write_str(e.tag);
       write_str(e.desc);
-      write_int(e.has_data ? 3 : 2);  // section
+      write_int(e.section ? e.section : e.has_data ? 3 : 2);
       write_str("");                  // defn
       write_str("");                  // drop
       write_str(e.desc == "TABLE DATA" && !e.as_inserts ? "COPY x FROM stdin;\n" : "");
@@ -62,7 +64,7 @@ class ArchiveBuilder {
       if (vmin_ >= 14) write_str("heap");
       write_str("owner");
       write_str("false");
-      write_str("7");  // one dependency
+      for (const std::string& dep : e.deps) write_str(dep);
       write_null();
       out.push_back(e.has_data ? 1 : 3);  // offset not set / no data
       for (int i = 0; i < 8; ++i) out.push_back(0);
