@@ -1,13 +1,11 @@
 #include "engine/database_restore.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -162,7 +160,6 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   // pg_restore -j reads a directory archive served from the repository as it goes; older backups
   // (or a dump that cannot be served so) are staged whole in TMPDIR first.
   std::string why_staged;
-  std::atomic<pid_t> restoring{0};  // pg_restore's pid, for a failing pipe to stop it (outlives `served`)
   std::unique_ptr<DumpDirectory> served;
   if (const char* v = std::getenv("COFFER_RESTORE_STAGED"); v && *v && std::string(v) != "0")
     why_staged = "COFFER_RESTORE_STAGED is set";
@@ -221,15 +218,9 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   request.jobs = std::max(1, options.jobs);
   std::optional<TempArchive> archive;
   if (served) {
-    // A pipe that cannot be filled would keep pg_restore waiting for the rest of its table:
-    // stop pg_restore (its workers and their sessions with it), then report why.
-    request.on_start = [&](pid_t pid) {
-      restoring = pid;
-      served->guard_reader(pid);
-    };
-    served->on_failure([&] {
-      if (pid_t pid = restoring.load()) ::kill(pid, SIGTERM);
-    });
+    // A pipe that cannot be filled stops pg_restore (DumpDirectory::guard_reader); the pipe's
+    // error, not pg_restore's, is then reported.
+    request.on_start = [&](pid_t pid) { served->guard_reader(pid); };
     served->open([&](uint64_t done, uint64_t total) { report("database: writing out large objects", done, total); });
     spdlog::debug("database restore: {} tables served through pipes, {} bytes staged in {:.2f} s", served->pipes(),
                   served->staged_bytes(), seconds_since(phase));
@@ -256,7 +247,6 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
     }
     ticker.stop();
     served->finish();
-    request.on_start = nullptr;
   } else {
     archive.emplace();
     stage_whole_dump(repo, dump, *archive, part.info.dump_bytes, report);

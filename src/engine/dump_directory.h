@@ -45,11 +45,11 @@ class DumpDirectory {
   uint64_t bytes_read() const { return bytes_read_.load(std::memory_order_relaxed); }
   uint64_t data_bytes() const { return data_bytes_; }
 
-  // Runs (on a producer's thread) when a pipe cannot be filled: pg_restore must be stopped,
-  // since it would otherwise wait for the rest of that table forever. Set before pg_restore starts.
-  void on_failure(std::function<void()> callback) { server_->on_failure(std::move(callback)); }
-  // pg_restore's pid: should this process die, the pipes stay open until it is stopped.
+  // pg_restore's pid: stopped when a table's pipe cannot be filled (it would wait for the rest
+  // of that table forever), or should this process die before the pipes are done.
   void guard_reader(pid_t pid) { server_->guard_reader(pid); }
+  // A pipe could not be filled (finish() tells why).
+  bool failed() const { return server_->failure() != nullptr; }
   // Writes the staged files (calling `progress` with bytes written): before pg_restore starts.
   void open(const std::function<void(uint64_t done, uint64_t total)>& progress = {});
   // After pg_restore ended: stops serving; rethrows the first failure to fill a pipe, if any.

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -97,13 +96,11 @@ TEST_F(DumpDirectoryTest, AWrongBlockFailsItsPipeWithoutEndOfFile) {
   std::string why;
   auto d = plan(&why);
   ASSERT_TRUE(d) << why;
-  std::atomic<bool> failed{false};
-  d->on_failure([&] { failed = true; });
   d->open();
   int fd = ::open((d->path() + "/2.dat").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   ASSERT_GE(fd, 0);
-  for (int i = 0; i < 500 && !failed; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_TRUE(failed);
+  for (int i = 0; i < 500 && !d->failed(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(d->failed());
   char buf[16];
   EXPECT_EQ(::read(fd, buf, sizeof buf), -1);  // no end-of-file: pg_restore must not take it as the whole table
   EXPECT_EQ(errno, EAGAIN);

@@ -231,20 +231,15 @@ void PipeServer::run(Pipe& pipe, const std::string& name, Worker& worker) {
   worker.done = true;
 }
 
-void PipeServer::on_failure(std::function<void()> callback) {
-  std::lock_guard lock(mu_);
-  on_failure_ = std::move(callback);
-}
-
 void PipeServer::record_failure(std::exception_ptr e) {
-  std::function<void()> callback;
   {
     std::lock_guard lock(mu_);
     if (failure_) return;
     failure_ = e;
-    callback = on_failure_;
   }
-  if (callback) callback();
+  // The reader would wait for the rest of that file forever: stop it (pg_restore's workers and
+  // their sessions go with it), as the keeper does when this process dies.
+  if (pid_t reader = reader_.load()) ::kill(reader, SIGTERM);
 }
 
 std::exception_ptr PipeServer::failure() const {
@@ -290,7 +285,10 @@ void PipeServer::stop() {
   }
 }
 
-void PipeServer::guard_reader(pid_t pid) { tell_keeper(kKeeperReader, static_cast<int32_t>(pid)); }
+void PipeServer::guard_reader(pid_t pid) {
+  reader_ = pid;
+  tell_keeper(kKeeperReader, static_cast<int32_t>(pid));
+}
 
 void PipeServer::tell_keeper(int32_t what, int32_t value) {
   if (keeper_fd_ < 0) return;

@@ -6,13 +6,14 @@
 // FIFO's open blocks until the other end is open); inotify reports the open, and a thread runs
 // that pipe's producer, whose writes the reader drains. A pipe nobody opens is never produced.
 // When a producer finishes, the server closes its end and the reader sees end-of-file after the
-// last byte. When a producer fails, its pipe stays open (the reader must not take the bytes so
-// far for the whole file): the failure callback runs, and the caller stops the reader.
+// last byte. A pipe whose producer did not finish never ends as if it had: the reader named by
+// guard_reader() (pg_restore) is stopped (SIGTERM) instead, and the caller learns why from
+// failure(). When a producer fails, its pipe stays open and the reader is stopped at once.
 //
 // Not even this process's death may look like a file's end to the reader: start() forks a
 // keeper process that holds every pipe open too and lets a pipe go only when its producer
-// finished. If this process dies (SIGKILL included), the keeper first stops the reader named
-// by guard_reader() (SIGTERM, and waits for it), then exits.
+// finished. If this process dies (SIGKILL included), the keeper first stops the reader (SIGTERM,
+// and waits for it), then exits.
 #pragma once
 
 #include <sys/types.h>
@@ -57,13 +58,12 @@ class PipeServer {
 
   // Before start(): makes `dir`/`name` a pipe (mode 0600). Throws Error(kStorage) on failure.
   void add(const std::string& name, Producer produce);
-  // Called at most once, on the failing producer's thread, after its failure is recorded.
-  void on_failure(std::function<void()> callback);
   // Serves opens from now on: readers must not open a pipe before this. Forks the keeper.
   // Throws Error(kStorage) when inotify does not report opens in the folder (checked with a
   // file of its own) or the keeper cannot start.
   void start();
-  // The process reading the pipes (pg_restore), for the keeper to stop if this process dies.
+  // The process reading the pipes (pg_restore): stopped (SIGTERM) when a producer fails, or by
+  // the keeper when this process dies. Each call replaces the one before.
   void guard_reader(pid_t pid);
   // Stops serving, ends producers still writing, closes every pipe. Idempotent.
   void stop();
@@ -106,9 +106,9 @@ class PipeServer {
   std::atomic<bool> stopping_{false};
   bool started_ = false, stopped_ = false;
   std::atomic<size_t> opened_{0};
-  mutable std::mutex mu_;  // failure_, on_failure_, and closing pipes' descriptors
+  mutable std::mutex mu_;  // failure_, and closing pipes' descriptors
   std::exception_ptr failure_;
-  std::function<void()> on_failure_;
+  std::atomic<pid_t> reader_{0};
 };
 
 }  // namespace coffer

@@ -73,25 +73,32 @@ TEST_F(PipeServerTest, ProducesWhatIsOpenedAndNothingElse) {
   EXPECT_FALSE(server.failure());
 }
 
-TEST_F(PipeServerTest, AFailedProducerLeavesItsPipeWithoutEndOfFile) {
-  std::atomic<bool> failed{false};
+TEST_F(PipeServerTest, AFailedProducerLeavesItsPipeWithoutEndOfFileAndStopsTheReader) {
   PipeServer server(dir_.string());
   server.add("t.dat", [](PipeServer::Writer& w) {
     w.write(as_bytes("partial"));
     fail(ErrorCategory::kDamaged, "chunk 42 is damaged");
   });
-  server.on_failure([&] { failed = true; });
   server.start();
+  // The guarded reader stands for pg_restore: a child that waits to be stopped.
+  pid_t reader = ::fork();
+  ASSERT_GE(reader, 0);
+  if (reader == 0) {
+    for (;;) ::pause();
+  }
+  server.guard_reader(reader);
   int fd = ::open(path("t.dat").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   ASSERT_GE(fd, 0);
-  for (int i = 0; i < 500 && !failed; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(failed);
+  for (int i = 0; i < 500 && !server.failure(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(server.failure());
+  int st = 0;
+  ASSERT_EQ(::waitpid(reader, &st, 0), reader);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM) << "the guarded reader was not stopped";
   char buf[64];
   EXPECT_EQ(::read(fd, buf, sizeof buf), 7);
   // The bytes so far must not look like the whole file: no end-of-file while the server runs.
   EXPECT_EQ(::read(fd, buf, sizeof buf), -1);
   EXPECT_EQ(errno, EAGAIN);
-  ASSERT_TRUE(server.failure());
   try {
     std::rethrow_exception(server.failure());
   } catch (const Error& e) {
