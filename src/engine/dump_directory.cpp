@@ -1,6 +1,5 @@
 #include "engine/dump_directory.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -163,12 +162,7 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
   }
   d->dir_ = tmpl;
   try {
-    std::string toc_path = d->dir_ + "/toc.dat";
-    int fd = ::open(toc_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) fail(ErrorCategory::kStorage, "cannot create " + toc_path + ": " + std::strerror(errno));
-    int err = write_fully(fd, toc.toc_dat);
-    if (::close(fd) != 0 && err == 0) err = errno;
-    if (err) fail(ErrorCategory::kStorage, "cannot write " + toc_path + ": " + std::strerror(err));
+    write_new_file(d->dir_ + "/toc.dat", toc.toc_dat);
     d->server_ = std::make_unique<PipeServer>(d->dir_);
     DumpDirectory* self = d.get();
     for (const Entry& e : d->entries_) {
@@ -218,16 +212,15 @@ void DumpDirectory::stage(const Entry& e) {
     produce(e, {});
     return;
   }
-  std::string path = dir_ + "/" + e.entry.file;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) fail(ErrorCategory::kStorage, "cannot create " + path + ": " + std::strerror(errno));
+  const std::string path = dir_ + "/" + e.entry.file;
+  const int fd = create_new_file(path);
   try {
     produce(e, [&](ByteView b) { write_all(fd, b, path); });
   } catch (...) {
     ::close(fd);
     throw;
   }
-  if (::close(fd) != 0) fail(ErrorCategory::kStorage, "cannot write " + path + ": " + std::strerror(errno));
+  close_written(fd, path);
 }
 
 void DumpDirectory::open(const std::function<void(uint64_t done, uint64_t total)>& progress) {

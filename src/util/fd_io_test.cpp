@@ -1,6 +1,7 @@
 #include "util/fd_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -39,6 +40,26 @@ TEST(FdIo, FailureNamesWhatWasWritten) {
     EXPECT_NE(std::string(e.what()).find("cannot write the test file: No space left"), std::string::npos) << e.what();
   }
   ::close(fd);
+}
+
+TEST(FdIo, NewFilesAreOnlyTheCallersAndNeverReplaceOne) {
+  char tmpl[] = "/tmp/coffer-fdio-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/f";
+  write_new_file(path, as_bytes("contents"));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_size, 8);
+  try {
+    create_new_file(path);
+    FAIL() << "an existing file was opened as new";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kStorage);
+    EXPECT_NE(std::string(e.what()).find("cannot create " + path), std::string::npos) << e.what();
+  }
+  ::unlink(path.c_str());
+  ::rmdir(tmpl);
 }
 
 }  // namespace

@@ -1,12 +1,9 @@
 #include "source/postgres/pg_archive_directory.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <map>
 #include <optional>
 
@@ -128,8 +125,7 @@ BlobFilesSink::~BlobFilesSink() {
 void BlobFilesSink::blob_begin(uint32_t oid) {
   std::string name = "blob_" + std::to_string(oid) + ".dat";
   path_ = dir_ + "/" + name;
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd_ < 0) fail(ErrorCategory::kStorage, "cannot create " + path_ + ": " + std::strerror(errno));
+  fd_ = create_new_file(path_);
   toc_ += std::to_string(oid) + " " + name + "\n";
 }
 
@@ -140,21 +136,14 @@ void BlobFilesSink::data(ByteView bytes) {
 }
 
 void BlobFilesSink::blob_end() {
-  if (fd_ >= 0 && ::close(fd_) != 0) fail(ErrorCategory::kStorage, "cannot write " + path_ + ": " + std::strerror(errno));
+  if (fd_ < 0) return;
+  const int fd = fd_;
   fd_ = -1;
+  close_written(fd, path_);
 }
 
 void BlobFilesSink::finish() {
-  std::string path = dir_ + "/blobs.toc";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) fail(ErrorCategory::kStorage, "cannot create " + path + ": " + std::strerror(errno));
-  try {
-    write_all(fd, as_bytes(toc_), path);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
+  write_new_file(dir_ + "/blobs.toc", as_bytes(toc_));
   written_ += toc_.size();
 }
 

@@ -188,11 +188,11 @@ TEST_F(PgArchiveDirectoryTest, AStreamedDumpRestoresAsADirectoryArchive) {
     } else {
       std::string path = (out / e.file).string();
       FileSink sink;
-      sink.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+      sink.fd = create_new_file(path);
       sink.path = path;
       BlockReader reader(toc.int_size, e.dump_id, sink);
       reader.feed(block);
-      ::close(sink.fd);
+      close_written(sink.fd, path);
       ASSERT_TRUE(reader.done()) << e.label;
     }
   }
