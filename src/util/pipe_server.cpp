@@ -56,6 +56,16 @@ bool running(pid_t pid) {
   return true;
 }
 
+// Calls `f` for each event of the `n` bytes read from an inotify descriptor.
+template <class F>
+void for_each_event(const char* buf, ssize_t n, F f) {
+  for (const char* at = buf; n > 0 && at < buf + n;) {
+    const auto* ev = reinterpret_cast<const inotify_event*>(at);
+    at += sizeof(inotify_event) + ev->len;
+    f(*ev);
+  }
+}
+
 // The keeper: runs in a child forked by start() from a threaded process, so it calls nothing
 // but system calls. Holds `fds` (every pipe) until told to let each go; on the server's death
 // (its control pipe ends) stops the reader before the pipes close, so that no reader sees the
@@ -172,11 +182,7 @@ void PipeServer::check_opens_are_seen() {
     pollfd p{inotify_fd_, POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
     ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
-    for (char* at = buf; n > 0 && at < buf + n;) {
-      const auto* ev = reinterpret_cast<const inotify_event*>(at);
-      at += sizeof(inotify_event) + ev->len;
-      if (ev->len > 0 && name == ev->name) seen = true;
-    }
+    for_each_event(buf, n, [&](const inotify_event& ev) { seen = seen || (ev.len > 0 && name == ev.name); });
   }
   ::unlink(path.c_str());
   if (!seen) fail(ErrorCategory::kStorage, "inotify does not report opens in " + dir_);
@@ -189,18 +195,18 @@ void PipeServer::serve() {
     ::poll(fds, 2, kPollMs);
     reap(false);
     ssize_t n;
-    while ((n = ::read(inotify_fd_, buf, sizeof buf)) > 0) {
-      for (char* at = buf; at < buf + n;) {
-        const auto* ev = reinterpret_cast<const inotify_event*>(at);
-        at += sizeof(inotify_event) + ev->len;
-        if (ev->mask & IN_Q_OVERFLOW) {
-          // Some opens were not reported: their readers would wait forever.
-          record_failure(std::make_exception_ptr(
-              Error(ErrorCategory::kInternal, "too many pipes opened at once in " + dir_ + ": some were missed")));
-          return;
-        }
-        if (ev->len > 0) on_open(ev->name);
-      }
+    bool overflow = false;
+    while (!overflow && (n = ::read(inotify_fd_, buf, sizeof buf)) > 0) {
+      for_each_event(buf, n, [&](const inotify_event& ev) {
+        if (ev.mask & IN_Q_OVERFLOW) overflow = true;
+        if (!overflow && ev.len > 0) on_open(ev.name);
+      });
+    }
+    if (overflow) {
+      // Some opens were not reported: their readers would wait forever.
+      record_failure(std::make_exception_ptr(
+          Error(ErrorCategory::kInternal, "too many pipes opened at once in " + dir_ + ": some were missed")));
+      return;
     }
   }
 }
