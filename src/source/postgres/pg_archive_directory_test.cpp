@@ -100,20 +100,7 @@ struct FileSink : BlockSink {
   void data(ByteView b) override { write_all(fd, b, path); }
 };
 
-class PgArchiveDirectoryTest : public PgTestBase {
- protected:
-  void SetUp() override {
-    PgTestBase::SetUp();
-    if (HasFailure()) return;
-    char tmpl[] = "/tmp/coffer-dirarchive-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-    PgTestBase::TearDown();
-  }
-  fs::path dir_;
-};
+class PgArchiveDirectoryTest : public PgTestWithDir {};
 
 std::string listing(const Tools& tools, const std::string& archive) {
   ProcessSpec spec;
@@ -143,13 +130,7 @@ TEST_F(PgArchiveDirectoryTest, AStreamedDumpRestoresAsADirectoryArchive) {
   Connection conn(config(db));
   Session session(conn);
   Tools tools = find_tools(session.server_version_num());
-  Bytes stream;
-  {
-    std::string snapshot = session.begin_snapshot();
-    DumpStream dump(tools, conn, snapshot);
-    stream = read_whole_dump(dump);
-    session.end_snapshot();
-  }
+  const Bytes stream = dump_from_snapshot(session, conn, tools);
   ArchiveRowCounter counter;
   counter.feed(stream);
   ASSERT_TRUE(counter.finish()) << counter.reason();

@@ -19,20 +19,7 @@ std::string slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-class PgArchiveOffsetsTest : public PgTestBase {
- protected:
-  void SetUp() override {
-    PgTestBase::SetUp();
-    if (HasFailure()) return;
-    char tmpl[] = "/tmp/coffer-offsets-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-    PgTestBase::TearDown();
-  }
-  fs::path dir_;
-};
+class PgArchiveOffsetsTest : public PgTestWithDir {};
 
 }  // namespace
 
@@ -50,10 +37,7 @@ TEST_F(PgArchiveOffsetsTest, RepairedStreamMatchesWhatPgDumpWritesToAFile) {
   // The way coffer gets it: streamed, so the table of contents has no data offsets.
   std::string piped = (dir_ / "piped.dump").string();
   {
-    std::string snapshot = session.begin_snapshot();
-    DumpStream dump(tools, conn, snapshot);
-    std::ofstream(piped, std::ios::binary) << to_string(read_whole_dump(dump));
-    session.end_snapshot();
+    std::ofstream(piped, std::ios::binary) << to_string(dump_from_snapshot(session, conn, tools));
   }
   // The way pg_dump writes a seekable file: offsets filled in.
   std::string seekable = (dir_ / "seekable.dump").string();

@@ -192,15 +192,8 @@ TEST_F(PgArchiveRowsTest, CountsMatchCountStarForEveryTable) {
   Session session(conn);
   Tools tools = find_tools(session.server_version_num());
 
-  Bytes stream;
   std::vector<TableInfo> tables;
-  {
-    std::string snapshot = session.begin_snapshot();
-    DumpStream dump(tools, conn, snapshot);
-    stream = read_whole_dump(dump);
-    tables = session.tables_with_row_counts();
-    session.end_snapshot();
-  }
+  const Bytes stream = dump_from_snapshot(session, conn, tools, [&] { tables = session.tables_with_row_counts(); });
   Rows expected;
   for (const TableInfo& t : tables) expected[{t.schema, t.name}] = t.rows;
   ASSERT_EQ(expected.size(), 7u);  // plain, tricky, empty_one, zero_columns, the odd one, two partitions

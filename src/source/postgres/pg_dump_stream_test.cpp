@@ -15,19 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class PgDumpTest : public PgTestBase {
+class PgDumpTest : public PgTestWithDir {
  protected:
-  void SetUp() override {
-    PgTestBase::SetUp();
-    if (HasFailure()) return;
-    char tmpl[] = "/tmp/coffer-pgdump-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-    PgTestBase::TearDown();
-  }
-
   // A source database with two schemas and a quoted name; returns its name.
   std::string make_source() {
     std::string db = new_database("coffer_dump_src");
@@ -61,7 +50,6 @@ class PgDumpTest : public PgTestBase {
     return find_tools(s.server_version_num());
   }
 
-  fs::path dir_;
   int dumps_ = 0;
 };
 

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,18 @@ inline Bytes read_whole_dump(DumpStream& dump) {
   std::vector<uint8_t> buf(1 << 16);
   while (size_t n = dump.read(buf.data(), buf.size())) out.insert(out.end(), buf.begin(), buf.begin() + n);
   dump.finish();
+  return out;
+}
+
+// The database's dump as coffer streams it (pg_dump from a snapshot `session` exports);
+// `in_snapshot` runs while the snapshot is still held (counts that must describe the dump).
+inline Bytes dump_from_snapshot(Session& session, const Connection& conn, const Tools& tools,
+                                const std::function<void()>& in_snapshot = {}) {
+  std::string snapshot = session.begin_snapshot();
+  DumpStream dump(tools, conn, snapshot);
+  Bytes out = read_whole_dump(dump);
+  if (in_snapshot) in_snapshot();
+  session.end_snapshot();
   return out;
 }
 
@@ -108,6 +122,23 @@ class PgTestBase : public ::testing::Test {
   std::string host_, user_;
   int port_ = 0;
   std::vector<std::string> databases_, roles_;
+};
+
+// A PgTestBase with a fresh folder of its own (dir_), removed after the test.
+class PgTestWithDir : public PgTestBase {
+ protected:
+  void SetUp() override {
+    PgTestBase::SetUp();
+    if (HasFailure()) return;
+    char tmpl[] = "/tmp/coffer-pgtest-XXXXXX";
+    if (::mkdtemp(tmpl)) dir_ = tmpl;
+    if (dir_.empty()) GTEST_FAIL() << "mkdtemp failed";
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    PgTestBase::TearDown();
+  }
+  std::filesystem::path dir_;
 };
 
 }  // namespace coffer::pg
