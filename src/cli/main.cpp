@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   // glibc raises its mmap threshold after the first large free (up to 32 MiB), after which 24 MiB
   // pack buffers come from the worker threads' heaps, fragment them with chunk buffers and are
   // never given back: a 500 MB backup peaked at 150 MB instead of 97 MB. A fixed 8 MiB threshold
-  // maps packs (and Argon2id's 64 MiB) on their own and returns them on free. Fixing it also
+  // maps packs on their own and returns them on free (Argon2id maps its memory itself). Fixing it also
   // fixes the trim threshold at 128 KiB, which hands freed chunk buffers back to the kernel only
   // to fault them in again (a restore spent 1.3 s in the kernel instead of 0.5 s): keep up to
   // 64 MiB of freed heap for reuse; the peak is unchanged, as it is reused rather than added.
