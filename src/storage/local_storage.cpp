@@ -140,6 +140,14 @@ class LocalObjectWriter : public ObjectWriter {
       discard();
       fail_io("cannot write", failed, err);
     }
+    written_ += data.size();
+    // Start writing back what is complete so far: finish()'s fsync then waits for the last few
+    // MiB instead of the whole object (workers that finish a pack stalled ~20 ms per 16 MiB pack).
+    if (written_ - flushed_ >= kWritebackStep) {
+      (void)::sync_file_range(fd_, static_cast<off_t>(flushed_), static_cast<off_t>(written_ - flushed_),
+                              SYNC_FILE_RANGE_WRITE);  // a hint: fsync in finish() is what counts
+      flushed_ = written_;
+    }
   }
 
   void finish(const std::string& key) override {
@@ -167,9 +175,12 @@ class LocalObjectWriter : public ObjectWriter {
     if (!tmp_.empty()) ::unlink(tmp_.c_str());
     tmp_.clear();
   }
+  static constexpr uint64_t kWritebackStep = 4 << 20;
   LocalStorage& storage_;
   fs::path tmp_;
   int fd_ = -1;
+  uint64_t written_ = 0;  // bytes appended
+  uint64_t flushed_ = 0;  // bytes handed to writeback
 };
 
 std::unique_ptr<ObjectWriter> LocalStorage::begin_object(const std::string& folder, size_t /*size_hint*/) {
