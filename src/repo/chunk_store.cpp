@@ -18,6 +18,7 @@ ChunkStore::ChunkStore(Repository& repo, CompressionSpec compression, unsigned t
     : repo_(repo), compression_(compression), fast_compression_{compression.codec, level_range(compression.codec).first} {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { worker(); });
+  finisher_ = std::thread([this] { finisher(); });
 }
 
 ChunkStore::~ChunkStore() {
@@ -28,7 +29,9 @@ ChunkStore::~ChunkStore() {
   }
   can_work_.notify_all();
   can_submit_.notify_all();
+  can_finish_.notify_all();
   for (auto& t : workers_) t.join();
+  finisher_.join();  // a pack it did not take is discarded with to_finish_ (its temp file goes)
 }
 
 void ChunkStore::abort() {
@@ -230,8 +233,40 @@ void ChunkStore::process(Job& job, bool behind) {
                     job.base.value_or(ChunkId{}));
     if (open_pack_->size() < kPackTargetSize) return;
     full = std::move(open_pack_);
+    if (!finishing_) {  // the finisher syncs it while this worker goes on compressing
+      finishing_ = true;
+      to_finish_ = std::move(full);
+    }
   }
-  store_pack(*full);  // outside the lock: other workers keep filling the next pack
+  if (!full) {
+    can_finish_.notify_one();
+    return;
+  }
+  store_pack(*full);  // the finisher is busy: store it here, outside the lock, as before it existed
+}
+
+void ChunkStore::finisher() {
+  while (true) {
+    std::unique_ptr<PackWriter> pack;
+    {
+      std::unique_lock lock(mu_);
+      can_finish_.wait(lock, [&] { return stopping_ || to_finish_; });
+      if (stopping_) return;
+      pack = std::move(to_finish_);
+    }
+    try {
+      store_pack(*pack);
+    } catch (...) {
+      std::lock_guard lock(mu_);
+      if (!failure_) failure_ = std::current_exception();
+    }
+    {
+      std::lock_guard lock(mu_);
+      finishing_ = false;
+    }
+    can_submit_.notify_all();  // a failure stops the producers
+    idle_.notify_all();
+  }
 }
 
 void ChunkStore::store_pack(PackWriter& pack) {
@@ -248,7 +283,7 @@ void ChunkStore::store_pack(PackWriter& pack) {
 void ChunkStore::commit() {
   {
     std::unique_lock lock(mu_);
-    idle_.wait(lock, [&] { return (queue_.empty() && busy_ == 0) || failure_; });
+    idle_.wait(lock, [&] { return (queue_.empty() && busy_ == 0 && !finishing_) || failure_; });
     rethrow_failure();
   }
   if (open_pack_ && !open_pack_->empty()) {

@@ -1,8 +1,9 @@
 // The backup write path: chunk -> id -> known? -> compress -> seal -> pack -> storage.
 //
 // Producers (the files part and the database part, each on its own thread) read, chunk and hash; new chunks go to worker
-// threads that compress and seal them and append them to the open pack; full packs are stored
-// by the worker that filled them. In-flight data is bounded (memory stays flat).
+// threads that compress and seal them and append them to the open pack; a full pack is stored
+// (synced and named) by the finisher thread when it is free, else by the worker that filled it,
+// so a worker rarely waits on the disk. In-flight data is bounded (memory stays flat).
 // commit() stores the last pack and then one index file for all packs written: packs before
 // index, as DESIGN.md's invariant 3 requires. Nothing is visible to readers before commit().
 #pragma once
@@ -101,6 +102,7 @@ class ChunkStore {
   // `behind`: the queue was over half full when the job was taken (see Pace::kKeepUp).
   void process(Job& job, bool behind);
   void store_pack(PackWriter& pack);
+  void finisher();
   void rethrow_failure();
 
   Repository& repo_;
@@ -109,16 +111,19 @@ class ChunkStore {
   std::unordered_set<ChunkId, ChunkIdHash> pending_;  // new this run (guarded by mu_)
 
   mutable std::mutex mu_;
-  std::condition_variable can_submit_, can_work_, idle_;
+  std::condition_variable can_submit_, can_work_, idle_, can_finish_;
   std::deque<Job> queue_;
   size_t queued_bytes_ = 0;
   size_t busy_ = 0;
   bool stopping_ = false;
   std::exception_ptr failure_;
   std::unique_ptr<PackWriter> open_pack_;  // the pack being filled (guarded by mu_), null before the first blob
+  std::unique_ptr<PackWriter> to_finish_;  // a full pack handed to the finisher (guarded by mu_)
+  bool finishing_ = false;                 // the finisher holds a pack (guarded by mu_)
   std::vector<PackRecord> written_;
   ChunkStoreStats stats_;
   std::vector<std::thread> workers_;
+  std::thread finisher_;
 };
 
 }  // namespace coffer

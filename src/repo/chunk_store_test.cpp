@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "coffer/error.h"
+#include "storage/faulty_storage.h"
 #include "storage/local_storage.h"
 
 namespace coffer {
@@ -309,6 +310,58 @@ TEST_F(ChunkStoreTest, AbortStopsProducers) {
   MemorySource src(data);
   EXPECT_THROW(store.add_stream(src, BlobType::kData, repo->file_chunker()), Error);
   EXPECT_THROW(store.commit(), Error);
+}
+
+// Several full packs: the finisher stores one while the workers fill the next, or a worker stores
+// it when the finisher is busy; every one is stored and indexed either way.
+TEST_F(ChunkStoreTest, EveryPackOfAManyPackStreamIsStoredAndIndexed) {
+  auto storage = std::make_shared<LocalStorage>(dir_);
+  auto repo = Repository::init(storage, fast_params(true));
+  repo->load_index();
+  Bytes data = random_data(5 * kPackTargetSize / 2, 31);  // incompressible: 2 full packs and a part
+  std::vector<ChunkRef> refs;
+  ChunkStoreStats st;
+  {
+    ChunkStore store(*repo, {Codec::kZstd, 1}, 2);
+    MemorySource src(data);
+    refs = store.add_stream(src, BlobType::kData, repo->file_chunker());
+    store.commit();
+    st = store.stats();
+  }
+  EXPECT_EQ(st.packs_written, 3u);
+  auto reopened = Repository::open(storage, std::string("pw"));
+  reopened->load_index();
+  EXPECT_EQ(reopened->index().pack_count(), 3u);
+  Bytes back;
+  for (auto& r : refs) {
+    Bytes c = reopened->read_blob(r.id);
+    back.insert(back.end(), c.begin(), c.end());
+  }
+  EXPECT_EQ(back, data);
+}
+
+// A pack that cannot be stored (here the first: the finisher's) fails the backup, and nothing is
+// indexed: the commit never names a pack that is not there.
+TEST_F(ChunkStoreTest, APackThatCannotBeStoredFailsTheCommitAndNothingIsIndexed) {
+  auto local = std::make_shared<LocalStorage>(dir_);
+  Repository::init(local, fast_params(false));
+  auto faulty = std::make_shared<FaultyStorage>(local, parse_storage_faults("put:data/:1:eio"), true);
+  auto repo = Repository::open(faulty, std::nullopt);
+  repo->load_index();
+  Bytes data = random_data(5 * kPackTargetSize / 2, 32);
+  try {
+    ChunkStore store(*repo, {Codec::kNone, 0}, 2);
+    MemorySource src(data);
+    store.add_stream(src, BlobType::kData, repo->file_chunker());
+    store.commit();
+    FAIL() << "the commit succeeded with a pack that was not stored";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Input/output error"), std::string::npos) << e.what();
+  }
+  auto reopened = Repository::open(local, std::nullopt);
+  reopened->load_index();
+  EXPECT_EQ(reopened->index().pack_count(), 0u);
+  EXPECT_EQ(local->list("index/").size(), 0u);
 }
 
 }  // namespace coffer
