@@ -33,6 +33,11 @@ Bytes encode_payload(const CompressionSpec& spec, ByteView data);
 // for the backup's hot path, which seals the payload straight into a pack.
 ByteView encode_payload_scratch(const CompressionSpec& spec, ByteView data);
 
+// Whether `data` looks already compressed (photos, PDFs, archives): the order-0 entropy of a
+// few samples is near 8 bits per byte. encode_payload compresses such data at zstd level 1,
+// which gives the same size as higher levels on it, faster.
+bool looks_like_noise(ByteView data);
+
 // Inverse of encode_payload. `max_size` bounds the decompressed size (protection against
 // decompression bombs in a hostile repository). Throws Error(kDamaged) on any malformed input.
 Bytes decode_payload(ByteView encoded, size_t max_size);

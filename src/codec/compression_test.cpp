@@ -101,6 +101,31 @@ TEST(Compression, RoundTripEveryCodecAndLevel) {
   EXPECT_EQ(decode_payload(plain, data.size()), data);
 }
 
+TEST(Compression, NoiseIsToldFromTextAndSmallData) {
+  EXPECT_TRUE(looks_like_noise(random_data(64 << 10)));
+  EXPECT_FALSE(looks_like_noise(text_like(64 << 10)));
+  EXPECT_FALSE(looks_like_noise(Bytes(64 << 10, 0x41)));
+  // Text after random bytes: the samples spread over the chunk see the text.
+  Bytes mixed = random_data(32 << 10);
+  Bytes text = text_like(32 << 10);
+  mixed.insert(mixed.end(), text.begin(), text.end());
+  EXPECT_FALSE(looks_like_noise(mixed));
+  EXPECT_FALSE(looks_like_noise(random_data(4 << 10)));  // too small to judge: compressed as asked
+}
+
+TEST(Compression, NoiseWithRepeatsStillShrinksAtAHighLevel) {
+  // Noise-like bytes are compressed at level 1, which still finds long repeats (a photo uploaded
+  // twice inside one chunk) and entropy-codes the rest.
+  Bytes once = random_data(40 << 10);
+  Bytes twice = once;
+  twice.insert(twice.end(), once.begin(), once.end());
+  ASSERT_TRUE(looks_like_noise(twice));
+  Bytes packed = encode_payload({Codec::kZstd, 19}, twice);
+  EXPECT_EQ(packed[0], static_cast<uint8_t>(Codec::kZstd));
+  EXPECT_LT(packed.size(), once.size() + once.size() / 10);
+  EXPECT_EQ(decode_payload(packed, twice.size()), twice);
+}
+
 TEST(Compression, EmptyInput) {
   for (Codec c : {Codec::kNone, Codec::kZstd, Codec::kGzip, Codec::kLz4}) {
     Bytes enc = encode_payload({c, default_level(c)}, {});
