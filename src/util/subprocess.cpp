@@ -173,6 +173,8 @@ Subprocess::Subprocess(const ProcessSpec& spec) {
       posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    // dup2 onto itself clears close-on-exec in the child only (glibc 2.29+, POSIX.1-2024).
+    for (int fd : spec.keep_fds) posix_spawn_file_actions_adddup2(&actions, fd, fd);
     // The child starts with default signal handling and nothing blocked, whatever coffer did.
     sigset_t none, defaults;
     sigemptyset(&none);

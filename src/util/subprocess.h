@@ -1,5 +1,5 @@
 // Child processes without a shell: argv is passed as is, the environment is given explicitly
-// (secrets go there or in 0600 files, never in argv), stdout can be streamed, stderr is
+// (secrets go there or in a descriptor kept for the child, never in argv), stdout can be streamed, stderr is
 // captured (bounded) for error messages.
 #pragma once
 
@@ -20,6 +20,9 @@ struct ProcessSpec {
   std::vector<std::string> env_unset;            // removed from the child's environment
   bool pipe_stdin = false;                       // else /dev/null
   bool pipe_stdout = false;                      // else captured like stderr
+  // Descriptors the child keeps at the same numbers (all others close on exec): a passfile in
+  // memory (pg_connection.h) reaches pg_dump and pg_restore, and no other child.
+  std::vector<int> keep_fds;
 };
 
 // A running child. Destroying it without wait() kills it (SIGKILL) and reaps it.

@@ -1,7 +1,9 @@
 #include "util/subprocess.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <cerrno>
@@ -48,6 +50,24 @@ TEST(SubprocessTest, CatRoundTripThroughPipes) {
   cat.close_stdin();
   EXPECT_EQ(read_all(cat), text);
   EXPECT_EQ(cat.wait(), 0);
+}
+
+TEST(SubprocessTest, OnlyKeptDescriptorsReachTheChild) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(fds[1], "kept", 4), 4);
+  ::close(fds[1]);
+  const std::string path = "/proc/self/fd/" + std::to_string(fds[0]);  // the child's own fd table
+  ProcessSpec without = spec({"cat", path});
+  std::string out, err;
+  EXPECT_NE(run_process(without, &out, &err), 0);  // close-on-exec: the child has no such fd
+  EXPECT_EQ(out, "");
+  ProcessSpec with = without;
+  with.keep_fds = {fds[0]};
+  EXPECT_EQ(run_process(with, &out, &err), 0) << err;
+  EXPECT_EQ(out, "kept");
+  EXPECT_EQ(::fcntl(fds[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);  // unchanged in coffer
+  ::close(fds[0]);
 }
 
 TEST(SubprocessTest, StdinIsDevNullWhenNotPiped) {

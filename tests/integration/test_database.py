@@ -11,6 +11,7 @@ databases (coffer_it_<pid>_<n>_<label>) and drops them afterwards.
 import itertools
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -577,6 +578,35 @@ class PasswordTest(DatabaseTestCase):
         self.assertEqual(file_contains(self.backup_dir, self.password.encode()), [],
                          "the password was written into BACKUP_DIR")
         self.assert_db_equals(target, self.source_sums, what="restore as coffer_pw")
+
+    def test_killed_backup_leaves_no_password_on_disk(self):
+        """coffer killed while pg_dump runs (it cannot clean up): the password was never in a file
+        on disk, so nothing is left behind in TMPDIR (it lives in a memfd)."""
+        tmpdir = self.new_dir("tmp")
+        os.makedirs(tmpdir)
+        self.env["TMPDIR"] = tmpdir
+        proc = start_coffer(["create", "--type", "full", "--only", "database"], self.env, self.tmp,
+                            os.path.join(self.tmp, "killed.log"))
+        dumping = False
+        deadline = time.monotonic() + 60
+        try:
+            while proc.poll() is None and time.monotonic() < deadline and not dumping:
+                dumping = any(comm == "pg_dump" for comm, _ in process_tree(proc.pid).values())
+                time.sleep(0.002)
+            tree = process_tree(proc.pid)
+        finally:
+            proc.kill()
+            proc.wait()
+        self.assertTrue(dumping, "pg_dump was never seen running: nothing was tested")
+        for pid, (comm, _) in tree.items():
+            if pid != proc.pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.assertEqual(file_contains(tmpdir, self.password.encode()), [],
+                         "the killed backup left its password in a file")
+        self.assertEqual(os.listdir(tmpdir), [], "the killed backup left files in TMPDIR")
 
     def test_wrong_password(self):
         wrong = "wrong-" + self.password[::-1]

@@ -44,6 +44,7 @@ TEST_F(PgArchiveOffsetsTest, RepairedStreamMatchesWhatPgDumpWritesToAFile) {
   ProcessSpec spec;
   spec.argv = {tools.pg_dump(), "--format=custom", "--compress=0", "--file=" + seekable};
   spec.env_set = conn.child_env();
+  spec.keep_fds = conn.child_fds();
   std::string err;
   ASSERT_EQ(run_process(spec, nullptr, &err), 0) << err;
 

@@ -9,7 +9,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include <sys/mman.h>
+
 #include "coffer/error.h"
+#include "util/fd_io.h"
 
 namespace coffer::pg {
 namespace {
@@ -27,29 +30,19 @@ std::string passfile_escape(const std::string& value) {
 // Host and user fields: unset matches anything.
 std::string passfile_field(const std::string& value) { return value.empty() ? "*" : passfile_escape(value); }
 
-// Writes `line` to a new 0600 file in the temp folder and returns its path.
-std::string write_private_temp_file(const std::string& line) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "coffer-pgpass-XXXXXX").string();
-  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);  // creates the file with mode 0600
+// `line` in a 0600 file that lives only in memory (memfd), closed on exec; returns its descriptor.
+// Nothing reaches a disk, and nothing outlives coffer, even when it is killed.
+int write_private_memory_file(const std::string& line) {
+  const int fd = ::memfd_create("coffer-pgpass", MFD_CLOEXEC);
   if (fd < 0)
-    fail(ErrorCategory::kStorage, "cannot create a temporary password file in " +
-                                      std::filesystem::temp_directory_path().string() + ": " +
-                                      std::strerror(errno) + " (set TMPDIR to a writable folder)");
-  bool ok = ::fchmod(fd, 0600) == 0;
-  size_t done = 0;
-  while (ok && done < line.size()) {
-    ssize_t n = ::write(fd, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<size_t>(n);
+    fail(ErrorCategory::kInternal, std::string("cannot create the in-memory password file: ") + std::strerror(errno));
+  // libpq ignores a passfile that group or others may read.
+  if (::fchmod(fd, 0600) != 0 || write_fully(fd, as_bytes(line)) != 0) {
+    const int err = errno;
+    ::close(fd);
+    fail(ErrorCategory::kInternal, std::string("cannot write the in-memory password file: ") + std::strerror(err));
   }
-  int err = errno;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok) {
-    ::unlink(tmpl.c_str());
-    fail(ErrorCategory::kStorage, "cannot write temporary password file " + tmpl + ": " + std::strerror(err));
-  }
-  return tmpl;
+  return fd;
 }
 
 }  // namespace
@@ -76,11 +69,19 @@ Connection::Connection(const BackupConfig& config)
   // other databases find it too.
   std::string line = passfile_field(host_) + ":" + std::to_string(port_) + ":*:" + passfile_field(user_) + ":" +
                      passfile_escape(password) + "\n";
-  passfile_ = write_private_temp_file(line);
+  passfile_fd_ = write_private_memory_file(line);
+  // The same path names the file in coffer (libpq's passfile=) and in a child that keeps the
+  // descriptor at the same number (child_fds()): /proc/self/fd/N opens the memfd anew.
+  passfile_ = "/proc/self/fd/" + std::to_string(passfile_fd_);
 }
 
 Connection::~Connection() {
-  if (!passfile_.empty()) ::unlink(passfile_.c_str());
+  if (passfile_fd_ >= 0) ::close(passfile_fd_);
+}
+
+std::vector<int> Connection::child_fds() const {
+  if (passfile_fd_ < 0) return {};
+  return {passfile_fd_};
 }
 
 std::map<std::string, std::string> Connection::child_env(const std::string& dbname) const {

@@ -1,13 +1,14 @@
 // How to reach the database: DB_* settings, with libpq's own ways (PG* variables, PGPASSFILE,
-// ~/.pgpass, sslmode) still working underneath. The password never appears in argv, logs or
-// messages: children get it through a 0600 temporary passfile (PGPASSFILE) that lives as long
-// as this object.
+// ~/.pgpass, sslmode) still working underneath. The password never appears in argv, logs,
+// messages or on disk: libpq reads it from a 0600 passfile in memory (a memfd) that lives as
+// long as this object; children get it through PGPASSFILE and a descriptor they keep.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "coffer/backup_config.h"
 
@@ -18,13 +19,15 @@ class Connection {
   // Uses config.db_host/db_port/db_name/db_user/db_password. Throws Error(kConfig) when DB_NAME
   // is empty ("set DB_NAME to the database to back up").
   explicit Connection(const BackupConfig& config);
-  ~Connection();  // removes the temporary passfile
+  ~Connection();  // closes the passfile (nothing else holds it then: it is gone)
   Connection(const Connection&) = delete;  // one owner for the passfile
   Connection& operator=(const Connection&) = delete;
 
   // Environment for pg_dump / pg_restore / psql: PGHOST, PGPORT, PGUSER, PGDATABASE (= `dbname`
   // or DB_NAME), PGPASSFILE when a password is set, PGAPPNAME=coffer. Never PGPASSWORD.
+  // The child must also keep child_fds() (ProcessSpec::keep_fds), or it finds no passfile.
   std::map<std::string, std::string> child_env(const std::string& dbname = "") const;
+  std::vector<int> child_fds() const;
   // A libpq conninfo string for `dbname` (or DB_NAME). It names the passfile (passfile=...)
   // rather than holding the password, so it is safe to keep around; still never log it.
   std::string conninfo(const std::string& dbname = "") const;
@@ -35,12 +38,13 @@ class Connection {
   const std::string& user() const { return user_; }
   // "host:port/dbname" for messages.
   std::string describe(const std::string& dbname = "") const;
-  // The temporary passfile ("" without DB_PASSWORD); for tests.
+  // The passfile's path, /proc/self/fd/N ("" without DB_PASSWORD); for tests and messages.
   const std::string& passfile() const { return passfile_; }
 
  private:
   std::string host_, user_, db_name_;
   int port_ = 5432;
+  int passfile_fd_ = -1;  // -1 when no password was configured
   std::string passfile_;  // "" when no password was configured
 };
 

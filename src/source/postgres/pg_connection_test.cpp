@@ -88,18 +88,28 @@ TEST(PostgresConnectionTest, ChildEnvNeverHoldsThePassword) {
   EXPECT_EQ(conn.describe("other"), "db.example.com:6543/other");
 }
 
-TEST(PostgresConnectionTest, PassfileIsPrivateEscapedAndRemoved) {
+TEST(PostgresConnectionTest, PassfileIsPrivateEscapedInMemoryAndGoneAfter) {
+  auto temp_passfiles = [] {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+      n += e.path().filename().string().rfind("coffer-pgpass", 0) == 0;
+    return n;
+  };
+  const size_t before = temp_passfiles();
   std::string path;
   {
     Connection conn(sample_config());
     path = conn.passfile();
-    ASSERT_FALSE(path.empty());
+    ASSERT_EQ(path.rfind("/proc/self/fd/", 0), 0u) << path;
+    EXPECT_EQ(conn.child_fds(), std::vector<int>{std::stoi(path.substr(14))});
     struct stat st;
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));  // libpq refuses anything else
     EXPECT_EQ(st.st_mode & 0777, 0600u);
     EXPECT_EQ(file_text(path), "db.example.com:6543:*:back\\:up\\\\user:pa\\:ss\\\\wo rd'\"x\n");
+    EXPECT_EQ(temp_passfiles(), before);  // nothing on disk
   }
-  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(path));  // closed with the connection
 }
 
 TEST(PostgresConnectionTest, NoPasswordNoPassfile) {
@@ -108,6 +118,7 @@ TEST(PostgresConnectionTest, NoPasswordNoPassfile) {
   c.db_user = "";
   Connection conn(c);
   EXPECT_EQ(conn.passfile(), "");
+  EXPECT_TRUE(conn.child_fds().empty());
   auto env = conn.child_env();
   EXPECT_EQ(env.count("PGPASSFILE"), 0u);
   EXPECT_EQ(env.count("PGUSER"), 0u);  // libpq's own defaults (PGUSER, OS user) apply
@@ -186,9 +197,16 @@ TEST_F(PgPasswordTest, PassfileAuthenticatesSessionsAndChildren) {
   psql.argv = {tools.psql(), "--no-psqlrc", "-tAc", "SELECT current_user || '@' || current_database()"};
   psql.env_set = conn.child_env();
   psql.env_unset = {"PGPASSWORD"};
+  psql.keep_fds = conn.child_fds();
   std::string out, err;
   EXPECT_EQ(run_process(psql, &out, &err), 0) << err;
   EXPECT_EQ(out, "coffer_pw@" + db + "\n");
+
+  // A child that was not given the descriptor has no password: the passfile reaches only the
+  // PostgreSQL tools coffer runs, not every child of the process.
+  psql.keep_fds.clear();
+  EXPECT_NE(run_process(psql, &out, &err), 0);
+  EXPECT_NE(err.find("no password supplied"), std::string::npos) << err;
 }
 
 TEST_F(PgPasswordTest, WrongPasswordFailsWithoutEchoingIt) {

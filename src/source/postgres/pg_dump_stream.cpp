@@ -30,6 +30,7 @@ DumpStream::DumpStream(const Tools& tools, const Connection& conn, const std::st
   spec.argv = {tools.pg_dump(), "--format=custom", "--compress=0"};
   if (!snapshot.empty()) spec.argv.push_back("--snapshot=" + snapshot);
   spec.env_set = conn.child_env();
+  spec.keep_fds = conn.child_fds();
   spec.pipe_stdout = true;
   proc_ = std::make_unique<Subprocess>(spec);
 }
@@ -47,6 +48,7 @@ std::optional<std::string> dump_globals(const Tools& tools, const Connection& co
   ProcessSpec spec;
   spec.argv = {tools.pg_dumpall(), "--globals-only", "--database=dbname=" + quote_conninfo_value(conn.db_name())};
   spec.env_set = conn.child_env();
+  spec.keep_fds = conn.child_fds();
   std::string out, err;
   int code = run_process(spec, &out, &err);
   if (code == 0) return out;
@@ -100,6 +102,7 @@ void run_pg_restore(const Tools& tools, const Connection& conn, const RestoreReq
     ProcessSpec spec;
     spec.argv = argv;
     spec.env_set = conn.child_env(request.dbname);
+    spec.keep_fds = conn.child_fds();
     Subprocess proc(spec);
     if (request.on_start) request.on_start(proc.pid());
     int code = proc.wait();
