@@ -26,6 +26,7 @@
 #include "repo/repo_lock.h"
 #include "source/files/read_ahead.h"
 #include "source/files/tree_walker.h"
+#include "util/two_ended_cursor.h"
 #include "util/clock.h"
 #include "util/failpoint.h"
 
@@ -268,22 +269,34 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
   };
 
   report(true);  // totals known, nothing read yet
-  // The kernel starts reading the next files while these are read, chunked and stored. What to
+  // Readers take files from both ends of the walk order (TwoEndedCursor says why); the kernel
+  // starts reading the next files of each end while these are read, chunked and stored. What to
   // read is fixed before the readers start (they change sizes and states as they go; paths stay).
   std::vector<uint64_t> to_read(entries.size(), 0);
   for (size_t i = 0; i < entries.size(); ++i)
     if (entries[i].type == EntryType::kFile && state[i] != kReuseCandidate) to_read[i] = entries[i].size;
-  files::ReadAhead read_ahead(entries.size(), [&](size_t i) -> std::optional<std::pair<std::string, uint64_t>> {
-    if (to_read[i] == 0) return std::nullopt;
-    return std::pair{sources.of(entries[i].path), to_read[i]};
-  }, kReadAheadBytes);
-  std::atomic<size_t> next_entry{0};
+  const size_t n = entries.size();
+  auto read_ahead_of = [&](bool from_back) {
+    return std::make_unique<files::ReadAhead>(
+        n,
+        [&, from_back](size_t k) -> std::optional<std::pair<std::string, uint64_t>> {
+          const size_t i = from_back ? n - 1 - k : k;
+          if (to_read[i] == 0) return std::nullopt;
+          return std::pair{sources.of(entries[i].path), to_read[i]};
+        },
+        kReadAheadBytes / 2);
+  };
+  const unsigned producers = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  const bool two_ends = producers > 1;
+  std::unique_ptr<files::ReadAhead> ahead[2] = {read_ahead_of(false), two_ends ? read_ahead_of(true) : nullptr};
+  TwoEndedCursor cursor(n);
   std::exception_ptr failure;
-  auto producer = [&] {
+  auto producer = [&](bool from_back) {
     try {
-      for (size_t i; (i = next_entry++) < entries.size();) {
+      while (std::optional<size_t> next = cursor.take(from_back)) {
+        const size_t i = *next;
         if (entries[i].type != EntryType::kFile) continue;
-        read_ahead.reader_at(i);
+        ahead[from_back]->reader_at(from_back ? n - 1 - i : i);
         bool keep = back_up_file(i);
         std::lock_guard lock(progress_mu);
         if (keep) {
@@ -298,13 +311,12 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
     } catch (...) {
       std::lock_guard lock(progress_mu);
       if (!failure) failure = std::current_exception();
-      next_entry = entries.size();  // the others stop after their current file
+      cursor.stop();  // the others stop after their current file
     }
   };
-  const unsigned producers = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
   std::vector<std::thread> threads;
-  for (unsigned t = 1; t < producers; ++t) threads.emplace_back(producer);
-  producer();
+  for (unsigned t = 1; t < producers; ++t) threads.emplace_back(producer, t % 2 == 1);
+  producer(false);
   for (auto& t : threads) t.join();
   if (failure) std::rethrow_exception(failure);
   {
