@@ -26,25 +26,28 @@
 #include "source/postgres/pg_tools.h"
 #include "util/disk_space.h"
 #include "util/fd_io.h"
+#include "util/held_temp.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
 namespace {
 
-// A 0600 temporary file that is removed when this goes out of scope.
+// A 0600 temporary file that is removed when this goes out of scope (held: if coffer is killed,
+// the next restore removes it; util/held_temp.h).
 class TempArchive {
  public:
   TempArchive() {
-    std::string tmpl = (fs::temp_directory_path() / "coffer-restore-XXXXXX").string();
-    fd_ = ::mkstemp(tmpl.data());
-    if (fd_ < 0)
-      fail(ErrorCategory::kStorage, "cannot create a temporary file in " + fs::temp_directory_path().string() + ": " +
-                                        std::strerror(errno) + " (set TMPDIR to a writable folder)");
-    path_ = tmpl;
+    std::string error;
+    std::optional<HeldTemp> held = make_held_temp(false, &error);
+    if (!held) fail(ErrorCategory::kStorage, error + " (set TMPDIR to a writable folder)");
+    fd_ = held->file_fd;
+    lock_fd_ = held->lock_fd;
+    path_ = held->path;
   }
   ~TempArchive() {
     if (fd_ >= 0) ::close(fd_);
     ::unlink(path_.c_str());
+    ::close(lock_fd_);
   }
   void write(ByteView data) { write_all(fd_, data, "temporary archive " + path_ + " (free space, or set TMPDIR)"); }
   void close() {
@@ -55,6 +58,7 @@ class TempArchive {
 
  private:
   int fd_ = -1;
+  int lock_fd_ = -1;
   std::string path_;
 };
 
@@ -157,6 +161,12 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   std::vector<TableRows> tables = select_tables(part.info.tables, options.tables, backup_id);
   std::vector<ChunkRef> dump =
       read_ref_list(repo, part.dump_list, part.info.dump_bytes, "database dump of backup " + backup_id);
+  // What killed restores left in TMPDIR goes first (it may be a whole dump, and room is checked
+  // below).
+  std::string swept;
+  if (SweepResult r = remove_abandoned_temps(); r.removed > 0)
+    swept = "removed " + std::to_string(r.removed) + " temporary item(s) (" + std::to_string(r.bytes >> 20) +
+            " MiB) that a killed restore left in " + fs::temp_directory_path().string();
   // pg_restore -j reads a directory archive served from the repository as it goes; older backups
   // (or a dump that cannot be served so) are staged whole in TMPDIR first.
   std::string why_staged;
@@ -184,6 +194,10 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
 
   DatabaseRestoreResult result;
   result.dbname = dbname;
+  if (!swept.empty()) {
+    result.warnings.push_back(swept);
+    if (warn) warn(swept);
+  }
   const auto started = std::chrono::steady_clock::now();
   int server_num;
   {

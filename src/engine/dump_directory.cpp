@@ -13,6 +13,7 @@
 #include "source/postgres/pg_archive_blocks.h"
 #include "util/failpoint.h"
 #include "util/fd_io.h"
+#include "util/held_temp.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -64,6 +65,7 @@ DumpDirectory::~DumpDirectory() {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
+  if (dir_lock_ >= 0) ::close(dir_lock_);  // after the folder went: nobody may take it before
 }
 
 void DumpDirectory::read_range(uint64_t begin, uint64_t end, const std::function<void(ByteView)>& consume) const {
@@ -155,12 +157,11 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
   for (const Entry& e : d->entries_)
     if (!e.piped) d->staged_bytes_ += e.end - e.begin;
 
-  std::string tmpl = (fs::temp_directory_path() / "coffer-restore-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) {
-    *why_not = "cannot create a folder in " + fs::temp_directory_path().string() + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  d->dir_ = tmpl;
+  // Held (util/held_temp.h): if coffer is killed, the next restore removes what is left.
+  std::optional<HeldTemp> held = make_held_temp(true, why_not);
+  if (!held) return nullptr;
+  d->dir_ = held->path;
+  d->dir_lock_ = held->lock_fd;
   try {
     write_new_file(d->dir_ + "/toc.dat", toc.toc_dat);
     d->server_ = std::make_unique<PipeServer>(d->dir_);

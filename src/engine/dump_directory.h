@@ -74,6 +74,7 @@ class DumpDirectory {
   int int_size_ = 4;
   std::vector<Entry> entries_;
   std::string dir_;
+  int dir_lock_ = -1;  // holds dir_ (util/held_temp.h)
   std::unique_ptr<PipeServer> server_;
   uint64_t staged_bytes_ = 0;
   uint64_t data_bytes_ = 0;

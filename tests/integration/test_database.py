@@ -8,6 +8,7 @@ starts one. Missing settings fail the tests, they never skip them. Every class m
 databases (coffer_it_<pid>_<n>_<label>) and drops them afterwards.
 """
 
+import fcntl
 import itertools
 import json
 import os
@@ -361,6 +362,28 @@ class ServedDumpTest(DatabaseTestCase):
         got = {k: v[0] for k, v in self.user_tables(self.pg.checksums(target)).items()}
         cut = {table_label(k): (n, expected.get(k)) for k, n in got.items() if n not in (0, expected.get(k))}
         self.assertEqual(cut, {}, "tables restored in part (rows, expected) after coffer was killed")
+
+        # The killed restore could not remove its folder; once its keeper is gone too (the lock on
+        # the folder is free), the next restore removes it and says so.
+        left = os.listdir(self.tmpdir)
+        self.assertEqual(len(left), 1, f"expected the killed restore's folder in TMPDIR: {left}")
+        folder = os.path.join(self.tmpdir, left[0])
+        deadline = time.monotonic() + 40
+        while True:
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                self.assertLess(time.monotonic(), deadline, "the killed restore's folder stays locked")
+                time.sleep(0.1)
+            finally:
+                os.close(fd)
+        again = self.new_db_name("after_kill")
+        r = self.restore_db(backup, target_db=again, expect=0)
+        self.assertIn("that a killed restore left in", r.err)
+        self.assertEqual(os.listdir(self.tmpdir), [], "the next restore left the killed one's folder")
+        self.assert_db_equals(again, self.source_sums, what="restore after a killed one")
 
     def test_damaged_dump_stops_pg_restore(self):
         backup = self.backup_only_db(self.source_db)
