@@ -221,7 +221,7 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
     on_progress(progress);
   };
   // Returns false when the file is to be left out of the backup.
-  auto back_up_file = [&](size_t i) -> bool {
+  auto back_up_file = [&](size_t i, unsigned lane) -> bool {
     FileEntry& e = entries[i];
     if (state[i] == kReuseCandidate) {
       if (std::all_of(e.chunks.begin(), e.chunks.end(),
@@ -252,7 +252,7 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
           progress.bytes_done += n;
           report(false);
         },
-        nullptr, earlier.empty() ? nullptr : &earlier);
+        nullptr, earlier.empty() ? nullptr : &earlier, Pace::kRatio, lane);
     struct stat after;
     ::fstat(fd, &after);
     uint64_t read_size = 0;
@@ -275,12 +275,14 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
   std::vector<uint64_t> to_read(entries.size(), 0);
   for (size_t i = 0; i < entries.size(); ++i)
     if (entries[i].type == EntryType::kFile && state[i] != kReuseCandidate) to_read[i] = entries[i].size;
+  // The back takes 16 MiB blocks (a pack's worth), each in walk order (TwoEndedCursor).
+  TwoEndedCursor cursor(to_read, 16u << 20);
   const size_t n = entries.size();
   auto read_ahead_of = [&](bool from_back) {
     return std::make_unique<files::ReadAhead>(
         n,
         [&, from_back](size_t k) -> std::optional<std::pair<std::string, uint64_t>> {
-          const size_t i = from_back ? n - 1 - k : k;
+          const size_t i = from_back ? cursor.back_order()[k] : k;
           if (to_read[i] == 0) return std::nullopt;
           return std::pair{sources.of(entries[i].path), to_read[i]};
         },
@@ -289,15 +291,16 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
   const unsigned producers = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
   const bool two_ends = producers > 1;
   std::unique_ptr<files::ReadAhead> ahead[2] = {read_ahead_of(false), two_ends ? read_ahead_of(true) : nullptr};
-  TwoEndedCursor cursor(n);
   std::exception_ptr failure;
   auto producer = [&](bool from_back) {
     try {
       while (std::optional<size_t> next = cursor.take(from_back)) {
         const size_t i = *next;
         if (entries[i].type != EntryType::kFile) continue;
-        ahead[from_back]->reader_at(from_back ? n - 1 - i : i);
-        bool keep = back_up_file(i);
+        ahead[from_back]->reader_at(from_back ? cursor.back_rank(i) : i);
+        // Each end's files fill packs of their own (ChunkStore lanes): a restore, which goes
+        // in walk order, then reads each pack's chunks in order.
+        bool keep = back_up_file(i, from_back ? 1 : 0);
         std::lock_guard lock(progress_mu);
         if (keep) {
           ++info.file_count;

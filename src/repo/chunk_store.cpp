@@ -48,8 +48,8 @@ void ChunkStore::rethrow_failure() {
   if (failure_) std::rethrow_exception(failure_);
 }
 
-ChunkRef ChunkStore::add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar, Pace pace) {
-  return add_with_id(type, repo_.sealer().chunk_id(chunk), chunk, similar, pace);
+ChunkRef ChunkStore::add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar, Pace pace, unsigned lane) {
+  return add_with_id(type, repo_.sealer().chunk_id(chunk), chunk, similar, pace, lane);
 }
 
 std::vector<ChunkId> ChunkStore::delta_candidates(const ChunkId& id, const std::vector<ChunkId>& similar) const {
@@ -73,7 +73,8 @@ std::vector<ChunkId> ChunkStore::delta_candidates(const ChunkId& id, const std::
 }
 
 ChunkRef ChunkStore::add_with_id(BlobType type, const ChunkId& id, ByteView chunk, const std::vector<ChunkId>& similar,
-                                 Pace pace) {
+                                 Pace pace, unsigned lane) {
+  if (lane >= kLanes) fail(ErrorCategory::kInternal, "chunk store lane " + std::to_string(lane) + " does not exist");
   ChunkRef ref{id, static_cast<uint32_t>(chunk.size())};
   std::unique_lock lock(mu_);
   rethrow_failure();
@@ -88,7 +89,7 @@ ChunkRef ChunkStore::add_with_id(BlobType type, const ChunkId& id, ByteView chun
   can_submit_.wait(lock, [&] { return queued_bytes_ < kMaxQueuedBytes || failure_ || stopping_; });
   rethrow_failure();
   queued_bytes_ += chunk.size();
-  queue_.push_back({type, ref.id, Bytes(chunk.begin(), chunk.end()), delta_candidates(id, similar), std::nullopt, pace});
+  queue_.push_back({type, ref.id, Bytes(chunk.begin(), chunk.end()), delta_candidates(id, similar), std::nullopt, pace, lane});
   lock.unlock();
   can_work_.notify_one();
   return ref;
@@ -96,7 +97,7 @@ ChunkRef ChunkStore::add_with_id(BlobType type, const ChunkId& id, ByteView chun
 
 std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, const ChunkerParams& params,
                                              const std::function<void(size_t)>& on_bytes, DeltaBaseSource* bases,
-                                             const std::vector<ChunkRef>* earlier, Pace pace) {
+                                             const std::vector<ChunkRef>* earlier, Pace pace, unsigned lane) {
   Chunker chunker(params, repo_.gear());
   std::vector<ChunkRef> refs;
   // Keep at least max_size bytes buffered (the chunker's contract) and read in large blocks.
@@ -124,7 +125,7 @@ std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, 
     if (earlier && refs.size() + 1 < earlier->size()) {
       const ChunkRef& old = (*earlier)[refs.size()];
       if (old.size <= window.size() && old.size <= params.max_size && repo_.sealer().chunk_id(window.first(old.size)) == old.id) {
-        refs.push_back(add_with_id(type, old.id, window.first(old.size), {}, pace));
+        refs.push_back(add_with_id(type, old.id, window.first(old.size), {}, pace, lane));
         if (on_bytes) on_bytes(old.size);
         start += old.size;
         continue;
@@ -138,7 +139,7 @@ std::vector<ChunkRef> ChunkStore::add_stream(ByteSource& source, BlobType type, 
     }
     ByteView chunk = window.first(len);
     ChunkId id = repo_.sealer().chunk_id(chunk);
-    refs.push_back(add_with_id(type, id, chunk, bases ? bases->next(id) : std::vector<ChunkId>{}, pace));
+    refs.push_back(add_with_id(type, id, chunk, bases ? bases->next(id) : std::vector<ChunkId>{}, pace, lane));
     if (on_bytes) on_bytes(len);
     start += len;
   }
@@ -228,11 +229,12 @@ void ChunkStore::process(Job& job, bool behind) {
     std::lock_guard lock(mu_);
     if (job.base) ++stats_.chunks_delta;
     if (fast) ++stats_.chunks_fast;
-    if (!open_pack_) open_pack_ = std::make_unique<PackWriter>(repo_.storage());
-    open_pack_->add(job.type, job.id, static_cast<uint32_t>(job.data.size()), ByteView(sealed.get(), sealed_size),
+    std::unique_ptr<PackWriter>& open_pack = open_packs_[job.lane];
+    if (!open_pack) open_pack = std::make_unique<PackWriter>(repo_.storage());
+    open_pack->add(job.type, job.id, static_cast<uint32_t>(job.data.size()), ByteView(sealed.get(), sealed_size),
                     job.base.value_or(ChunkId{}));
-    if (open_pack_->size() < kPackTargetSize) return;
-    full = std::move(open_pack_);
+    if (open_pack->size() < kPackTargetSize) return;
+    full = std::move(open_pack);
     if (!finishing_) {  // the finisher syncs it while this worker goes on compressing
       finishing_ = true;
       to_finish_ = std::move(full);
@@ -286,11 +288,13 @@ void ChunkStore::commit() {
     idle_.wait(lock, [&] { return (queue_.empty() && busy_ == 0 && !finishing_) || failure_; });
     rethrow_failure();
   }
-  if (open_pack_ && !open_pack_->empty()) {
-    std::unique_ptr<PackWriter> last = std::move(open_pack_);
-    store_pack(*last);
+  for (std::unique_ptr<PackWriter>& open_pack : open_packs_) {
+    if (open_pack && !open_pack->empty()) {
+      std::unique_ptr<PackWriter> last = std::move(open_pack);
+      store_pack(*last);
+    }
+    open_pack.reset();
   }
-  open_pack_.reset();
   std::vector<PackRecord> packs;
   {
     std::lock_guard lock(mu_);

@@ -64,17 +64,23 @@ class ChunkStore {
   // one probably resembles; a new chunk is then stored as a zstd delta against the one that
   // gives the smallest delta, when that is well under its plain compressed size, if the
   // repository's format and the compression (zstd) allow.
-  ChunkRef add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar = {}, Pace pace = Pace::kRatio);
+  // Lanes: each fills packs of its own, so that chunks a restore reads in order (the files read
+  // from one end of a backup's walk order) are stored in order, not interleaved with another
+  // producer's. Lane 0 unless said.
+  static constexpr unsigned kLanes = 2;
+  ChunkRef add(BlobType type, ByteView chunk, const std::vector<ChunkId>& similar = {}, Pace pace = Pace::kRatio,
+               unsigned lane = 0);
   // Chunks a whole stream with `params` and stores every chunk; returns the refs in order.
   // `on_bytes` (optional) is told how many bytes were consumed, for progress. `bases`
   // (optional) suggests a similar chunk for each one. `earlier` (optional): the chunks the same
   // stream had before (a grown log): as long as its leading chunks still hold the same bytes
   // (checked by their ids) they are taken without running the chunker, which would cut at the
   // same places (a cut depends only on the bytes since the previous one); the last one, cut by
-  // the end of the old stream, is always chunked again. `pace`: see Pace.
+  // the end of the old stream, is always chunked again. `pace`: see Pace. `lane`: see kLanes.
   std::vector<ChunkRef> add_stream(ByteSource& source, BlobType type, const ChunkerParams& params,
                                    const std::function<void(size_t)>& on_bytes = {}, DeltaBaseSource* bases = nullptr,
-                                   const std::vector<ChunkRef>* earlier = nullptr, Pace pace = Pace::kRatio);
+                                   const std::vector<ChunkRef>* earlier = nullptr, Pace pace = Pace::kRatio,
+                                   unsigned lane = 0);
   // Stores the open pack, waits for all workers, writes the index file, adds the new packs to
   // the repository's in-memory index. Rethrows a worker's failure.
   void commit();
@@ -90,9 +96,10 @@ class ChunkStore {
     std::vector<ChunkId> candidates;  // whole blobs to try a delta against
     std::optional<ChunkId> base;      // the one chosen (encode())
     Pace pace = Pace::kRatio;
+    unsigned lane = 0;
   };
   ChunkRef add_with_id(BlobType type, const ChunkId& id, ByteView chunk, const std::vector<ChunkId>& similar,
-                       Pace pace);
+                       Pace pace, unsigned lane);
   // The whole data blobs among `similar` (a delta's own base stands in for it) to try.
   std::vector<ChunkId> delta_candidates(const ChunkId& id, const std::vector<ChunkId>& similar) const;
   // The blob's payload for a job, as a delta when that pays (sets job.type to kDelta then). The
@@ -117,7 +124,7 @@ class ChunkStore {
   size_t busy_ = 0;
   bool stopping_ = false;
   std::exception_ptr failure_;
-  std::unique_ptr<PackWriter> open_pack_;  // the pack being filled (guarded by mu_), null before the first blob
+  std::unique_ptr<PackWriter> open_packs_[kLanes];  // each lane's pack being filled (guarded by mu_), or null
   std::unique_ptr<PackWriter> to_finish_;  // a full pack handed to the finisher (guarded by mu_)
   bool finishing_ = false;                 // the finisher holds a pack (guarded by mu_)
   std::vector<PackRecord> written_;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "coffer/error.h"
@@ -338,6 +339,38 @@ TEST_F(ChunkStoreTest, EveryPackOfAManyPackStreamIsStoredAndIndexed) {
     back.insert(back.end(), c.begin(), c.end());
   }
   EXPECT_EQ(back, data);
+}
+
+// Two producers in two lanes: each lane's chunks fill packs of their own, so a restore reading
+// one stream in order is not reading the other's chunks in between.
+TEST_F(ChunkStoreTest, EachLaneFillsPacksOfItsOwnInOrder) {
+  auto storage = std::make_shared<LocalStorage>(dir_);
+  auto repo = Repository::init(storage, fast_params(false));
+  repo->load_index();
+  Bytes a = random_data(3 * kPackTargetSize / 2, 41), b = random_data(3 * kPackTargetSize / 2, 42);
+  std::vector<ChunkRef> ra, rb;
+  {
+    ChunkStore store(*repo, {Codec::kNone, 0}, 2);
+    std::thread t([&] {
+      MemorySource src(a);
+      ra = store.add_stream(src, BlobType::kData, repo->file_chunker(), {}, nullptr, nullptr, Pace::kRatio, 0);
+    });
+    MemorySource src(b);
+    rb = store.add_stream(src, BlobType::kData, repo->file_chunker(), {}, nullptr, nullptr, Pace::kRatio, 1);
+    t.join();
+    store.commit();
+  }
+  std::set<uint32_t> packs_a, packs_b;
+  for (const auto& [refs, packs] : {std::pair{&ra, &packs_a}, std::pair{&rb, &packs_b}}) {
+    for (const ChunkRef& r : *refs) {
+      const ChunkLocation* at = repo->index().find(r.id);
+      ASSERT_NE(at, nullptr);
+      packs->insert(at->pack);
+    }
+  }
+  EXPECT_EQ(packs_a.size(), 2u);
+  EXPECT_EQ(packs_b.size(), 2u);
+  for (uint32_t p : packs_a) EXPECT_EQ(packs_b.count(p), 0u) << "pack " << p << " holds chunks of both lanes";
 }
 
 // A pack that cannot be stored (here the first: the finisher's) fails the backup, and nothing is

@@ -21,7 +21,8 @@ from coffer_testlib import (  # noqa: E402
 
 FAULTS = "COFFER_STORAGE_FAULTS"
 MIB = 1024 * 1024
-# Incompressible bytes for three packs (packs close at 16 MiB): first, middle, last.
+# Incompressible bytes for at least three packs (packs close at 16 MiB; the two file readers
+# fill packs of their own, so 36 MiB make three or four): first, a middle one, the rest.
 THREE_PACKS_BYTES = 36 * MIB
 ERRNO_TEXT = {"enospc": "No space left on device", "eio": "Input/output error",
               "short": "No space left on device", "fsync": "Input/output error"}
@@ -124,13 +125,14 @@ class StorageFaultsTest(CofferTestCase):
 
     # ------------------------------------------------------------------ create
 
-    def test_pack_puts_fail_at_the_first_middle_and_last_pack(self):
+    def test_pack_puts_fail_at_the_first_a_middle_and_the_last_pack(self):
         self.clean_backup("full")
         make_tree.add_random_files(os.path.join(self.src, "uploads", "big"), THREE_PACKS_BYTES,
                                    random.Random("three-packs"), prefix="BIG_")
         # The same new data each time: nothing of it commits until the clean backup at the end.
-        for spec in ("put:data/:1:enospc", "put:data/:2:eio", "put:data/:3:short", "put:data/:2:fsync",
-                     "put:data/:3:fsync"):
+        # 3+: the third pack and every later one, the last whichever it is.
+        for spec in ("put:data/:1:enospc", "put:data/:2:eio", "put:data/:3+:short", "put:data/:2:fsync",
+                     "put:data/:3+:fsync"):
             with self.subTest(fault=spec):
                 r = self.create_under_fault(spec, "full")
                 self.assertIn(ERRNO_TEXT[spec.rsplit(":", 1)[1]], r.err)
@@ -140,8 +142,8 @@ class StorageFaultsTest(CofferTestCase):
         packs_before = len(repo_files(self.backup_dir, "data"))
         self.clean_backup("full", read_data=True)
         # Failed runs' packs are in no index, so the clean run stores all of its own again.
-        self.assertEqual(len(repo_files(self.backup_dir, "data")) - packs_before, 3,
-                         "the new data does not make exactly three packs: pack 2 is not the middle one")
+        self.assertGreaterEqual(len(repo_files(self.backup_dir, "data")) - packs_before, 3,
+                                "the new data makes fewer than three packs: pack 2 is not a middle one")
         self.restore_and_compare(self.committed[0][0], self.committed[0][1], "first-after-pack-faults")
 
     def test_index_manifest_and_lock_puts_fail_each_way(self):
