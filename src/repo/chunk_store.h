@@ -1,10 +1,11 @@
 // The backup write path: chunk -> id -> known? -> compress -> seal -> pack -> storage.
 //
-// Producers (the files part and the database part, each on its own thread) read, chunk and hash; new chunks go to worker
-// threads that compress and seal them and append them to the open pack; a full pack is stored
-// (synced and named) by the finisher thread when it is free, else by the worker that filled it,
-// so a worker rarely waits on the disk. In-flight data is bounded (memory stays flat).
-// commit() stores the last pack and then one index file for all packs written: packs before
+// Producers (the files part's readers and the database part, each on its own thread) read, chunk
+// and hash; new chunks go to worker threads that compress and seal them and append them to their
+// lane's open pack (kLanes); a full pack is stored (synced and named) by the finisher thread when
+// it is free, else by the worker that filled it, so a worker rarely waits on the disk. In-flight
+// data is bounded (memory stays flat).
+// commit() stores the last packs and then one index file for all packs written: packs before
 // index, as DESIGN.md's invariant 3 requires. Nothing is visible to readers before commit().
 #pragma once
 
