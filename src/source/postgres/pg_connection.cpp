@@ -33,9 +33,19 @@ std::string passfile_field(const std::string& value) { return value.empty() ? "*
 // `line` in a 0600 file that lives only in memory (memfd), closed on exec; returns its descriptor.
 // Nothing reaches a disk, and nothing outlives coffer, even when it is killed.
 int write_private_memory_file(const std::string& line) {
-  const int fd = ::memfd_create("coffer-pgpass", MFD_CLOEXEC);
+  int fd = ::memfd_create("coffer-pgpass", MFD_CLOEXEC);
   if (fd < 0)
     fail(ErrorCategory::kInternal, std::string("cannot create the in-memory password file: ") + std::strerror(errno));
+  // Started with stdin, stdout or stderr closed (cron can), coffer could get 0-2 here, which a
+  // child's own stdin/stdout/stderr would then replace: the child must find it at the same number.
+  if (fd < 3) {
+    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    const int err = errno;
+    ::close(fd);
+    if (moved < 0)
+      fail(ErrorCategory::kInternal, std::string("cannot create the in-memory password file: ") + std::strerror(err));
+    fd = moved;
+  }
   // libpq ignores a passfile that group or others may read.
   if (::fchmod(fd, 0600) != 0 || write_fully(fd, as_bytes(line)) != 0) {
     const int err = errno;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -110,6 +111,25 @@ TEST(PostgresConnectionTest, PassfileIsPrivateEscapedInMemoryAndGoneAfter) {
     EXPECT_EQ(temp_passfiles(), before);  // nothing on disk
   }
   EXPECT_FALSE(fs::exists(path));  // closed with the connection
+}
+
+TEST(PostgresConnectionTest, PassfileStaysClearOfStandardDescriptorsWhenTheyAreClosed) {
+  // A child's stdin, stdout and stderr replace 0-2, so the passfile must not sit there.
+  const int saved = ::dup(0);
+  ASSERT_GE(saved, 0);
+  ::close(0);
+  std::vector<int> fds;
+  std::string text;
+  {
+    Connection conn(sample_config());
+    fds = conn.child_fds();
+    text = file_text(conn.passfile());
+  }
+  ASSERT_EQ(::dup2(saved, 0), 0);
+  ::close(saved);
+  ASSERT_EQ(fds.size(), 1u);
+  EXPECT_GE(fds[0], 3);
+  EXPECT_NE(text.find("db.example.com:6543"), std::string::npos);
 }
 
 TEST(PostgresConnectionTest, NoPasswordNoPassfile) {
