@@ -83,6 +83,11 @@ Connection::Connection(const BackupConfig& config)
   // The same path names the file in coffer (libpq's passfile=) and in a child that keeps the
   // descriptor at the same number (child_fds()): /proc/self/fd/N opens the memfd anew.
   passfile_ = "/proc/self/fd/" + std::to_string(passfile_fd_);
+  if (::access(passfile_.c_str(), R_OK) != 0) {
+    ::close(passfile_fd_);
+    fail(ErrorCategory::kConfig, "cannot hand DB_PASSWORD to libpq: " + passfile_ + " is not readable (" +
+                                     std::strerror(errno) + "); coffer needs /proc mounted");
+  }
 }
 
 Connection::~Connection() {
