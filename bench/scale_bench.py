@@ -19,8 +19,8 @@ from the chunk index's.
 Writes PREFIX.md and PREFIX.json (default bench/results/scale-<date>, or scale-<date>-quick with
 --quick) after every step, so an interrupted run leaves what it measured.
 
-Peak RSS is reported twice: /usr/bin/time's, and the "working RSS" after the 64 MiB Argon2id key
-derivation that every coffer command starts with (see RssSampler); slopes use the latter.
+Peak RSS is reported twice: /usr/bin/time's, and the "working RSS" after the Argon2id key
+derivation (32 MiB; 64 MiB in repositories made before 2026-11-27) that every coffer command starts with (see RssSampler); slopes use the latter.
 
 Environment: COFFER (binary; default build/coffer of this repository), COFFER_COMMIT (names the
 binary's commit when it was built from a tree that is no git checkout), BENCH_DIR (parent of the
@@ -141,10 +141,10 @@ def tree_bytes(root):
 # ---------------------------------------------------------------- measuring
 
 class RssSampler(threading.Thread):
-    """Polls the measured process's VmRSS every 10 ms. coffer derives its key with Argon2id (64 MiB)
+    """Polls the measured process's VmRSS every 10 ms. coffer derives its key with Argon2id (32 MiB)
     at the start and frees that memory at once; /usr/bin/time's peak therefore never shows less than
-    ~75 MiB, which hides everything else below that line. The sampler sees the drop that ends key
-    derivation (RSS falls by over 32 MiB from a peak above 48 MiB), waits until RSS stops falling
+    ~44 MiB, which hides everything else below that line. The sampler sees the drop that ends key
+    derivation (RSS falls by over 24 MiB from a peak above 36 MiB), waits until RSS stops falling
     (the unmapping takes a few ms) and reports the largest RSS after that: the working memory of the
     run itself. A step that ends within a sample or two of the drop keeps None."""
 
@@ -178,8 +178,8 @@ class RssSampler(threading.Thread):
                         falling, self.after_kdf = False, rss
                     elif self.after_kdf is not None:
                         self.after_kdf = max(self.after_kdf, rss)
-                    elif not falling and self.peak > 48 * 1024 and rss < self.peak - 32 * 1024:
-                        falling = True            # samples may catch the 64 MiB half unmapped
+                    elif not falling and self.peak > 36 * 1024 and rss < self.peak - 24 * 1024:
+                        falling = True            # samples may catch the key's memory half unmapped
                     prev = rss
             self.stop.wait(0.01)
         if falling and self.after_kdf is None:
@@ -545,8 +545,8 @@ def write_report(b, args, meta, sizes, chunker, prefix):
          f"Workload: `scale_bench.py` generator, seed {args.seed}: uploads/<year>/<class>/<student>/file_k.ext, "
          "50-200 files per folder, sizes 200 B - 8 KiB (lognormal, median ~1.6 KiB), half text (compressible), "
          "half random bytes; each file unique. One backup root, coffer defaults (zstd 3, AES-256-GCM).", ""]
-    L += ["Peak RSS is /usr/bin/time's (%M). coffer derives its key with Argon2id (64 MiB) when it opens the "
-          "repository and frees that at once, so its peak never shows less than ~75 MiB; \"working RSS\" is the "
+    L += ["Peak RSS is /usr/bin/time's (%M). coffer derives its key with Argon2id (32 MiB) when it opens the "
+          "repository and frees that at once, so its peak never shows less than ~44 MiB; \"working RSS\" is the "
           "largest RSS after that (sampled every 10 ms from /proc/PID/status), the memory the step itself needs. "
           "Slopes below use working RSS.", "",
           "| N files | data MiB | repo MiB | chunks | step | wall s | CPU s | peak RSS MiB | working RSS MiB |",
