@@ -41,10 +41,7 @@ TEST_F(PgArchiveOffsetsTest, RepairedStreamMatchesWhatPgDumpWritesToAFile) {
   }
   // The way pg_dump writes a seekable file: offsets filled in.
   std::string seekable = (dir_ / "seekable.dump").string();
-  ProcessSpec spec;
-  spec.argv = {tools.pg_dump(), "--format=custom", "--compress=0", "--file=" + seekable};
-  spec.env_set = conn.child_env();
-  spec.keep_fds = conn.child_fds();
+  ProcessSpec spec = conn.child_spec({tools.pg_dump(), "--format=custom", "--compress=0", "--file=" + seekable});
   std::string err;
   ASSERT_EQ(run_process(spec, nullptr, &err), 0) << err;
 

@@ -81,7 +81,7 @@ Connection::Connection(const BackupConfig& config)
                      passfile_escape(password) + "\n";
   passfile_fd_ = write_private_memory_file(line);
   // The same path names the file in coffer (libpq's passfile=) and in a child that keeps the
-  // descriptor at the same number (child_fds()): /proc/self/fd/N opens the memfd anew.
+  // descriptor at the same number (child_spec()): /proc/self/fd/N opens the memfd anew.
   passfile_ = "/proc/self/fd/" + std::to_string(passfile_fd_);
   if (::access(passfile_.c_str(), R_OK) != 0) {
     ::close(passfile_fd_);
@@ -94,20 +94,20 @@ Connection::~Connection() {
   if (passfile_fd_ >= 0) ::close(passfile_fd_);
 }
 
-std::vector<int> Connection::child_fds() const {
-  if (passfile_fd_ < 0) return {};
-  return {passfile_fd_};
-}
-
-std::map<std::string, std::string> Connection::child_env(const std::string& dbname) const {
-  std::map<std::string, std::string> env;
+ProcessSpec Connection::child_spec(std::vector<std::string> argv, const std::string& dbname) const {
+  ProcessSpec spec;
+  spec.argv = std::move(argv);
+  std::map<std::string, std::string>& env = spec.env_set;
   if (!host_.empty()) env["PGHOST"] = host_;
   env["PGPORT"] = std::to_string(port_);
   if (!user_.empty()) env["PGUSER"] = user_;
   env["PGDATABASE"] = dbname.empty() ? db_name_ : dbname;
-  if (!passfile_.empty()) env["PGPASSFILE"] = passfile_;
+  if (passfile_fd_ >= 0) {
+    env["PGPASSFILE"] = passfile_;
+    spec.keep_fds = {passfile_fd_};
+  }
   env["PGAPPNAME"] = "coffer";
-  return env;
+  return spec;
 }
 
 std::string Connection::conninfo(const std::string& dbname) const {

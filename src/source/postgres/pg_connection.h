@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "coffer/backup_config.h"
+#include "util/subprocess.h"
 
 namespace coffer::pg {
 
@@ -23,11 +24,11 @@ class Connection {
   Connection(const Connection&) = delete;  // one owner for the passfile
   Connection& operator=(const Connection&) = delete;
 
-  // Environment for pg_dump / pg_restore / psql: PGHOST, PGPORT, PGUSER, PGDATABASE (= `dbname`
-  // or DB_NAME), PGPASSFILE when a password is set, PGAPPNAME=coffer. Never PGPASSWORD.
-  // The child must also keep child_fds() (ProcessSpec::keep_fds), or it finds no passfile.
-  std::map<std::string, std::string> child_env(const std::string& dbname = "") const;
-  std::vector<int> child_fds() const;
+  // How to run pg_dump / pg_restore / psql (`argv`) against `dbname` (or DB_NAME): environment
+  // PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSFILE when a password is set, PGAPPNAME=coffer
+  // (never PGPASSWORD), and the passfile's descriptor kept for the child, without which
+  // PGPASSFILE names nothing.
+  ProcessSpec child_spec(std::vector<std::string> argv, const std::string& dbname = "") const;
   // A libpq conninfo string for `dbname` (or DB_NAME). It names the passfile (passfile=...)
   // rather than holding the password, so it is safe to keep around; still never log it.
   std::string conninfo(const std::string& dbname = "") const;

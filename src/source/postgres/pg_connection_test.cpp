@@ -72,7 +72,9 @@ TEST(PostgresConnectionTest, RequiresDbName) {
 
 TEST(PostgresConnectionTest, ChildEnvNeverHoldsThePassword) {
   Connection conn(sample_config());
-  auto env = conn.child_env();
+  const ProcessSpec spec = conn.child_spec({"pg_dump"});
+  EXPECT_EQ(spec.argv, std::vector<std::string>{"pg_dump"});
+  auto env = spec.env_set;
   EXPECT_EQ(env.count("PGPASSWORD"), 0u);
   for (const auto& [name, value] : env) {
     EXPECT_EQ(value.find("pa:ss"), std::string::npos) << name;
@@ -83,7 +85,7 @@ TEST(PostgresConnectionTest, ChildEnvNeverHoldsThePassword) {
   EXPECT_EQ(env["PGDATABASE"], "shop");
   EXPECT_EQ(env["PGAPPNAME"], "coffer");
   EXPECT_EQ(env["PGPASSFILE"], conn.passfile());
-  EXPECT_EQ(conn.child_env("other")["PGDATABASE"], "other");
+  EXPECT_EQ(conn.child_spec({"pg_dump"}, "other").env_set.at("PGDATABASE"), "other");
   EXPECT_EQ(conn.conninfo().find("pa:ss"), std::string::npos);
   EXPECT_EQ(conn.describe(), "db.example.com:6543/shop");
   EXPECT_EQ(conn.describe("other"), "db.example.com:6543/other");
@@ -102,7 +104,7 @@ TEST(PostgresConnectionTest, PassfileIsPrivateEscapedInMemoryAndGoneAfter) {
     Connection conn(sample_config());
     path = conn.passfile();
     ASSERT_EQ(path.rfind("/proc/self/fd/", 0), 0u) << path;
-    EXPECT_EQ(conn.child_fds(), std::vector<int>{std::stoi(path.substr(14))});
+    EXPECT_EQ(conn.child_spec({"pg_dump"}).keep_fds, std::vector<int>{std::stoi(path.substr(14))});
     struct stat st;
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_TRUE(S_ISREG(st.st_mode));  // libpq refuses anything else
@@ -122,7 +124,7 @@ TEST(PostgresConnectionTest, PassfileStaysClearOfStandardDescriptorsWhenTheyAreC
   std::string text;
   {
     Connection conn(sample_config());
-    fds = conn.child_fds();
+    fds = conn.child_spec({"pg_dump"}).keep_fds;
     text = file_text(conn.passfile());
   }
   ASSERT_EQ(::dup2(saved, 0), 0);
@@ -138,8 +140,9 @@ TEST(PostgresConnectionTest, NoPasswordNoPassfile) {
   c.db_user = "";
   Connection conn(c);
   EXPECT_EQ(conn.passfile(), "");
-  EXPECT_TRUE(conn.child_fds().empty());
-  auto env = conn.child_env();
+  const ProcessSpec spec = conn.child_spec({"pg_dump"});
+  EXPECT_TRUE(spec.keep_fds.empty());
+  auto env = spec.env_set;
   EXPECT_EQ(env.count("PGPASSFILE"), 0u);
   EXPECT_EQ(env.count("PGUSER"), 0u);  // libpq's own defaults (PGUSER, OS user) apply
   EXPECT_EQ(parse_conninfo(conn.conninfo()).count("passfile"), 0u);
@@ -212,12 +215,10 @@ TEST_F(PgPasswordTest, PassfileAuthenticatesSessionsAndChildren) {
   Session s(conn);
   EXPECT_EQ(s.query_value("SELECT current_user"), "coffer_pw");
 
-  ProcessSpec psql;
   Tools tools = find_tools(s.server_version_num());
-  psql.argv = {tools.psql(), "--no-psqlrc", "-tAc", "SELECT current_user || '@' || current_database()"};
-  psql.env_set = conn.child_env();
+  ProcessSpec psql =
+      conn.child_spec({tools.psql(), "--no-psqlrc", "-tAc", "SELECT current_user || '@' || current_database()"});
   psql.env_unset = {"PGPASSWORD"};
-  psql.keep_fds = conn.child_fds();
   std::string out, err;
   EXPECT_EQ(run_process(psql, &out, &err), 0) << err;
   EXPECT_EQ(out, "coffer_pw@" + db + "\n");

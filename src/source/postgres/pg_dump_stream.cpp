@@ -25,12 +25,10 @@ std::string dbname_arg(const std::string& dbname) { return "--dbname=dbname=" + 
 }  // namespace
 
 DumpStream::DumpStream(const Tools& tools, const Connection& conn, const std::string& snapshot) {
-  ProcessSpec spec;
-  // The database comes from PGDATABASE in child_env (no argv parsing surprises for odd names).
-  spec.argv = {tools.pg_dump(), "--format=custom", "--compress=0"};
-  if (!snapshot.empty()) spec.argv.push_back("--snapshot=" + snapshot);
-  spec.env_set = conn.child_env();
-  spec.keep_fds = conn.child_fds();
+  // The database comes from PGDATABASE in child_spec (no argv parsing surprises for odd names).
+  std::vector<std::string> argv = {tools.pg_dump(), "--format=custom", "--compress=0"};
+  if (!snapshot.empty()) argv.push_back("--snapshot=" + snapshot);
+  ProcessSpec spec = conn.child_spec(std::move(argv));
   spec.pipe_stdout = true;
   proc_ = std::make_unique<Subprocess>(spec);
 }
@@ -45,10 +43,8 @@ void DumpStream::finish() {
 }
 
 std::optional<std::string> dump_globals(const Tools& tools, const Connection& conn, std::string* warning) {
-  ProcessSpec spec;
-  spec.argv = {tools.pg_dumpall(), "--globals-only", "--database=dbname=" + quote_conninfo_value(conn.db_name())};
-  spec.env_set = conn.child_env();
-  spec.keep_fds = conn.child_fds();
+  ProcessSpec spec = conn.child_spec(
+      {tools.pg_dumpall(), "--globals-only", "--database=dbname=" + quote_conninfo_value(conn.db_name())});
   std::string out, err;
   int code = run_process(spec, &out, &err);
   if (code == 0) return out;
@@ -99,11 +95,7 @@ void run_pg_restore(const Tools& tools, const Connection& conn, const RestoreReq
   }
   for (auto& argv : runs) {
     argv.push_back(request.archive_path);
-    ProcessSpec spec;
-    spec.argv = argv;
-    spec.env_set = conn.child_env(request.dbname);
-    spec.keep_fds = conn.child_fds();
-    Subprocess proc(spec);
+    Subprocess proc(conn.child_spec(argv, request.dbname));
     if (request.on_start) request.on_start(proc.pid());
     int code = proc.wait();
     if (code != 0)
