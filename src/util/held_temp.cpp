@@ -1,6 +1,5 @@
 #include "util/held_temp.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -29,9 +28,10 @@ int lock_now(const std::string& path, bool wait) {
   return fd;
 }
 
-uint64_t size_of(const fs::path& p) {
+// Bytes in `p`: its size for a file (`st` is its lstat), the files' below it for a folder.
+uint64_t size_of(const fs::path& p, const struct stat& st) {
+  if (!S_ISDIR(st.st_mode)) return static_cast<uint64_t>(st.st_size);
   std::error_code ec;
-  if (!fs::is_directory(fs::symlink_status(p, ec))) return fs::is_regular_file(fs::symlink_status(p, ec)) ? fs::file_size(p, ec) : 0;
   uint64_t total = 0;
   for (fs::recursive_directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec))
     if (it->is_regular_file(ec)) total += it->file_size(ec);
@@ -84,7 +84,7 @@ SweepResult remove_abandoned_temps() {
     if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) continue;
     const int fd = lock_now(it->path().string(), false);
     if (fd < 0) continue;  // held: a restore in progress (or not ours to open)
-    const uint64_t bytes = size_of(it->path());
+    const uint64_t bytes = size_of(it->path(), st);
     std::error_code rm;
     fs::remove_all(it->path(), rm);
     ::close(fd);
