@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # Installs what coffer needs to build, test and demo on a fresh Debian 12 machine. Idempotent.
 set -euo pipefail
+# What building coffer needs: scripts/build-deps.txt, the one list that deploy/Dockerfile's build
+# stage installs too. Here in addition, what the tests and the demo need:
 # postgresql: pg_dump/pg_restore, and the throwaway server of the tests and the demo
-# (tests/fixtures/pg_server.sh); libpq-dev: coffer talks to the server through libpq.
-# libcurl: the S3 driver; awscli: an independent S3 client for the tests.
-# librust-blake3-dev: BLAKE3's official C sources (CMakeLists.txt builds them).
-PKGS=(build-essential cmake pkg-config g++ python3
-      libssl-dev libzstd-dev liblz4-dev zlib1g-dev libargon2-dev
-      nlohmann-json3-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
-      libgtest-dev libgmock-dev zstd
-      postgresql postgresql-client libpq-dev
-      libcurl4-openssl-dev awscli librust-blake3-dev)
+# (tests/fixtures/pg_server.sh); awscli: an independent S3 client for the tests; zstd: the
+# command-line tool, for the benchmarks (bench/).
+mapfile -t PKGS < <(sed 's/#.*//' "$(dirname "$0")/build-deps.txt" | xargs -n1)
+[ ${#PKGS[@]} -gt 0 ] || { echo "setup: no packages in $(dirname "$0")/build-deps.txt" >&2; exit 1; }
+PKGS+=(zstd postgresql postgresql-client awscli)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
