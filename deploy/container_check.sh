@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds coffer's container image and runs deploy/docker-compose.backup.yml for real with podman
 # and podman-compose against a throwaway PostgreSQL: backup, list, restore (files byte-identical,
-# tables equal), then the scheduler service's catch-up full backup and a clean stop.
+# tables equal), then the scheduler service's catch-up full backup, its healthcheck (healthy,
+# then unhealthy once the backup is too old) and a clean stop. .ci/run runs it after the tests.
 # For a Debian 12 machine, as root. Only Debian's apt mirror is needed (no registry pulls): the
 # debian:12 base image is made locally with debootstrap when it is missing.
 #
@@ -13,7 +14,7 @@
 # (PostgreSQL, containers) is stopped on exit; the images coffer:latest and debian:12 stay.
 set -uo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 
 KEEP=0
 FROM_HEAD=0
@@ -331,7 +332,7 @@ EOF
   done
 }
 
-# ---- 8. backup-scheduler: catch-up full, clean stop ----
+# ---- 8. backup-scheduler: catch-up full, healthcheck, clean stop ----
 newest_success_full() {  # BACKUP_DIR: prints the id of a successful full backup in backup_log.json
   [ -f "$1/backup_log.json" ] || return 1
   $PY - "$1/backup_log.json" <<'EOF'
@@ -365,9 +366,36 @@ print("  secrets: not in podman inspect (CreateCommand, Args, Cmd, Mounts) nor i
 EOF
 }
 
+# The service's healthcheck (`coffer status`): healthy right after the catch-up backup, unhealthy
+# once that backup is older than STATUS_MAX_AGE_HOURS (0.01 h = 36 s here).
+HEALTH_MAX_AGE_HOURS=0.01
+health_of() {  # CONTAINER: prints healthy/unhealthy; the exit code is podman healthcheck run's
+  podman healthcheck run "$1" 2>>"$LOGS/healthcheck.err"
+}
+
+check_health() {  # CONTAINER
+  local h waited=0
+  podman inspect -f '{{json .Config.Healthcheck}}' "$1" >"$LOGS/healthcheck.json" 2>&1
+  grep -q 'coffer status' "$LOGS/healthcheck.json" \
+    || { show_log "$LOGS/healthcheck.json"; fail "the scheduler has no healthcheck running coffer status"; return 1; }
+  h=$(health_of "$1") || { show_log "$LOGS/healthcheck.err"; fail "healthcheck right after the backup: '$h', want healthy"; return 1; }
+  [ "$h" = healthy ] || { fail "healthcheck right after the backup: '$h', want healthy"; return 1; }
+  log "healthcheck right after the backup: healthy"
+  while [ $waited -lt 90 ]; do
+    sleep 5; waited=$((waited + 5))
+    h=$(health_of "$1") && continue
+    [ "$h" = unhealthy ] && break
+  done
+  [ "$h" = unhealthy ] \
+    || { show_log "$LOGS/healthcheck.err"; fail "healthcheck still '$h' ${waited}s after the backup (STATUS_MAX_AGE_HOURS=$HEALTH_MAX_AGE_HOURS)"; return 1; }
+  log "healthcheck ~${waited}s later, the backup older than STATUS_MAX_AGE_HOURS=$HEALTH_MAX_AGE_HOURS: unhealthy"
+}
+
 step_scheduler() {
   compose_env
   export BACKUP_HOST_DIR=$SCRATCH/sched-backups
+  # No slot of its own may add a backup while the healthcheck waits for the catch-up one to age.
+  export STATUS_MAX_AGE_HOURS=$HEALTH_MAX_AGE_HOURS BACKUP_SCHEDULE_INCREMENTAL=off
   local name=${PROJECT}_backup-scheduler_1 id="" waited=0 rc state
   compose up up -d backup-scheduler \
     || { show_log "$LOGS/up.err"; show_log "$LOGS/up.out"; fail "up -d backup-scheduler"; return 1; }
@@ -385,6 +413,7 @@ step_scheduler() {
   log "catch-up full backup $id after ~${waited}s"
   grep -q 'full: .*catch-up' "$LOGS/scheduler.log" \
     || { show_log "$LOGS/scheduler.log"; fail "no 'full: ... catch-up' log line"; return 1; }
+  check_health "$name" || return 1
 
   # podman-compose's `down` removes the container at once; stop first to read how it ended.
   compose stop stop -t 60 backup-scheduler || { show_log "$LOGS/stop.err"; fail "stop backup-scheduler"; return 1; }
@@ -411,7 +440,7 @@ STEPS=(
   "5 test PostgreSQL, database and file tree|step_fixtures"
   "6 compose file valid for docker-compose (config)|step_compose_config"
   "7 backup-manager: create, list --json, restore, compare|step_manager"
-  "8 backup-scheduler: catch-up full backup, clean stop|step_scheduler"
+  "8 backup-scheduler: catch-up full backup, healthcheck, clean stop|step_scheduler"
 )
 for s in "${STEPS[@]}"; do
   name=${s%|*}
