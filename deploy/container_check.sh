@@ -369,8 +369,14 @@ EOF
 # The service's healthcheck (`coffer status`): healthy right after the catch-up backup, unhealthy
 # once that backup is older than STATUS_MAX_AGE_HOURS (0.01 h = 36 s here).
 HEALTH_MAX_AGE_HOURS=0.01
-health_of() {  # CONTAINER: prints healthy/unhealthy; the exit code is podman healthcheck run's
-  podman healthcheck run "$1" 2>>"$LOGS/healthcheck.err"
+health_of() {  # CONTAINER: runs its healthcheck now; prints healthy, unhealthy or what podman said
+  # podman healthcheck run prints nothing and exits 0 when healthy; "unhealthy" and 1 when not.
+  local out rc=0
+  out=$(podman healthcheck run "$1" 2>>"$LOGS/healthcheck.err") || rc=$?
+  if [ $rc = 0 ]; then echo healthy
+  elif [ $rc = 1 ] && [ "$out" = unhealthy ]; then echo unhealthy
+  else echo "exit $rc: $out"
+  fi
 }
 
 check_health() {  # CONTAINER
@@ -378,16 +384,15 @@ check_health() {  # CONTAINER
   podman inspect -f '{{json .Config.Healthcheck}}' "$1" >"$LOGS/healthcheck.json" 2>&1
   grep -q 'coffer status' "$LOGS/healthcheck.json" \
     || { show_log "$LOGS/healthcheck.json"; fail "the scheduler has no healthcheck running coffer status"; return 1; }
-  h=$(health_of "$1") || { show_log "$LOGS/healthcheck.err"; fail "healthcheck right after the backup: '$h', want healthy"; return 1; }
-  [ "$h" = healthy ] || { fail "healthcheck right after the backup: '$h', want healthy"; return 1; }
+  h=$(health_of "$1")
+  [ "$h" = healthy ] || { show_log "$LOGS/healthcheck.err"; fail "healthcheck right after the backup: '$h', want healthy"; return 1; }
   log "healthcheck right after the backup: healthy"
-  while [ $waited -lt 90 ]; do
+  while [ $waited -lt 90 ] && [ "$h" != unhealthy ]; do
     sleep 5; waited=$((waited + 5))
-    h=$(health_of "$1") && continue
-    [ "$h" = unhealthy ] && break
+    h=$(health_of "$1")
   done
   [ "$h" = unhealthy ] \
-    || { show_log "$LOGS/healthcheck.err"; fail "healthcheck still '$h' ${waited}s after the backup (STATUS_MAX_AGE_HOURS=$HEALTH_MAX_AGE_HOURS)"; return 1; }
+    || { show_log "$LOGS/healthcheck.err"; fail "healthcheck '$h' ${waited}s after the backup (STATUS_MAX_AGE_HOURS=$HEALTH_MAX_AGE_HOURS)"; return 1; }
   log "healthcheck ~${waited}s later, the backup older than STATUS_MAX_AGE_HOURS=$HEALTH_MAX_AGE_HOURS: unhealthy"
 }
 
