@@ -46,8 +46,41 @@ PG_STARTED=0
 
 log() { echo "  $*"; }
 
+# A podman build in progress (step 4). Killed, it leaves its working containers and the runc
+# container of its current RUN step, which goes on running (compiling), so cleanup removes them.
+BUILD_PID=""
+BUILD_T0=0
+stop_build() {
+  [ -n "$BUILD_PID" ] || return 0
+  kill "$BUILD_PID" 2>/dev/null
+  wait "$BUILD_PID" 2>/dev/null
+  local kind id bundle
+  # Only what appeared since this build started (buildah names its RUN containers buildah-*).
+  { runc --root /run/runc list --format json 2>/dev/null | T0=$BUILD_T0 $PY -c '
+import datetime, json, os, sys
+for c in json.load(sys.stdin) or []:
+    t = datetime.datetime.fromisoformat(c["created"][:19]).replace(tzinfo=datetime.timezone.utc)
+    if c["id"].startswith("buildah-") and t.timestamp() >= int(os.environ["T0"]) - 1:
+        print("runc", c["id"], c["bundle"])'
+    podman ps -a --external --format json 2>/dev/null | T0=$BUILD_T0 $PY -c '
+import json, os, sys
+for c in json.load(sys.stdin) or []:
+    if c["Created"] >= int(os.environ["T0"]) - 1 and c["State"] == "storage":
+        print("storage", c["Id"], "-")'
+  } | while read -r kind id bundle; do
+    if [ "$kind" = runc ]; then
+      runc --root /run/runc delete -f "$id" >/dev/null 2>&1
+      case "$bundle" in /var/tmp/buildah*) rm -rf "$bundle" ;; esac
+    else
+      podman rm -f "$id" >/dev/null 2>&1
+    fi
+    echo "  removed what the interrupted podman build left: $kind $id"
+  done
+}
+
 cleanup() {
   local ids
+  stop_build
   ids=$(podman ps -aq --filter "label=io.podman.compose.project=$PROJECT" 2>/dev/null)
   [ -n "$ids" ] && podman rm -f -t 5 $ids >/dev/null 2>&1
   podman pod exists "pod_$PROJECT" 2>/dev/null && podman pod rm -f "pod_$PROJECT" >/dev/null 2>&1
@@ -188,8 +221,15 @@ step_build() {
   fi
   local before after user ids
   before=$(podman image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null)
+  # In the background, so that a signal reaches the trap (and stop_build) at once.
+  BUILD_T0=$(date +%s)
   nice -n 10 podman build --network=host -t "$IMAGE" -f "$REPO/deploy/Dockerfile" "$context" \
-    >"$LOGS/build.log" 2>&1 || { show_log "$LOGS/build.log" 40; fail "podman build"; return 1; }
+    >"$LOGS/build.log" 2>&1 &
+  BUILD_PID=$!
+  local rc=0
+  wait "$BUILD_PID" || rc=$?
+  BUILD_PID=""
+  [ $rc = 0 ] || { show_log "$LOGS/build.log" 40; fail "podman build"; return 1; }
   # Drop what this build superseded: the previous image, and the build stages of earlier builds
   # (the newest stays as the layer cache for the next build).
   after=$(podman image inspect -f '{{.Id}}' "$IMAGE")
