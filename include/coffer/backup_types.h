@@ -65,11 +65,21 @@ struct BackupInfo {
   std::optional<bool> offsite;
 };
 
+// What a files restore does where a restored file, symlink or hard link finds something already
+// in its place. Every place is checked before anything is written.
+enum class ExistingFiles {
+  kFail,         // refuse, naming how many and the first few, before writing anything (default)
+  kSkip,         // keep what is there; restore only what is missing
+  kIfDifferent,  // replace what differs from the backup (content compared by chunk hash)
+  kOverwrite,    // replace everything
+};
+
 struct RestoreOptions {
   BackupScope scope = BackupScope::kFiles;  // kAll: database and files
   std::optional<std::string> target;   // restore under this folder instead of original paths
   std::vector<std::string> include;    // paths inside the backup; empty = everything
-  bool overwrite = false;              // replace existing files
+  ExistingFiles existing = ExistingFiles::kFail;
+  bool overwrite = false;              // the same as existing = kOverwrite
   bool partial = false;                // skip damaged files instead of failing
   // Database restore:
   std::optional<std::string> target_db;  // create (if missing) and restore into this database
@@ -95,6 +105,9 @@ struct RestoreResult {
   std::string backup_id;
   uint64_t files_restored = 0;
   uint64_t bytes_restored = 0;
+  uint64_t files_kept = 0;             // existing files left as they were (kSkip, kIfDifferent)
+  // Temporary files (.coffer-tmp-*) a killed restore had left where this one writes, removed.
+  std::vector<std::string> removed_temps;
   std::vector<std::string> errors;     // damaged files skipped (only with partial)
   std::optional<DatabaseRestoreResult> database;
 };

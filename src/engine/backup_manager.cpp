@@ -292,13 +292,18 @@ RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, c
     fail(ErrorCategory::kNotFound, "backup " + id + " holds no database");
   RestoreResult result;
   result.backup_id = id;
-  auto restore_files = [&](const std::function<void(const Progress&)>& on_progress) {
-    RestoreResult files = run_restore(repo, id, {options, ::geteuid() == 0, on_progress});
-    result.files_restored = files.files_restored;
-    result.bytes_restored = files.bytes_restored;
-    result.errors = files.errors;
-  };
   const bool db = want_db && manifest.database, files = want_files && manifest.info.has_files;
+  // The files' conflicts are settled first: a refused files restore starts no database restore.
+  std::optional<FilesRestore> files_restore;
+  if (files) files_restore.emplace(repo, id, RestoreJobOptions{options, ::geteuid() == 0, nullptr});
+  auto restore_files = [&](const std::function<void(const Progress&)>& on_progress) {
+    RestoreResult done = files_restore->run(on_progress);
+    result.files_restored = done.files_restored;
+    result.bytes_restored = done.bytes_restored;
+    result.files_kept = done.files_kept;
+    result.removed_temps = done.removed_temps;
+    result.errors = done.errors;
+  };
   if (db && files) {
     restore_database_and_files(repo, manifest, config_, options, on_warning_, on_progress_, result, restore_files);
   } else if (db) {

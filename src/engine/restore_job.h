@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 
 #include "coffer/backup_types.h"
 #include "repo/repository.h"
@@ -16,7 +17,21 @@ struct RestoreJobOptions {
   std::function<void(const Progress&)> on_progress;
 };
 
-// Throws Error(kNotFound) for an unknown backup or an --include path it does not hold,
+// A files restore in two steps. The constructor reads the file list and looks at every place a
+// restored entry goes, settling what is in the way (RestoreOptions::existing); it throws before
+// anything is written (apart from creating a missing target folder). run() writes.
+class FilesRestore {
+ public:
+  FilesRestore(Repository& repo, const std::string& backup_id, const RestoreJobOptions& options);
+  ~FilesRestore();
+  RestoreResult run(const std::function<void(const Progress&)>& on_progress);
+
+ private:
+  struct State;
+  std::unique_ptr<State> st_;
+};
+
+// Both steps at once. Throws Error(kNotFound) for an unknown backup or an --include path it does not hold,
 // Error(kDamaged) for a damaged file (unless partial: then it is listed in errors and skipped).
 RestoreResult run_restore(Repository& repo, const std::string& backup_id, const RestoreJobOptions& options);
 

@@ -1,6 +1,8 @@
 #include "source/files/tree_writer.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +26,12 @@ namespace fs = std::filesystem;
 // very deep tree cannot exhaust file descriptors.
 constexpr size_t kMaxOpenDepth = 64;
 constexpr int kTempAttempts = 16;
+constexpr std::string_view kTempPrefix = ".coffer-tmp-";
+constexpr size_t kTempHexDigits = 32;
+// A temporary file is locked (flock) from just after it is made until it is renamed or removed;
+// one that nobody holds and whose inode has not changed for this long was left by a killed
+// restore. (The age covers the moment between making a file and locking it.)
+constexpr time_t kAbandonedAfterSeconds = 2;
 
 [[noreturn]] void storage_error(const std::string& action, const std::string& shown, int err) {
   fail(ErrorCategory::kStorage, action + " " + shown + ": " + std::strerror(err));
@@ -54,6 +62,7 @@ class Fd {
   }
   // Closes and reports close()'s error (which may carry a delayed write error).
   int close_checked() { return ::close(std::exchange(fd_, -1)); }
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_ = -1;
@@ -73,7 +82,7 @@ std::vector<std::string> split(const std::string& path) {
 std::string temp_name() {
   static thread_local std::random_device rd;
   static const char* digits = "0123456789abcdef";
-  std::string name = ".coffer-tmp-";
+  std::string name(kTempPrefix);
   for (int i = 0; i < 4; ++i) {
     uint32_t r = rd();
     for (int k = 0; k < 4; ++k, r >>= 8) {
@@ -82,6 +91,28 @@ std::string temp_name() {
     }
   }
   return name;
+}
+
+// Only names temp_name() makes: the prefix and 32 lower-case hex digits.
+bool is_temp_name(std::string_view name) {
+  if (name.size() != kTempPrefix.size() + kTempHexDigits || name.substr(0, kTempPrefix.size()) != kTempPrefix)
+    return false;
+  return std::all_of(name.begin() + static_cast<std::ptrdiff_t>(kTempPrefix.size()), name.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// Whether the temp `name` in `dir` was abandoned: old enough and, for a file, not locked.
+bool abandoned(int dir, const char* name) {
+  struct stat st;
+  if (::fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+  if (::time(nullptr) - st.st_ctime < kAbandonedAfterSeconds) return false;
+  if (S_ISLNK(st.st_mode)) return true;  // a symlink's temp lives for a moment only
+  if (!S_ISREG(st.st_mode)) return false;
+  const int fd = ::openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return false;
+  const bool free = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  ::close(fd);  // releases the lock we may have taken; removing the name needs none
+  return free;
 }
 
 struct timespec to_timespec(int64_t ns) {
@@ -146,22 +177,33 @@ class FileWriterImpl final : public FileWriter {
         uid_(e.uid),
         gid_(e.gid),
         mtime_ns_(e.mtime_ns),
-        options_(options) {}
+        options_(options) {
+    lock_ = Fd(::fcntl(file_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!lock_.valid() || ::flock(lock_.get(), LOCK_EX | LOCK_NB) != 0)
+      storage_error("cannot lock the temporary file for", shown_, errno);
+  }
 
   ~FileWriterImpl() override {
     file_.reset();
     if (!committed_) ::unlinkat(dir_.get(), tmp_.c_str(), 0);
+    lock_.reset();  // after the name is gone: a sweep never sees it unlocked
   }
 
+  // All-zero blocks are skipped (left as holes) rather than written; commit() sets the size.
   void write(ByteView data) override {
     if (!file_.valid()) fail(ErrorCategory::kInternal, "write after commit to " + shown_);
     while (!data.empty()) {
-      const ssize_t n = ::write(file_.get(), data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        storage_error("cannot write", shown_, errno);
+      // Runs of whole file blocks: alternately data (written with one call) and zeros (skipped).
+      size_t run = 0;
+      const bool zero = is_zero(block_at(data, 0));
+      while (run < data.size()) {
+        const ByteView block = block_at(data, run);
+        if (is_zero(block) != zero) break;
+        run += block.size();
       }
-      data = data.subspan(static_cast<size_t>(n));
+      if (!zero) write_at(data.first(run));
+      offset_ += run;
+      data = data.subspan(run);
     }
   }
 
@@ -172,15 +214,45 @@ class FileWriterImpl final : public FileWriter {
       storage_error("cannot set the owner of", shown_, errno);
     }
     if (::fchmod(file_.get(), mode_) != 0) storage_error("cannot set the mode of", shown_, errno);
+    // A file ending in a hole: the size comes from here, not from a write.
+    if (::ftruncate(file_.get(), static_cast<off_t>(offset_)) != 0) storage_error("cannot write", shown_, errno);
     const struct timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns_)};
     if (::futimens(file_.get(), times) != 0) storage_error("cannot set the time of", shown_, errno);
     if (file_.close_checked() != 0) storage_error("cannot write", shown_, errno);
     rename_into_place(dir_.get(), tmp_, name_, shown_, options_.overwrite);
     committed_ = true;
+    lock_.reset();
   }
 
  private:
+  static constexpr uint64_t kBlock = 4096;
+
+  // The part of `data` from `at` up to the next file block boundary.
+  ByteView block_at(ByteView data, size_t at) const {
+    const uint64_t pos = offset_ + at;
+    return data.subspan(at, std::min<uint64_t>(data.size() - at, kBlock - pos % kBlock));
+  }
+
+  static bool is_zero(ByteView b) {
+    return b.empty() || (b[0] == 0 && std::memcmp(b.data(), b.data() + 1, b.size() - 1) == 0);
+  }
+
+  void write_at(ByteView data) {
+    uint64_t at = offset_;
+    while (!data.empty()) {
+      const ssize_t n = ::pwrite(file_.get(), data.data(), data.size(), static_cast<off_t>(at));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        storage_error("cannot write", shown_, errno);
+      }
+      data = data.subspan(static_cast<size_t>(n));
+      at += static_cast<uint64_t>(n);
+    }
+  }
+
+  uint64_t offset_ = 0;  // bytes of the file given so far (written or left as a hole)
   Fd dir_;  // our own descriptor for the parent: the writer's cache may close its own
+  Fd lock_;  // a duplicate of the file's descriptor: keeps its flock after file_ is closed
   std::string tmp_, name_, shown_;
   Fd file_;
   uint32_t mode_, uid_, gid_;
@@ -190,6 +262,13 @@ class FileWriterImpl final : public FileWriter {
 };
 
 }  // namespace
+
+Existing::Existing(Existing&& o) noexcept
+    : kind(o.kind), size(o.size), link_target(std::move(o.link_target)), fd(std::exchange(o.fd, -1)) {}
+
+Existing::~Existing() {
+  if (fd >= 0) ::close(fd);
+}
 
 struct TreeWriter::Impl {
   struct Level {
@@ -412,6 +491,67 @@ void TreeWriter::make_hardlink(const FileEntry& e) {
   }
   storage_error("cannot create hard link", impl_->shown(e.path), EEXIST);
 }
+
+Existing TreeWriter::inspect(const std::string& path, bool open_file) {
+  impl_->check_safe(path);
+  const auto comps = split(path);
+  Existing found;
+  int parent;
+  try {
+    parent = impl_->open_dir(comps, comps.size() - 1, false);
+  } catch (const Error& e) {
+    if (e.category() == ErrorCategory::kNotFound) return found;  // a folder on the way is missing
+    throw;
+  }
+  const char* name = comps.back().c_str();
+  struct stat st;
+  if (::fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return found;
+    storage_error("cannot check", impl_->shown(path), errno);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    found.kind = Existing::Kind::kDirectory;
+  } else if (S_ISREG(st.st_mode)) {
+    found.kind = Existing::Kind::kFile;
+    found.size = static_cast<uint64_t>(st.st_size);
+    if (!open_file) return found;
+    found.fd = ::openat(parent, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (found.fd < 0) storage_error("cannot read", impl_->shown(path), errno);
+  } else if (S_ISLNK(st.st_mode)) {
+    found.kind = Existing::Kind::kSymlink;
+    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+    const ssize_t n = ::readlinkat(parent, name, target.data(), target.size());
+    if (n < 0) storage_error("cannot read symlink", impl_->shown(path), errno);
+    target.resize(static_cast<size_t>(n));
+    found.link_target = std::move(target);
+  } else {
+    found.kind = Existing::Kind::kOther;
+  }
+  return found;
+}
+
+std::vector<std::string> TreeWriter::remove_abandoned_temps(const std::string& path) {
+  std::vector<std::string> removed;
+  const int dir = path.empty() ? impl_->root.get() : impl_->open_dir(split(path), split(path).size(), false);
+  Fd listing(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!listing.valid()) storage_error("cannot read directory", impl_->shown(path), errno);
+  DIR* d = ::fdopendir(listing.get());
+  if (d == nullptr) storage_error("cannot read directory", impl_->shown(path), errno);
+  listing.release();  // now owned by d: closedir closes it
+  std::vector<std::string> names;
+  while (const struct dirent* e = ::readdir(d))
+    if (is_temp_name(e->d_name)) names.emplace_back(e->d_name);
+  ::closedir(d);
+  for (const std::string& name : names) {
+    if (!abandoned(dir, name.c_str()) || ::unlinkat(dir, name.c_str(), 0) != 0) continue;
+    removed.push_back(impl_->shown(path.empty() ? name : path + "/" + name));
+  }
+  return removed;
+}
+
+void TreeWriter::set_overwrite(bool overwrite) { impl_->options.overwrite = overwrite; }
+
+std::string TreeWriter::shown(const std::string& path) const { return impl_->shown(path); }
 
 void TreeWriter::finish() {
   auto& dirs = impl_->dirs;

@@ -2,7 +2,11 @@
 //  - never outside the target: paths are checked with is_safe_relative_path, and every
 //    directory on the way is opened with O_NOFOLLOW relative to its parent (openat), so a
 //    symlink restored earlier (or planted) cannot redirect a write;
-//  - a file is written to a temporary name in its directory and renamed only when complete;
+//  - a file is written to a temporary name in its directory and renamed only when complete,
+//    so a file being replaced is either the old one or the new one, never half of each;
+//  - a temporary file is flock()ed while it exists, so a later restore can tell one a killed
+//    restore left behind (remove_abandoned_temps) from one that is being written;
+//  - all-zero runs of a file are left as holes (a sparse file restores sparse);
 //  - existing files are not overwritten unless options.overwrite.
 #pragma once
 
@@ -19,6 +23,19 @@ namespace coffer::files {
 struct WriterOptions {
   bool overwrite = false;
   bool restore_owner = false;  // chown (only meaningful as root)
+};
+
+// What a restore finds where an entry goes.
+struct Existing {
+  enum class Kind { kNone, kDirectory, kFile, kSymlink, kOther };
+  Kind kind = Kind::kNone;
+  uint64_t size = 0;        // kFile
+  std::string link_target;  // kSymlink
+  int fd = -1;              // kFile: open read-only (owned: closed by the destructor)
+  Existing() = default;
+  Existing(Existing&& o) noexcept;
+  Existing& operator=(Existing&&) = delete;
+  ~Existing();
 };
 
 // One file being restored. Destroying it without commit() removes the temporary file.
@@ -42,6 +59,20 @@ class TreeWriter {
   std::unique_ptr<FileWriter> begin_file(const FileEntry& e);
   void make_symlink(const FileEntry& e);
   void make_hardlink(const FileEntry& e);
+  // What is at `path` (relative to the target) now, seen without following symlinks and without
+  // creating anything; a regular file is opened for reading when `open_file`. Throws as the
+  // writers do for a symlink or a non-directory on the way.
+  Existing inspect(const std::string& path, bool open_file);
+  // Removes the temporary files (.coffer-tmp-<32 hex digits>, nothing else) that a killed restore
+  // left in the directory `path` ("" = the target itself): those no running restore holds.
+  // Returns them as shown().
+  std::vector<std::string> remove_abandoned_temps(const std::string& path);
+  // Changes options.overwrite for the entries written after this call (a restore decides per
+  // entry whether the thing already there may be replaced).
+  void set_overwrite(bool overwrite);
+  // `path` as messages show it: under the target, control characters escaped.
+  std::string shown(const std::string& path) const;
+
   // Applies directory modes and mtimes, deepest first (after their contents were written).
   void finish();
 

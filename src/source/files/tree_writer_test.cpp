@@ -1,11 +1,14 @@
 #include "source/files/tree_writer.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -91,7 +94,8 @@ size_t open_fd_count() {
 class TreeWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "coffer-restore-XXXXXX").string();
+    // Not "coffer-restore-": a database restore running meanwhile sweeps those (util/held_temp.h).
+    std::string tmpl = (fs::temp_directory_path() / "coffer-tree-writer-test-XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     target_ = dir_ / "target";
@@ -405,4 +409,85 @@ TEST_F(TreeWriterTest, DeepTreesDoNotExhaustFileDescriptors) {
 }
 
 }  // namespace
+
+TEST_F(TreeWriterTest, ZeroBlocksBecomeHolesAndTheSizeIsKept) {
+  TreeWriter w(target_, {});
+  FileEntry e = file_entry("sparse");
+  auto f = w.begin_file(e);
+  const Bytes zeros(8u << 20, 0);
+  Bytes data(4096, 'x');
+  f->write(zeros);                               // 8 MiB hole
+  f->write(data);                                // one block of data
+  f->write(ByteView(zeros).first(1000));         // zeros starting a block ...
+  f->write(ByteView(data).first(96));            // ... that data follows in: they read back as zeros
+  f->write(zeros);                               // 8 MiB hole at the end: only the size says so
+  f->commit();
+  struct stat st;
+  ASSERT_EQ(::stat((target_ / "sparse").c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), 2 * zeros.size() + 4096 + 1000 + 96);
+  EXPECT_LE(static_cast<uint64_t>(st.st_blocks) * 512, 64u * 1024) << "holes were written out";
+  const std::string back = read_file(target_ / "sparse");
+  ASSERT_EQ(back.size(), static_cast<size_t>(st.st_size));
+  EXPECT_EQ(back.substr(zeros.size(), 4096), std::string(4096, 'x'));
+  EXPECT_EQ(back.substr(zeros.size() + 4096, 1000), std::string(1000, '\0'));
+  EXPECT_EQ(back.substr(zeros.size() + 5096, 96), std::string(96, 'x'));
+  EXPECT_EQ(back.find('x', zeros.size() + 5192), std::string::npos);
+  EXPECT_EQ(back.find('x'), zeros.size());
+}
+
+TEST_F(TreeWriterTest, RemovesOnlyAbandonedTempsOfItsOwnNaming) {
+  fs::create_directories(target_ / "d");
+  const std::string ours = ".coffer-tmp-0123456789abcdef0123456789abcdef";
+  const std::string held = ".coffer-tmp-fedcba9876543210fedcba9876543210";
+  for (const std::string& name : {ours, held, std::string(".coffer-tmp-mine"), std::string(".coffer-tmp-0123")})
+    std::ofstream(target_ / "d" / name) << "x";
+  const int lock = ::open((target_ / "d" / held).c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(::flock(lock, LOCK_EX), 0);  // a restore still writing it
+  TreeWriter w(target_, {});
+  EXPECT_TRUE(w.remove_abandoned_temps("d").empty()) << "a temp just made may not be locked yet";
+  // Make them look old: ctime cannot be set, so wait it out.
+  ::sleep(2);
+  const auto removed = w.remove_abandoned_temps("d");
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_NE(removed[0].find(ours), std::string::npos);
+  EXPECT_FALSE(fs::exists(target_ / "d" / ours));
+  EXPECT_TRUE(fs::exists(target_ / "d" / held));
+  EXPECT_TRUE(fs::exists(target_ / "d" / ".coffer-tmp-mine"));
+  EXPECT_TRUE(fs::exists(target_ / "d" / ".coffer-tmp-0123"));
+  ::close(lock);
+}
+
+TEST_F(TreeWriterTest, ATempBeingWrittenIsLocked) {
+  TreeWriter w(target_, {});
+  auto f = w.begin_file(file_entry("f"));
+  const auto temps = temp_files();
+  ASSERT_EQ(temps.size(), 1u);
+  const int fd = ::open(temps[0].c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0) << "a sweep could take a temp that is being written";
+  f->write(as_bytes("content"));
+  f->commit();
+  EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0) << "the lock outlived the file";
+  ::close(fd);
+}
+
+TEST_F(TreeWriterTest, InspectSeesWithoutCreating) {
+  TreeWriter w(target_, {});
+  EXPECT_EQ(w.inspect("a/b/c", false).kind, Existing::Kind::kNone);
+  EXPECT_FALSE(fs::exists(target_ / "a"));
+  fs::create_directories(target_ / "a");
+  std::ofstream(target_ / "a" / "f") << "12345";
+  fs::create_symlink("somewhere", target_ / "a" / "l");
+  Existing f = w.inspect("a/f", true);
+  EXPECT_EQ(f.kind, Existing::Kind::kFile);
+  EXPECT_EQ(f.size, 5u);
+  EXPECT_GE(f.fd, 0);
+  EXPECT_EQ(w.inspect("a", false).kind, Existing::Kind::kDirectory);
+  Existing l = w.inspect("a/l", true);
+  EXPECT_EQ(l.kind, Existing::Kind::kSymlink);
+  EXPECT_EQ(l.link_target, "somewhere");
+  expect_error([&] { w.inspect("a/l/x", false); }, ErrorCategory::kInput, "symlink");
+}
+
 }  // namespace coffer::files
