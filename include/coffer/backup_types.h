@@ -49,6 +49,10 @@ struct BackupInfo {
   uint64_t files_read = 0;       // files whose content was read (changed or new)
   double duration_seconds = 0;
   std::vector<std::string> warnings;  // files that vanished, changed while read, were skipped
+  // Paths on disk that exist but could not be read (permissions, I/O errors): left out, so the
+  // backup is incomplete. It is committed all the same; `coffer create` exits 9 (kExitIncomplete).
+  std::vector<std::string> unreadable;
+  bool incomplete() const { return !unreadable.empty(); }
   std::string hostname;
   std::optional<DatabaseInfo> database;  // nullopt: the backup holds no database
   bool has_files = true;                 // false for --only database backups

@@ -30,6 +30,10 @@ class Error : public std::runtime_error {
 };
 
 // Process exit codes, stable for scripts. 0 = success, 1 = partial success / damage found.
+// `coffer create`: the backup is committed, but files or folders that exist could not be read
+// (restic exits 3 for the same; coffer's 3 is bad input).
+inline constexpr int kExitIncomplete = 9;
+
 inline int exit_code(ErrorCategory c) {
   switch (c) {
     case ErrorCategory::kConfig: return 2;

@@ -54,6 +54,9 @@ class ProgressLine {
   double start_;
 };
 
+// Examples, environment variables and exit codes, shown after `coffer --help`'s options.
+std::string help_footer();
+
 // Each command registers its subcommand and returns the function that runs it (exit code).
 using Runner = std::function<int()>;
 Runner add_init(CLI::App& app, GlobalOptions& g);

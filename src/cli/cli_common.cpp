@@ -91,6 +91,8 @@ nlohmann::json to_json(const BackupInfo& b) {
           {"hostname", b.hostname},
           {"pinned", b.pinned},
           {"warnings", b.warnings},
+          {"incomplete", b.incomplete()},
+          {"unreadable", b.unreadable},
           {"offsite", b.offsite ? nlohmann::json(*b.offsite)
                       : b.offsite_copy ? nlohmann::json(b.offsite_copy->copied)
                                        : nlohmann::json(nullptr)},

@@ -55,6 +55,13 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
     if (b.offsite_copy && !g.json && !g.quiet)
       std::printf("off-site copy done: %llu objects, %s uploaded\n",
                   static_cast<unsigned long long>(b.offsite_copy->objects), human_bytes(b.offsite_copy->bytes).c_str());
+    if (b.incomplete()) {
+      // Committed and restorable, but without what could not be read: schedulers must hear of it.
+      spdlog::error("backup {} is committed but INCOMPLETE: {} path(s) could not be read and are not in it, first {} "
+                    "(give the backup user read access, or move them out of BACKUP_PATHS)",
+                    b.backup_id, b.unreadable.size(), b.unreadable.front());
+      return kExitIncomplete;
+    }
     return 0;
   };
 }

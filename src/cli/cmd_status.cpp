@@ -59,13 +59,14 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
       types[t] = {{"last_success", nullptr}, {"last_failure", nullptr}};
     std::optional<TimePoint> newest;
     std::string newest_id;
+    const BackupInfo* newest_info = nullptr;
     for (const BackupInfo& b : backups) {  // oldest first: the last one seen per type wins
       std::optional<TimePoint> t = parse_iso8601_utc(b.timestamp);
       if (!t) continue;
       double age = seconds_between(*t, now);
       types[backup_type_name(b.type)]["last_success"] = {
           {"backup_id", b.backup_id}, {"time", b.timestamp}, {"age_seconds", age}};
-      if (!newest || *t > *newest) newest = t, newest_id = b.backup_id;
+      if (!newest || *t > *newest) newest = t, newest_id = b.backup_id, newest_info = &b;
     }
     nlohmann::json log = BackupLog(manager->config().backup_dir).read();
     nlohmann::json last_error = nullptr;
@@ -102,12 +103,18 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
     else if (!healthy)
       problem = "newest backup " + newest_id + " is " + age_text(newest_age) + " old (STATUS_MAX_AGE_HOURS=" +
                 std::to_string(static_cast<long>(limit_h)) + ")";
+    // An incomplete backup is still a backup (the age check counts it), but someone must look.
+    std::string warning;
+    if (newest_info && newest_info->incomplete())
+      warning = "newest backup " + newest_id + " is INCOMPLETE: " + std::to_string(newest_info->unreadable.size()) +
+                " path(s) could not be read, first " + newest_info->unreadable.front();
     const fs::path dir = manager->config().backup_dir;
     const uint64_t repo_bytes = repo_exists ? manager->repository_bytes() : 0;
 
     if (g.json) {
       print_json({{"healthy", healthy},
                   {"problem", problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(problem)},
+                  {"warning", warning.empty() ? nlohmann::json(nullptr) : nlohmann::json(warning)},
                   {"max_age_hours", limit_h},
                   {"newest_backup", newest ? nlohmann::json{{"backup_id", newest_id}, {"age_seconds", newest_age}}
                                            : nlohmann::json(nullptr)},
@@ -117,6 +124,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                   {"repository", {{"path", dir.string()}, {"size_bytes", repo_bytes}, {"backups", backups.size()}}}});
     } else {
       std::printf("status: %s\n", healthy ? "OK" : ("PROBLEM: " + problem).c_str());
+      if (!warning.empty()) std::printf("warning: %s\n", warning.c_str());
       std::printf("%-13s %-34s %-20s %-9s %s\n", "TYPE", "LAST SUCCESS", "TIME (UTC)", "AGE", "LAST FAILURE");
       for (auto& [name, t] : types.items()) {
         const auto& s = t["last_success"];

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
   CLI::App app{"coffer: encrypted, deduplicating backups of an application's database and files"};
   app.require_subcommand(1);
+  app.footer(cli::help_footer());
   app.fallthrough();
   cli::GlobalOptions g;
   app.add_option("--config", g.config_file, "TOML config file (keys: lower-case setting names)");

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <string_view>
 #include <unordered_set>
@@ -187,14 +188,20 @@ void adopt_parent_chunks(Repository& repo, const Manifest& parent, std::vector<F
 }  // namespace
 
 // The files part: walk, reuse unchanged files' chunks, read and store the rest.
+// `unreadable`: an entry that exists but cannot be read (path on disk, message); it makes the
+// backup incomplete. `backup_dir` (the repository, or where backup_log.json lives) is left out.
 static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, const std::vector<files::WalkRoot>& roots,
                                     const Manifest* parent, BackupInfo& info,
                                     const std::function<void(const std::string&)>& warn,
+                                    const std::function<void(const std::string&, const std::string&)>& unreadable,
+                                    const fs::path& backup_dir,
                                     const std::function<void(const Progress&)>& on_progress) {
   // Phase 1: walk (metadata only), which also gives progress its totals. (The vector's unused
   // capacity is never touched, so it costs address space, not memory.)
   std::vector<FileEntry> entries;
   Progress progress{"scan"};
+  std::optional<struct ::stat> repo_dir;
+  if (struct ::stat st; !backup_dir.empty() && ::stat(backup_dir.c_str(), &st) == 0) repo_dir = st;
   files::walk(roots, {[&](FileEntry& e, const fs::path&) {
                         if (e.type == EntryType::kFile) {
                           ++progress.files_total;
@@ -202,7 +209,14 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
                         }
                         entries.push_back(std::move(e));
                       },
-                      [&](const std::string& w) { warn(w); }});
+                      [&](const std::string& w) { warn(w); },
+                      [&](const fs::path& source, const std::string& w) { unreadable(source.string(), w); },
+                      [&](const fs::path& source, const struct ::stat& st) {
+                        if (!repo_dir || st.st_dev != repo_dir->st_dev || st.st_ino != repo_dir->st_ino) return false;
+                        warn("BACKUP_DIR " + files::display_path(source.native()) +
+                             " is inside a backed-up folder: left out of the backup");
+                        return true;
+                      }});
   std::vector<uint8_t> state(entries.size(), kRead);
   if (parent) adopt_parent_chunks(repo, *parent, entries, state);
   const SourcePaths sources(roots);
@@ -232,8 +246,11 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
     const std::string source = sources.of(e.path);
     int fd = ::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-      warn("skipped " + source + ": " + (errno == ENOENT ? "vanished during the backup"
-                                                                   : std::string(std::strerror(errno))));
+      if (errno == ENOENT) {
+        warn("skipped " + source + ": vanished during the backup");
+      } else {
+        unreadable(source, "skipped " + source + ": " + std::strerror(errno));
+      }
       return false;
     }
     FileSource src(fd);
@@ -358,6 +375,11 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
     info.warnings.push_back(w);
     if (options.on_warning) options.on_warning(w);
   };
+  auto unreadable = [&](const std::string& source, const std::string& w) {
+    warn(w);
+    std::lock_guard lock(warn_mu);
+    info.unreadable.push_back(source);
+  };
 
   bool want_files = options.scope != BackupScope::kDatabase;
   bool want_db = options.scope != BackupScope::kFiles;
@@ -422,7 +444,8 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   }
   std::vector<FileEntry> kept;
   try {
-    if (want_files) kept = backup_files(repo, store, roots, parent ? &*parent : nullptr, info, warn, options.on_progress);
+    if (want_files) kept = backup_files(repo, store, roots, parent ? &*parent : nullptr, info, warn, unreadable,
+                                      config.backup_dir, options.on_progress);
   } catch (...) {
     claim_first(FirstFailure::kFiles);
     store.abort();

@@ -159,6 +159,8 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
                  {"bytes_added", info.bytes_added},
                  {"file_count", info.file_count},
                  {"pinned", info.pinned},
+                 {"incomplete", info.incomplete()},
+                 {"unreadable", info.unreadable},
                  {"warnings", info.warnings}});
     return info;
   } catch (const Error& e) {

@@ -130,6 +130,7 @@ nlohmann::json manifest_to_json(const Manifest& m) {
           {"files_read", i.files_read},
           {"duration_seconds", i.duration_seconds},
           {"warnings", i.warnings},
+          {"unreadable", i.unreadable},
           {"roots", roots},
           {"tree", tree},
           {"metadata", m.metadata}};
@@ -157,6 +158,7 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& what) {
     i.files_read = integer<uint64_t>(j.at("files_read"), what, "files_read");
     i.duration_seconds = j.at("duration_seconds").get<double>();
     i.warnings = j.at("warnings").get<std::vector<std::string>>();
+    if (j.contains("unreadable")) i.unreadable = j.at("unreadable").get<std::vector<std::string>>();  // newer
     i.status = "success";
     for (const auto& r : j.at("roots")) {
       ManifestRoot root{r.at("name").get<std::string>(), r.at("source").get<std::string>()};

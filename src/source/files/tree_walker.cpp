@@ -74,10 +74,14 @@ class Walker {
   void visit(const fs::path& source, const std::string& path) {
     struct stat st;
     if (::lstat(source.c_str(), &st) != 0) {
-      warn(errno == ENOENT ? "vanished while reading: " + display_path(source.native())
-                           : "cannot read " + display_path(source.native()) + ": " + std::strerror(errno));
+      if (errno == ENOENT) {
+        warn("vanished while reading: " + display_path(source.native()));
+      } else {
+        unreadable(source, "cannot read " + display_path(source.native()) + ": " + std::strerror(errno));
+      }
       return;
     }
+    if (cb_.exclude && cb_.exclude(source, st)) return;
     if (const char* kind = skipped_kind(st.st_mode)) {
       warn(std::string("skipped ") + kind + ": " + display_path(source.native()));
       return;
@@ -87,7 +91,7 @@ class Walker {
     fill_from_stat(st, entry);
     if (S_ISLNK(st.st_mode) &&
         !read_link(source, static_cast<size_t>(st.st_size), entry.link_target)) {
-      warn("cannot read symlink " + display_path(source.native()) + ": " + std::strerror(errno));
+      unreadable(source, "cannot read symlink " + display_path(source.native()) + ": " + std::strerror(errno));
       return;
     }
     if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
@@ -119,7 +123,11 @@ class Walker {
   bool list_directory(const fs::path& source, std::vector<std::string>& names, std::vector<std::string>& subdirs) {
     DIR* dir = ::opendir(source.c_str());
     if (dir == nullptr) {
-      warn("cannot read directory " + display_path(source.native()) + ": " + std::strerror(errno));
+      if (errno == ENOENT) {
+        warn("vanished while reading: " + display_path(source.native()));
+      } else {
+        unreadable(source, "cannot read directory " + display_path(source.native()) + ": " + std::strerror(errno));
+      }
       return false;
     }
     while (true) {
@@ -134,14 +142,22 @@ class Walker {
     const int read_errno = errno;
     ::closedir(dir);
     if (read_errno != 0) {
-      warn("cannot read directory " + display_path(source.native()) + ": " + std::strerror(read_errno) +
-           " (some entries may be missing)");
+      unreadable(source, "cannot read directory " + display_path(source.native()) + ": " +
+                             std::strerror(read_errno) + " (some entries may be missing)");
     }
     return true;
   }
 
   void warn(const std::string& message) {
     if (cb_.on_warning) cb_.on_warning(message);
+  }
+
+  void unreadable(const fs::path& source, const std::string& message) {
+    if (cb_.on_unreadable) {
+      cb_.on_unreadable(source, message);
+    } else {
+      warn(message);
+    }
   }
 
   const WalkCallbacks& cb_;

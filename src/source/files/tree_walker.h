@@ -2,6 +2,8 @@
 // order, then depth-first with names sorted bytewise). Never follows symlinks.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -26,8 +28,14 @@ struct WalkCallbacks {
   // the caller reads the content. Hard links: the first path seen for an inode with nlink > 1
   // is reported as kFile, later ones as kHardlink pointing to it.
   std::function<void(FileEntry& entry, const std::filesystem::path& source)> on_entry;
-  // Sockets, FIFOs, devices (skipped), entries that vanished or could not be read.
+  // Sockets, FIFOs, devices (skipped), entries that vanished.
   std::function<void(const std::string& message)> on_warning;
+  // An entry (file, symlink, directory) that exists but could not be read (permissions, I/O
+  // error): left out, so the backup is incomplete. `source` is its path on disk. Unset: on_warning.
+  std::function<void(const std::filesystem::path& source, const std::string& message)> on_unreadable;
+  // True to leave an entry (and what is below it) out of the walk without a word; the caller
+  // warns. E.g. the repository folder inside a backed-up folder.
+  std::function<bool(const std::filesystem::path& source, const struct ::stat& st)> exclude;
 };
 
 void walk(const std::vector<WalkRoot>& roots, const WalkCallbacks& callbacks);
