@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "coffer/error.h"
 
@@ -67,23 +68,25 @@ std::vector<PlaceAction> plan_existing(const std::vector<Placement>& placements,
   std::vector<const Placement*> existing_dirs;  // to be written into: swept for abandoned temps
   std::vector<PlaceAction> actions(placements.size(), PlaceAction::kWrite);
   std::vector<std::string> conflicts, directories_in_the_way;
-  // Directories of the backup whose place holds something else: what goes below them is kept
-  // with them (kSkip) or written into the new directory.
-  std::vector<std::pair<std::string, PlaceAction>> displaced;
+  // A directory of the backup that is missing, or whose place holds something else: what goes
+  // below it is decided with it, without looking (written into the new directory, or kept with
+  // what is there). The walk order puts a directory's contents right after it.
+  std::optional<std::pair<std::string, PlaceAction>> subtree;
   for (size_t i = 0; i < placements.size(); ++i) {
     const Placement& p = placements[i];
     const FileEntry& e = *p.entry;
-    bool below = false;
-    for (const auto& [dir, action] : displaced)
-      if (is_under(e.path, dir)) {
-        actions[i] = action == PlaceAction::kKeep ? PlaceAction::kKeep : PlaceAction::kWrite;
-        below = true;
-        break;
-      }
-    if (below) continue;
+    const bool dir = e.type == EntryType::kDirectory;
+    if (subtree && is_under(e.path, subtree->first)) {
+      actions[i] = subtree->second == PlaceAction::kKeep ? PlaceAction::kKeep : PlaceAction::kWrite;
+      continue;
+    }
+    subtree.reset();
     const Existing found = p.writer->inspect(p.local.path, policy == ExistingFiles::kIfDifferent);
-    if (found.kind == Existing::Kind::kNone) continue;
-    if (e.type == EntryType::kDirectory) {
+    if (found.kind == Existing::Kind::kNone) {
+      if (dir) subtree.emplace(e.path, PlaceAction::kWrite);
+      continue;
+    }
+    if (dir) {
       if (found.kind == Existing::Kind::kDirectory) {  // merged into
         existing_dirs.push_back(&p);
         continue;
@@ -97,12 +100,10 @@ std::vector<PlaceAction> plan_existing(const std::vector<Placement>& placements,
       case ExistingFiles::kSkip: actions[i] = PlaceAction::kKeep; break;
       case ExistingFiles::kOverwrite: actions[i] = PlaceAction::kReplace; break;
       case ExistingFiles::kIfDifferent:
-        actions[i] = e.type != EntryType::kDirectory && same_as_backup(p, found, sealer, content_of)
-                         ? PlaceAction::kKeep
-                         : PlaceAction::kReplace;
+        actions[i] = !dir && same_as_backup(p, found, sealer, content_of) ? PlaceAction::kKeep : PlaceAction::kReplace;
         break;
     }
-    if (e.type == EntryType::kDirectory) displaced.emplace_back(e.path, actions[i]);
+    if (dir) subtree.emplace(e.path, actions[i]);
   }
   if (!conflicts.empty()) {
     refuse(conflicts, "paths to restore already exist",
