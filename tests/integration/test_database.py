@@ -269,6 +269,17 @@ class DatabaseChainTest(DatabaseTestCase):
         self.assertFalse(os.path.exists(target_dir) and os.listdir(target_dir),
                          f"files were restored although the database was refused:\n{r}")
 
+    def test_restore_type_full_with_refused_files_restores_no_database(self):
+        # The other way round: the files' conflicts are settled before the database restore
+        # starts, so files in the way leave the database untouched (it is not even created).
+        target_dir = self.new_dir("files-in-the-way")
+        self.restore(self.full["backup_id"], target_dir)
+        target_db = self.new_db_name("not-created")
+        r = self.coffer("restore", self.full["backup_id"], "--type", "full", "--target", target_dir,
+                        "--target-db", target_db, expect=EXIT_INPUT)
+        self.assertIn("--existing skip", r.err)
+        self.assertFalse(self.pg.exists(target_db), f"the database restore ran although the files were refused:\n{r}")
+
     def test_restore_type_files_leaves_databases_alone(self):
         target_dir = self.new_dir("files")
         self.restore(self.incr["backup_id"], target_dir)

@@ -125,6 +125,24 @@ class RestoreConflictsTest(CofferTestCase):
                                              expect=None), EXIT_INPUT)
         self.assertIn("--overwrite", r.err)
 
+    def test_hard_link_whose_first_link_is_kept_restores_as_a_file(self):
+        os.link(self.path("f01.bin"), self.path("hl.bin"))
+        backup_id = self.create("full")["backup_id"]
+        os.remove(self.path("hl.bin"))
+        with open(self.path("f01.bin"), "wb") as f:
+            f.write(b"edited\n")
+        self.restore(backup_id, None, "--existing", "skip")
+        # The kept first link is not the backup's content: the link gets its own copy of it.
+        self.assertEqual(read(self.path("hl.bin")), content("f01.bin", "backup"))
+        self.assertEqual(read(self.path("f01.bin")), b"edited\n")
+        # if-different compares a link with its first link's content in the backup.
+        os.remove(self.path("hl.bin"))
+        os.link(self.path("f01.bin"), self.path("hl.bin"))
+        r = self.restore(backup_id, None, "--existing", "if-different")
+        self.assertIn("restored 1 files", r.out)  # f01.bin; hl.bin is linked to it again
+        self.assertEqual(os.stat(self.path("hl.bin")).st_ino, os.stat(self.path("f01.bin")).st_ino)
+        self.assertEqual(read(self.path("hl.bin")), content("f01.bin", "backup"))
+
     def test_a_directory_where_a_file_goes_is_refused_before_any_write(self):
         self.damage_the_tree()
         os.remove(self.path("f09.bin"))
