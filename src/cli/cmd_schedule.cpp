@@ -59,7 +59,13 @@ std::function<schedule::JobOutput()> job_for(const std::string& name, const Glob
       std::string summary = b.backup_id + ": " + std::to_string(b.file_count) + " files" +
                             (b.database ? " and database " + b.database->name : "") + ", " +
                             human_bytes(b.bytes_added) + " added";
-      spdlog::info("backup {}", summary);
+      if (b.incomplete()) {  // committed, so not a failure; the summary (and the hook) must say so
+        summary += ", INCOMPLETE: " + std::to_string(b.unreadable.size()) + " path(s) could not be read, first " +
+                   b.unreadable.front();
+        spdlog::warn("backup {}", summary);
+      } else {
+        spdlog::info("backup {}", summary);
+      }
       return schedule::JobOutput{b.backup_id, b.bytes_added, 0, summary};
     };
   if (name == "cleanup")

@@ -81,6 +81,19 @@ class BackupEdgesTest(CofferTestCase):
         self.assertIs(read_backup_log(self.backup_dir)[-1]["incomplete"], False)
         self.assertNotIn("INCOMPLETE", self.coffer("status", expect=0).out)
 
+    def test_scheduled_incomplete_backup_says_so_in_log_and_hook(self):
+        self.create("full")  # recent: no catch-up, the one job is the incremental
+        secret = os.path.join(self.root, "secret.txt")
+        os.chmod(secret, 0)  # also a new ctime: the incremental reads it again
+        summary_file = os.path.join(self.tmp, "summary")
+        self.env.update({"BACKUP_SCHEDULE_INCREMENTAL": "* * * * * *", "NOTIFY_ON": "always",
+                         "NOTIFY_COMMAND": f'printf "%s" "$COFFER_SUMMARY" > {summary_file}'})
+        r = self.coffer_unprivileged("schedule", "--max-jobs", "1")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("INCOMPLETE: 1 path(s) could not be read, first " + secret, r.err)
+        with open(summary_file) as f:
+            self.assertIn("INCOMPLETE", f.read())
+
     def test_repository_inside_a_backed_up_folder_is_left_out(self):
         self.env["BACKUP_DIR"] = os.path.join(self.root, "backups")
         r = self.coffer("--json", "create", "--type", "full", expect=0)
