@@ -31,12 +31,14 @@ bool same_as_backup(const Placement& p, const Existing& found, const ObjectSeale
   return content && same_content(found.fd, found.size, *content, sealer);
 }
 
-[[noreturn]] void refuse(const std::vector<std::string>& shown, const std::string& what, const std::string& way_out) {
+// `one` / `many`: what the list is, after the count ("path to restore exists already").
+[[noreturn]] void refuse(const std::vector<std::string>& shown, const std::string& one, const std::string& many,
+                         const std::string& way_out) {
   std::string list;
   for (size_t i = 0; i < shown.size() && i < kConflictsShown; ++i) list += (i ? ", " : "") + shown[i];
   if (shown.size() > kConflictsShown) list += ", and " + std::to_string(shown.size() - kConflictsShown) + " more";
-  fail(ErrorCategory::kInput, std::to_string(shown.size()) + " " + what + " (" + list + "); nothing was written. " +
-                                  way_out);
+  fail(ErrorCategory::kInput, std::to_string(shown.size()) + " " + (shown.size() == 1 ? one : many) + " (" + list +
+                                  "); nothing was written. " + way_out);
 }
 
 }  // namespace
@@ -106,13 +108,14 @@ std::vector<PlaceAction> plan_existing(const std::vector<Placement>& placements,
     if (dir) subtree.emplace(e.path, actions[i]);
   }
   if (!conflicts.empty()) {
-    refuse(conflicts, "paths to restore already exist",
+    refuse(conflicts, "path to restore exists already", "paths to restore exist already",
            "Choose what to do with them: --existing skip (keep them, restore only what is missing), "
            "--existing if-different (replace those whose content differs from the backup), "
            "--existing overwrite (replace them all), or restore elsewhere with --target DIR");
   }
   if (!directories_in_the_way.empty()) {
-    refuse(directories_in_the_way, "directories are where the backup has a file, symlink or hard link",
+    refuse(directories_in_the_way, "folder is where the backup has a file, symlink or hard link",
+           "folders are where the backup has files, symlinks or hard links",
            "Remove or rename them, or restore with --existing skip (keeps them) or --target DIR");
   }
   for (const Placement* p : existing_dirs)

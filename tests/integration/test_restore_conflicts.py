@@ -74,7 +74,7 @@ class RestoreConflictsTest(CofferTestCase):
         before = snapshot_tree(self.src)
         r = check_fails_cleanly(self.restore(self.backup_id, expect=None), EXIT_INPUT)
         # 17 files and the symlink are in the way; the folders merge.
-        self.assertIn("18 paths to restore already exist", r.err)
+        self.assertIn("18 paths to restore exist already", r.err)
         self.assertIn("and 13 more", r.err)
         self.assertRegex(r.err, r"data/f\d\d\.bin")
         for way_out in ("--existing skip", "--existing if-different", "--existing overwrite", "--target"):
