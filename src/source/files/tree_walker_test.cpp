@@ -213,6 +213,50 @@ TEST_F(TreeWalkerTest, WarnsAboutUnreadableDirectories) {
   EXPECT_NE(seen.warnings[0].find("cannot read directory " + (r / "locked").string()), std::string::npos);
 }
 
+TEST_F(TreeWalkerTest, AFolderThatVanishesIsAWarningNotUnreadable) {
+  const fs::path r = dir_ / "v";
+  fs::create_directories(r / "d");
+  write_file(r / "d" / "x", "x");
+  Seen seen;
+  std::vector<std::string> unreadable;
+  WalkCallbacks cb;
+  cb.on_entry = [&](FileEntry& e, const fs::path&) {
+    seen.entries.push_back(e);
+    if (e.path == "v/d") fs::remove_all(r / "d");  // reported, gone before it is listed
+  };
+  cb.on_warning = [&](const std::string& w) { seen.warnings.push_back(w); };
+  cb.on_unreadable = [&](const fs::path& source, const std::string&) { unreadable.push_back(source.string()); };
+  walk({{r, "v"}}, cb);
+  EXPECT_TRUE(unreadable.empty());
+  ASSERT_EQ(seen.warnings.size(), 1u);
+  EXPECT_EQ(seen.warnings[0], "vanished while reading: " + (r / "d").string());
+}
+
+TEST_F(TreeWalkerTest, ExcludedEntriesAndWhatIsBelowThemAreLeftOut) {
+  const fs::path r = dir_ / "e";
+  fs::create_directories(r / "repo" / "data");
+  write_file(r / "repo" / "data" / "pack", "p");
+  write_file(r / "keep", "k");
+  struct stat repo_st;
+  ASSERT_EQ(::stat((r / "repo").c_str(), &repo_st), 0);
+  Seen seen;
+  std::vector<fs::path> excluded;
+  WalkCallbacks cb;
+  cb.on_entry = [&](FileEntry& e, const fs::path&) { seen.entries.push_back(e); };
+  cb.on_warning = [&](const std::string& w) { seen.warnings.push_back(w); };
+  cb.exclude = [&](const fs::path& source, const struct ::stat& st) {
+    if (st.st_dev != repo_st.st_dev || st.st_ino != repo_st.st_ino) return false;
+    excluded.push_back(source);
+    return true;
+  };
+  walk({{r, "e"}}, cb);
+  std::vector<std::string> paths;
+  for (const auto& e : seen.entries) paths.push_back(e.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"e", "e/keep"}));
+  EXPECT_EQ(excluded, (std::vector<fs::path>{r / "repo"}));
+  EXPECT_TRUE(seen.warnings.empty());
+}
+
 TEST_F(TreeWalkerTest, WarningsEscapeControlCharacters) {
   const fs::path r = dir_ / "w";
   fs::create_directory(r);
