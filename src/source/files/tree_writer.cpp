@@ -178,9 +178,10 @@ class FileWriterImpl final : public FileWriter {
         gid_(e.gid),
         mtime_ns_(e.mtime_ns),
         options_(options) {
+    // Without the lock (a file system without flock: ENOLCK) the restore goes on; the temp then
+    // relies on the age rule alone, which a file being written keeps young.
     lock_ = Fd(::fcntl(file_.get(), F_DUPFD_CLOEXEC, 0));
-    if (!lock_.valid() || ::flock(lock_.get(), LOCK_EX | LOCK_NB) != 0)
-      storage_error("cannot lock the temporary file for", shown_, errno);
+    if (lock_.valid() && ::flock(lock_.get(), LOCK_EX | LOCK_NB) != 0) lock_.reset();
   }
 
   ~FileWriterImpl() override {
