@@ -1,5 +1,6 @@
 // The library API end to end on real files: BackupManager with a BackupConfig, no CLI.
 #include "coffer/backup_manager.h"
+#include "coffer/error.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -112,6 +113,33 @@ TEST_F(BackupManagerTest, FilesThatVanishOrChangeDuringTheBackupAreReported) {
   // The next incremental reads the changed file again rather than trusting its old metadata.
   BackupInfo next = manager.create_incremental_backup();
   EXPECT_GE(next.files_read, 1u);
+}
+
+TEST_F(BackupManagerTest, InPlaceRestoreChoosesWhatToDoWithExistingFiles) {
+  write_file(dir_ / "uploads/kept.txt", "backed up");
+  write_file(dir_ / "uploads/deleted.txt", "backed up");
+  BackupManager manager(config_);
+  const std::string id = manager.create_full_backup().backup_id;
+  fs::remove(dir_ / "uploads/deleted.txt");
+  write_file(dir_ / "uploads/kept.txt", "edited");
+
+  try {  // the default refuses and writes nothing
+    manager.restore_from_backup(id, {});
+    ADD_FAILURE() << "restored over an existing file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kInput);
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "uploads/deleted.txt"));
+
+  RestoreResult r = manager.restore_from_backup(id, {.existing = ExistingFiles::kSkip});
+  EXPECT_EQ(r.files_restored, 1u);
+  EXPECT_EQ(r.files_kept, 1u);
+  EXPECT_EQ(read_file(dir_ / "uploads/deleted.txt"), "backed up");
+  EXPECT_EQ(read_file(dir_ / "uploads/kept.txt"), "edited");
+
+  r = manager.restore_from_backup(id, {.overwrite = true});  // the older spelling still works
+  EXPECT_EQ(r.files_restored, 2u);
+  EXPECT_EQ(read_file(dir_ / "uploads/kept.txt"), "backed up");
 }
 
 TEST_F(BackupManagerTest, BadConfigurationIsAConfigError) {
