@@ -83,6 +83,9 @@ class BackupManager {
 
  private:
   Repository& repository(bool create_if_missing);
+  // S3_MODE=copy: checks the S3 settings and that S3 holds this repository (or nothing) before
+  // a backup is made (offsite_copy.h). Throws Error(kConfig); S3 out of reach is a warning.
+  void check_offsite_before_backup();
   std::vector<BackupInfo> committed_backups(bool with_offsite);
   std::string resolve_id(const std::string& backup_id);
   std::unique_ptr<RepoLock> lock(Repository& repo, bool exclusive, const std::string& command);

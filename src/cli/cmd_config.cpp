@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "schedule/schedule_config.h"
 
 namespace coffer::cli {
 
@@ -6,6 +7,9 @@ Runner add_config(CLI::App& app, GlobalOptions& g) {
   app.add_subcommand("config", "print the effective configuration (secrets redacted)");
   return [&g] {
     std::vector<config::SettingView> settings = config::describe(sources_of(g));
+    // The scheduler's settings are read by the schedule module: show its defaults, not "".
+    for (auto& s : settings)
+      if (s.origin == "default" && s.value.empty()) s.value = schedule::default_service_setting(s.name);
     if (g.json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& s : settings) out.push_back({{"name", s.name}, {"value", s.value}, {"origin", s.origin}});

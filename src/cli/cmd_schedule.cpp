@@ -8,10 +8,12 @@
 
 #include "cli/cli.h"
 #include "engine/backup_log.h"
+#include "engine/storage_factory.h"
 #include "schedule/metrics.h"
 #include "schedule/metrics_server.h"
 #include "schedule/notifier.h"
 #include "schedule/schedule_config.h"
+#include "schedule/schedule_lock.h"
 #include "schedule/scheduler.h"
 #include "util/clock.h"
 
@@ -51,6 +53,26 @@ std::map<std::string, TimePoint> last_successes(const GlobalOptions& g) {
   return newest;
 }
 
+// When the newest backup that reached S3 was made (S3_MODE=copy), from backup_log.json: seeds the
+// off-site age metric, without asking S3 at start.
+std::optional<TimePoint> newest_offsite(const BackupConfig& config) {
+  std::optional<TimePoint> newest;
+  try {
+    for (const auto& rec : BackupLog(config.backup_dir).read()) {
+      if (!rec.is_object() || rec.value("status", "") != "success" || !rec.contains("metadata")) continue;
+      const auto& m = rec["metadata"];
+      if (!m.is_object() || !m.contains("offsite") || !m["offsite"].is_object() ||
+          m["offsite"].value("status", "") != "copied")
+        continue;
+      std::optional<TimePoint> t = parse_iso8601_utc(rec.value("timestamp", ""));
+      if (t && (!newest || *t > *newest)) newest = t;
+    }
+  } catch (const Error& e) {
+    spdlog::warn("metrics: cannot read the backup log: {}", e.what());
+  }
+  return newest;
+}
+
 // Each job gets a fresh manager, so a cleanup's changes are seen by the next backup.
 std::function<schedule::JobOutput()> job_for(const std::string& name, const GlobalOptions& g) {
   if (auto type = backup_type_from_name(name))
@@ -66,7 +88,14 @@ std::function<schedule::JobOutput()> job_for(const std::string& name, const Glob
       } else {
         spdlog::info("backup {}", summary);
       }
-      return schedule::JobOutput{b.backup_id, b.bytes_added, 0, summary};
+      schedule::JobOutput out{b.backup_id, b.bytes_added, 0, summary};
+      if (b.offsite_copy) {
+        out.offsite_copied = b.offsite_copy->copied;
+        // As `create` exits 6: the job failed, though the backup is usable locally.
+        if (!b.offsite_copy->copied)
+          out.failure = "backup " + b.backup_id + " is committed locally but NOT off-site: " + b.offsite_copy->error;
+      }
+      return out;
     };
   if (name == "cleanup")
     return [&g] {
@@ -135,14 +164,19 @@ Runner add_schedule(CLI::App& app, GlobalOptions& g) {
       return 0;
     }
     if (g.source == "s3") fail(ErrorCategory::kInput, "--source s3 is not for `coffer schedule`");
-    load_config(g);  // a bad setting fails now, not at 02:00
+    const BackupConfig cfg = load_config(g);  // a bad setting fails now, not at 02:00
+    if (cfg.s3_mode != S3Mode::kOff) make_s3_storage(cfg);  // and so does a bad S3 one
     if (sc.jobs.empty()) fail(ErrorCategory::kConfig, "every BACKUP_SCHEDULE_* job is off: nothing to schedule");
     const schedule::MetricsSettings ms = schedule::load_metrics_settings(service);
     schedule::Notifier notifier(schedule::load_notify_settings(service));
+    // Held until this process ends: a second scheduler on this repository stops here.
+    const auto only_scheduler = schedule::ScheduleLock::acquire(cfg.backup_dir);
 
     const std::map<std::string, TimePoint> known = last_successes(g);
     auto metrics = std::make_shared<schedule::Metrics>(std::chrono::system_clock::now());
     for (const auto& [job, t] : known) metrics->seed_last_success(job, t);
+    if (cfg.s3_mode == S3Mode::kCopy)
+      if (std::optional<TimePoint> t = newest_offsite(cfg)) metrics->seed_newest_offsite(*t);
     std::unique_ptr<schedule::MetricsServer> server;
     if (ms.port != 0) {  // a port in use fails here, before any job
       server = std::make_unique<schedule::MetricsServer>(ms.address, ms.port, [metrics] { return metrics->render(); });

@@ -1,7 +1,11 @@
-// `coffer status`: health for humans and monitoring. Exit 1 when the newest successful backup is
-// older than STATUS_MAX_AGE_HOURS (default 26) or there is none.
+// `coffer status`: health for humans and monitoring. Exit 1 (unhealthy) when the newest successful
+// backup is older than STATUS_MAX_AGE_HOURS (default 26) or there is none; when a job's last
+// attempt failed (backup_log.json); with S3_MODE=copy, when the newest backup is not on S3 or S3
+// cannot be asked (within a few seconds: S3Patience::kQuick).
 #include <cstdlib>
 #include <filesystem>
+
+#include <spdlog/spdlog.h>
 
 #include "cli/cli.h"
 #include "engine/backup_log.h"
@@ -43,6 +47,11 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
     const double limit_h = max_age_hours(settings);
     schedule::ScheduleConfig sc = schedule::load_schedule_config(settings);
     auto manager = make_manager(g);
+    std::vector<std::string> warnings;  // the off-site check's, shown and kept for the verdict
+    manager->set_warning_callback([&warnings](const std::string& w) {
+      spdlog::warn("{}", w);
+      warnings.push_back(w);
+    });
     const TimePoint now = job_now();
 
     std::vector<BackupInfo> backups;
@@ -68,6 +77,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
           {"backup_id", b.backup_id}, {"time", b.timestamp}, {"age_seconds", age}};
       if (!newest || *t > *newest) newest = t, newest_id = b.backup_id, newest_info = &b;
     }
+    const std::optional<bool> newest_offsite = newest_info ? newest_info->offsite : std::nullopt;
     nlohmann::json log = BackupLog(manager->config().backup_dir).read();
     nlohmann::json last_error = nullptr;
     for (const auto& rec : log) {
@@ -96,13 +106,33 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
     }
 
     const double newest_age = newest ? seconds_between(*newest, now) : -1;
-    const bool healthy = newest && newest_age <= limit_h * 3600;
-    std::string problem;
+    std::vector<std::string> problems;
     if (!newest)
-      problem = repo_exists ? "no successful backup yet" : "no repository in " + manager->config().backup_dir.string();
-    else if (!healthy)
-      problem = "newest backup " + newest_id + " is " + age_text(newest_age) + " old (STATUS_MAX_AGE_HOURS=" +
-                std::to_string(static_cast<long>(limit_h)) + ")";
+      problems.push_back(repo_exists ? "no successful backup yet"
+                                     : "no repository in " + manager->config().backup_dir.string());
+    else if (newest_age > limit_h * 3600)
+      problems.push_back("newest backup " + newest_id + " is " + age_text(newest_age) + " old (STATUS_MAX_AGE_HOURS=" +
+                         std::to_string(static_cast<long>(limit_h)) + ")");
+    // S3_MODE=copy: a backup that is not on S3 is not a disaster recovery.
+    const bool copy_mode = manager->config().s3_mode == S3Mode::kCopy;
+    if (copy_mode && newest && newest_offsite != true)
+      problems.push_back("newest backup " + newest_id +
+                         (newest_offsite ? " is NOT off-site (S3_MODE=copy; the next backup copies what is missing)"
+                                         : " may not be off-site: " + (warnings.empty() ? "off-site: unknown" : warnings.back())));
+    // The last attempt of a job failed (a scheduled backup, or its off-site copy): until it succeeds again.
+    for (auto& [name, t] : types.items()) {
+      const auto& f = t["last_failure"];
+      if (f.is_null()) continue;
+      std::optional<TimePoint> failed_at = parse_iso8601_utc(f["time"].get<std::string>());
+      std::optional<TimePoint> ok_at =
+          t["last_success"].is_null() ? std::nullopt : parse_iso8601_utc(t["last_success"]["time"].get<std::string>());
+      if (failed_at && (!ok_at || *failed_at > *ok_at))
+        problems.push_back("the last " + name + " failed at " + short_time(f["time"].get<std::string>()) + ": " +
+                           f["error"].get<std::string>());
+    }
+    const bool healthy = problems.empty();
+    std::string problem;
+    for (const std::string& p : problems) problem += (problem.empty() ? "" : "; ") + p;
     // An incomplete backup is still a backup (the age check counts it), but someone must look.
     std::string warning;
     if (newest_info && newest_info->incomplete())
@@ -118,6 +148,9 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                   {"max_age_hours", limit_h},
                   {"newest_backup", newest ? nlohmann::json{{"backup_id", newest_id}, {"age_seconds", newest_age}}
                                            : nlohmann::json(nullptr)},
+                  {"offsite", copy_mode ? nlohmann::json{{"newest_backup_offsite", newest_offsite ? nlohmann::json(*newest_offsite)
+                                                                                                  : nlohmann::json(nullptr)}}
+                                        : nlohmann::json(nullptr)},
                   {"types", types},
                   {"last_error", last_error},
                   {"schedule", {{"time_zone", sc.time_zone}, {"jobs", jobs}}},
@@ -140,6 +173,9 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
       for (const auto& j : jobs)
         std::printf("  %-13s %-20s %s\n", j["job"].get<std::string>().c_str(), j["cron"].get<std::string>().c_str(),
                     j["next_runs"].empty() ? "never" : short_time(j["next_runs"][0].get<std::string>()).c_str());
+      if (copy_mode)
+        std::printf("off-site (S3_MODE=copy): newest backup %s\n",
+                    !newest ? "-" : !newest_offsite ? "unknown (S3 unreachable)" : *newest_offsite ? "copied" : "NOT copied");
       std::printf("repository: %s, %s in %zu backups\n", dir.string().c_str(), human_bytes(repo_bytes).c_str(),
                   backups.size());
     }

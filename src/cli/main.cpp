@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "cli/redacting_sink.h"
 
 using namespace coffer;
 
@@ -71,7 +72,8 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : exit_code(ErrorCategory::kInput);
   }
   spdlog::default_logger()->sinks().clear();
-  spdlog::default_logger()->sinks().push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  spdlog::default_logger()->sinks().push_back(
+      std::make_shared<cli::RedactingSink>(std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
   spdlog::set_pattern("%^%l%$: %v");  // after the sink swap: patterns are set per sink
   spdlog::set_level(g.quiet ? spdlog::level::err : g.verbose ? spdlog::level::debug : spdlog::level::info);
 
@@ -80,7 +82,8 @@ int main(int argc, char** argv) {
       if (sub->parsed()) return run();
     return exit_code(ErrorCategory::kInput);
   } catch (const Error& e) {
-    if (g.json) cli::print_json({{"error", e.what()}, {"category", category_name(e.category())}});
+    if (g.json)
+      cli::print_json({{"error", redact_url_credentials(e.what())}, {"category", category_name(e.category())}});
     spdlog::error("{}", e.what());
     return exit_code(e.category());
   } catch (const std::exception& e) {

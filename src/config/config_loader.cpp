@@ -20,6 +20,7 @@
 
 #include "coffer/error.h"
 #include "config/aws_credentials.h"
+#include "util/redact.h"
 
 namespace coffer::config {
 namespace {
@@ -359,9 +360,33 @@ class Interpreter {
   [[noreturn]] void invalid(const std::string& name, const RawValue& v,
                             const std::string& allowed) const {
     const SettingSpec* spec = find_spec(name);
-    const std::string shown = spec && spec->secret ? "" : "='" + v.text + "'";
+    const std::string shown = spec && spec->secret ? "" : "='" + redact_url_credentials(v.text) + "'";
     fail(ErrorCategory::kConfig, name + shown + " (from " + origin_phrase(v.origin) +
                                      ") is not valid: expected " + allowed);
+  }
+
+  // The S3 driver's rules (s3_storage.cpp), checked here so a bad endpoint stops a command at
+  // start (exit 2), not after a backup is committed.
+  void check_endpoint(const RawValue& v) const {
+    const std::string& t = v.text;
+    const std::string example = " (e.g. https://s3.eu-central-1.amazonaws.com or http://127.0.0.1:9000)";
+    const size_t sep = t.find("://");
+    const std::string scheme = sep == std::string::npos ? "" : lower(t.substr(0, sep));
+    if (scheme != "http" && scheme != "https") invalid("S3_ENDPOINT", v, "a URL starting with http:// or https://" + example);
+    std::string authority = t.substr(sep + 3);
+    if (!authority.empty() && authority.back() == '/') authority.pop_back();
+    if (authority.find('@') != std::string::npos)
+      invalid("S3_ENDPOINT", v, "a URL without credentials in it" + example +
+                                    ": S3 signs requests with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; set those instead");
+    if (authority.empty() || authority.find_first_of("/?# ") != std::string::npos)
+      invalid("S3_ENDPOINT", v, "a scheme and host[:port] only, without a path" + example);
+    const size_t colon = authority.rfind(':');
+    if (colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
+      const std::string port = authority.substr(colon + 1);
+      if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(port) < 1 || std::stoi(port) > 65535)
+        invalid("S3_ENDPOINT", v, "a port from 1 to 65535 after the host" + example);
+    }
   }
 
   std::filesystem::path path_value(const std::string& name, const RawValue& v) const {
@@ -537,9 +562,7 @@ class Interpreter {
       derived_origin_["S3_MODE"] = origin_of("S3_BUCKET");
     }
     if (auto v = get("S3_ENDPOINT")) {
-      if (v->text.rfind("http://", 0) != 0 && v->text.rfind("https://", 0) != 0) {
-        invalid("S3_ENDPOINT", *v, "a URL starting with http:// or https:// (e.g. http://127.0.0.1:9000)");
-      }
+      check_endpoint(*v);
       c.s3_endpoint = v->text;
     }
     if (auto v = get("S3_PREFIX")) {
@@ -651,7 +674,7 @@ std::string display_value(const BackupConfig& c, const std::string& name) {
   if (name == "S3_MODE") {
     return c.s3_mode == S3Mode::kOff ? "off" : c.s3_mode == S3Mode::kCopy ? "copy" : "repository";
   }
-  if (name == "S3_ENDPOINT") return c.s3_endpoint;
+  if (name == "S3_ENDPOINT") return redact_url_credentials(c.s3_endpoint);
   if (name == "S3_PREFIX") return c.s3_prefix;
   if (name == "S3_PATH_STYLE") return c.s3_path_style ? "true" : "false";
   if (name == "S3_STORAGE_CLASS") return c.s3_storage_class;

@@ -11,6 +11,7 @@
 #include "coffer/backup_types.h"
 #include "coffer/error.h"
 #include "engine/backup_id.h"
+#include "util/redact.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -32,6 +33,19 @@ nlohmann::json BackupLog::read() const {
   }
 }
 
+namespace {
+
+// Every text in a record, with credentials written into a URL (S3_ENDPOINT) taken out.
+nlohmann::json redacted(const nlohmann::json& j) {
+  if (j.is_string()) return redact_url_credentials(j.get<std::string>());
+  if (!j.is_structured()) return j;
+  nlohmann::json out = j;
+  for (auto& item : out.items()) item.value() = redacted(item.value());
+  return out;
+}
+
+}  // namespace
+
 void BackupLog::append(const nlohmann::json& record) {
   fs::path lock_path = path_.string() + ".lock";
   int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -45,7 +59,7 @@ void BackupLog::append(const nlohmann::json& record) {
     fail(ErrorCategory::kStorage, "cannot lock " + lock_path.string() + ": " + std::strerror(errno));
 
   nlohmann::json log = read();
-  log.push_back(record);
+  log.push_back(redacted(record));
   // Error texts can quote bytes that are not UTF-8 (a damaged file, an odd file name): replaced.
   std::string text = log.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   fs::path tmp = path_.string() + ".tmp";

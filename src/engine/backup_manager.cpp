@@ -10,6 +10,8 @@
 #include <optional>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "codec/compression.h"
 #include "config/config_loader.h"
 #include "engine/backup_id.h"
@@ -74,6 +76,8 @@ Repository& BackupManager::repository(bool create_if_missing) {
   } else {
     repo_ = Repository::open(storage, passphrase);  // throws the "no repository" error
   }
+  // Which repository a disaster recovery found: the id to compare with the one that copied there.
+  if (source_s3_) spdlog::info("repository {} on {}", repo_->id(), repo_->storage().describe());
   if (config_.encryption && !repo_->encrypted() && on_warning_)
     on_warning_("this repository is not encrypted (it was created with ENCRYPTION=false)");
   return *repo_;
@@ -98,12 +102,26 @@ static nlohmann::json database_log_json(const DatabaseInfo& d) {
           {"globals", d.globals}};
 }
 
+void BackupManager::check_offsite_before_backup() {
+  // A bad S3 setting fails here (Error(kConfig), exit 2), not after the backup is committed.
+  std::shared_ptr<S3Storage> remote = make_s3_storage(config_, S3Patience::kQuick);
+  try {
+    LocalStorage local(config_.backup_dir);
+    check_offsite_target(local, *remote);
+  } catch (const Error& e) {
+    if (e.category() == ErrorCategory::kConfig) throw;  // another repository there: no backup
+    // S3 out of reach: the backup is still worth making; the copy after it tries again.
+    if (on_warning_) on_warning_(std::string("cannot check the off-site copy before the backup: ") + e.what());
+  }
+}
+
 BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool keep) {
   auto started = std::chrono::system_clock::now();
   auto steady = std::chrono::steady_clock::now();
   CompressionSpec compression{Codec::kNone, 0};
   try {
     compression = compression_of(config_);
+    if (config_.s3_mode == S3Mode::kCopy && !source_s3_) check_offsite_before_backup();
     Repository& repo = repository(true);
     auto held = lock(repo, false, "coffer create");
     repo.load_index();
@@ -190,13 +208,16 @@ std::vector<BackupInfo> BackupManager::committed_backups(bool with_offsite) {
     out.back().pinned = pins.count(id) > 0;
   }
   if (with_offsite && config_.s3_mode == S3Mode::kCopy && !source_s3_) {
-    // Which backups are off-site: their manifest is on S3. S3 out of reach is a warning only.
+    // Which backups are off-site: their manifest is on S3. S3 out of reach is a warning only,
+    // after a few seconds at most (S3Patience::kQuick): list and status are read-only views.
     try {
       std::set<std::string> remote;
-      for (const ObjectInfo& o : make_s3_storage(config_)->list("snapshots/")) remote.insert(o.key);
+      for (const ObjectInfo& o : make_s3_storage(config_, S3Patience::kQuick)->list("snapshots/")) remote.insert(o.key);
       for (BackupInfo& b : out) b.offsite = remote.count(manifest_key(b.backup_id)) > 0;
     } catch (const Error& e) {
-      if (on_warning_) on_warning_(std::string("cannot tell which backups are off-site: ") + e.what());
+      if (on_warning_)
+        on_warning_(std::string("off-site: unknown (") +
+                    (e.category() == ErrorCategory::kStorage ? "S3 unreachable: " : "") + e.what() + ")");
     }
   }
   std::sort(out.begin(), out.end(), [](const BackupInfo& a, const BackupInfo& b) {

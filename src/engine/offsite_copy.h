@@ -1,9 +1,19 @@
 // Off-site copy (S3_MODE=copy): after a backup, upload to S3 the repository objects it lacks.
-// Objects are compared by key and size; a missing or different-sized object is uploaded again,
-// so an interrupted copy resumes where it stopped and an object deleted on S3 comes back.
-// Commit order, each phase finished before the next: config and keys/, data/ (packs), index/,
+//
+// Same repository first: before anything is uploaded, the prefix must be empty or hold this
+// very repository (its `config` byte for byte; without a config, only our own key files, which
+// a first copy cut off early leaves). A prefix holding another repository is refused, naming
+// both places, both repository ids (repository_identity.h) and the way out (another S3_PREFIX).
+//
+// What is uploaded: an object S3 lacks. Packs and index files are named by the hash of their
+// content, and manifests and pins are written once per name in a repository, so once the
+// repository is known to be the same, an object of the same name and size is the same object
+// (a different size is a damaged or cut-off one: uploaded again). Key files are compared byte
+// for byte. An interrupted copy resumes where it stopped; an object deleted on S3 comes back.
+// Commit order, each phase finished before the next: keys/, config, data/ (packs), index/,
 // snapshots/ (the manifests that make backups visible), pins/. A manifest therefore never
-// reaches S3 before the packs and index it needs. locks/ are never copied.
+// reaches S3 before the packs and index it needs. Only those folders and the config are
+// copied: never locks/, backup_log.json, its lock, or anything else in BACKUP_DIR.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +30,12 @@ struct OffsiteCopyResult {
   uint64_t bytes = 0;    // their bytes
 };
 
-// Never throws for storage errors: a failed copy is reported in the result.
+// Never throws for storage errors or a foreign prefix: a failed copy is reported in the result.
 OffsiteCopyResult copy_offsite(Storage& local, Storage& remote, int threads = 4);
+
+// Throws Error(kConfig) when `remote` holds another repository than `local`, or any repository
+// (or foreign objects) while `local` has none yet: the check create makes before a backup, so a
+// wrong S3_PREFIX stops it before anything is written. Storage errors propagate.
+void check_offsite_target(Storage& local, Storage& remote);
 
 }  // namespace coffer

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "coffer/error.h"
 #include "storage/local_storage.h"
 #include "storage/s3/s3_test_env.h"
 
@@ -16,6 +17,9 @@ namespace {
 namespace fs = std::filesystem;
 
 Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
+std::string config_of(const std::string& id) {
+  return "{\"format_version\": 3, \"repository_id\": \"" + id + "\", \"key_ids\": [\"k1\"]}";
+}
 
 // Records the order of puts, then forwards them.
 class RecordingStorage : public Storage {
@@ -48,8 +52,9 @@ class OffsiteCopyTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     local_ = std::make_unique<LocalStorage>(dir_);
-    for (const char* key : {"config", "keys/k1", "data/aa/p1", "data/bb/p2", "index/i1", "snapshots/full_1",
-                            "pins/full_1", "locks/l1"})
+    local_->put("config", text(config_of("1111")));
+    for (const char* key : {"keys/k1", "data/aa/p1", "data/bb/p2", "index/i1", "snapshots/full_1", "pins/full_1",
+                            "locks/l1", "backup_log.json", "backup_log.json.lock"})
       local_->put(key, text(std::string("content of ") + key));
   }
   void TearDown() override {
@@ -68,10 +73,11 @@ class OffsiteCopyTest : public ::testing::Test {
 };
 
 int phase(const std::string& key) {
-  if (key.rfind("data/", 0) == 0) return 1;
-  if (key.rfind("index/", 0) == 0) return 2;
-  if (key.rfind("snapshots/", 0) == 0) return 3;
-  if (key.rfind("pins/", 0) == 0) return 4;
+  if (key == "config") return 1;
+  if (key.rfind("data/", 0) == 0) return 2;
+  if (key.rfind("index/", 0) == 0) return 3;
+  if (key.rfind("snapshots/", 0) == 0) return 4;
+  if (key.rfind("pins/", 0) == 0) return 5;
   return 0;
 }
 
@@ -85,6 +91,8 @@ TEST_F(OffsiteCopyTest, UploadsInCommitOrderSkipsLocksAndResumes) {
   for (size_t i = 1; i < recorder.puts.size(); ++i)
     EXPECT_LE(phase(recorder.puts[i - 1]), phase(recorder.puts[i])) << recorder.puts[i - 1] << " then " << recorder.puts[i];
   EXPECT_FALSE(remote_->head("locks/l1"));
+  EXPECT_FALSE(remote_->head("backup_log.json"));  // BACKUP_DIR's own files are not the repository
+  EXPECT_FALSE(remote_->head("backup_log.json.lock"));
   EXPECT_EQ(remote_->get("snapshots/full_1", 0, Storage::kWhole), text("content of snapshots/full_1"));
 
   // Nothing missing: nothing uploaded.
@@ -101,6 +109,67 @@ TEST_F(OffsiteCopyTest, UploadsInCommitOrderSkipsLocksAndResumes) {
   EXPECT_EQ(r.objects, 3u);
   EXPECT_EQ(r.bytes, text("content of data/aa/p1").size() + text("content of index/i1").size() + 12u);
   EXPECT_EQ(remote_->get("index/i1", 0, Storage::kWhole), text("content of index/i1"));
+}
+
+TEST_F(OffsiteCopyTest, PrefixOfAnotherRepositoryIsRefusedBeforeAnyUpload) {
+  ASSERT_TRUE(make_remote()) << s3test::kHowToRun;
+  remote_->put("config", text(config_of("2222")));
+  remote_->put("keys/k9", text("their key"));
+  RecordingStorage recorder(*remote_);
+  OffsiteCopyResult r = copy_offsite(*local_, recorder);
+  EXPECT_FALSE(r.copied);
+  EXPECT_TRUE(recorder.puts.empty()) << recorder.puts.front();
+  for (const std::string& part : {std::string("repository 2222"), std::string("repository 1111"), dir_.string(),
+                                  remote_->describe(), std::string("S3_PREFIX"), std::string("nothing was uploaded")})
+    EXPECT_NE(r.error.find(part), std::string::npos) << part << " not in: " << r.error;
+  EXPECT_EQ(remote_->get("config", 0, Storage::kWhole), text(config_of("2222")));
+  // Before a backup, the same check throws a configuration error.
+  try {
+    check_offsite_target(*local_, *remote_);
+    ADD_FAILURE() << "a foreign repository was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kConfig);
+  }
+  // A config of the same size but other bytes (same length id) is another repository too: not compared by size.
+  remote_->put("config", text(config_of("1112")));
+  r = copy_offsite(*local_, recorder);
+  EXPECT_FALSE(r.copied);
+  EXPECT_TRUE(recorder.puts.empty());
+}
+
+TEST_F(OffsiteCopyTest, ObjectsWithoutAConfigAreRefusedUnlessTheyAreOurKeyFiles) {
+  ASSERT_TRUE(make_remote()) << s3test::kHowToRun;
+  remote_->put("keys/k1", text("content of keys/k1"));  // our first copy, cut off after the keys
+  EXPECT_NO_THROW(check_offsite_target(*local_, *remote_));
+  remote_->put("data/cc/other", text("someone else's pack"));
+  RecordingStorage recorder(*remote_);
+  OffsiteCopyResult r = copy_offsite(*local_, recorder);
+  EXPECT_FALSE(r.copied);
+  EXPECT_TRUE(recorder.puts.empty());
+  EXPECT_NE(r.error.find("data/cc/other"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("no repository config"), std::string::npos) << r.error;
+  // A key file of the same name and size but other bytes is not ours either.
+  remote_->remove("data/cc/other");
+  remote_->put("keys/k1", text("content of keys/kX"));
+  r = copy_offsite(*local_, recorder);
+  EXPECT_FALSE(r.copied);
+  EXPECT_TRUE(recorder.puts.empty());
+  // No repository here yet, one there: refused before a new repository is made.
+  remote_->remove("keys/k1");
+  remote_->put("config", text(config_of("2222")));
+  fs::path empty = dir_ / "empty";
+  LocalStorage fresh(empty);
+  EXPECT_THROW(check_offsite_target(fresh, *remote_), Error);
+}
+
+TEST_F(OffsiteCopyTest, SameRepositoryKeyFileWithOtherBytesIsUploadedAgain) {
+  ASSERT_TRUE(make_remote()) << s3test::kHowToRun;
+  ASSERT_TRUE(copy_offsite(*local_, *remote_).copied);
+  remote_->put("keys/k1", text("content of keys/kX"));  // same size, other bytes
+  OffsiteCopyResult r = copy_offsite(*local_, *remote_);
+  ASSERT_TRUE(r.copied) << r.error;
+  EXPECT_EQ(r.objects, 1u);
+  EXPECT_EQ(remote_->get("keys/k1", 0, Storage::kWhole), text("content of keys/k1"));
 }
 
 TEST_F(OffsiteCopyTest, UnreachableServerIsAReportedFailureNotAnException) {

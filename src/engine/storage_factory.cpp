@@ -1,6 +1,8 @@
 #include "engine/storage_factory.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 
 #include "coffer/error.h"
 #include "storage/faulty_storage.h"
@@ -8,7 +10,7 @@
 
 namespace coffer {
 
-S3Options s3_options_of(const BackupConfig& c) {
+S3Options s3_options_of(const BackupConfig& c, S3Patience patience) {
   if (c.s3_bucket.empty())
     fail(ErrorCategory::kConfig, "S3 is used (S3_MODE or --source s3) but S3_BUCKET is not set: set the bucket name");
   if (c.aws_access_key_id.empty())
@@ -32,12 +34,20 @@ S3Options s3_options_of(const BackupConfig& c) {
   o.tls_verify = c.s3_verify_tls;
   o.ca_bundle = c.s3_ca_bundle.string();
   o.retry.total = std::chrono::seconds(c.s3_retry_seconds);
+  // S3_RETRY_SECONDS alone bounds the retries, as documented: the driver's default of 8 attempts
+  // gave up after about 15 s of backoff whatever the setting.
+  o.retry.max_attempts = std::numeric_limits<int>::max();
+  if (patience == S3Patience::kQuick) {
+    o.retry.total = std::min<std::chrono::milliseconds>(o.retry.total, std::chrono::seconds(kQuickS3Seconds));
+    o.connect_timeout_ms = std::min<long>(o.connect_timeout_ms, 3000);
+    o.idle_timeout_s = std::min<long>(o.idle_timeout_s, kQuickS3Seconds);
+  }
   if (o.retry.cap > o.retry.total) o.retry.cap = o.retry.total / 4;
   return o;
 }
 
-std::shared_ptr<S3Storage> make_s3_storage(const BackupConfig& config) {
-  return std::make_shared<S3Storage>(s3_options_of(config));
+std::shared_ptr<S3Storage> make_s3_storage(const BackupConfig& config, S3Patience patience) {
+  return std::make_shared<S3Storage>(s3_options_of(config, patience));
 }
 
 bool repository_on_s3(const BackupConfig& config, bool source_s3) {

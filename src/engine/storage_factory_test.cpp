@@ -52,6 +52,25 @@ TEST(StorageFactoryTest, SettingsBecomeDriverOptions) {
   EXPECT_EQ(s3_options_of(aws).addressing, S3Addressing::kAuto);
 }
 
+TEST(StorageFactoryTest, RetriesLastAsLongAsS3RetrySecondsSays) {
+  BackupConfig c = s3_config();
+  c.s3_retry_seconds = 120;  // README's default
+  const S3Options o = s3_options_of(c);
+  EXPECT_EQ(o.retry.total, std::chrono::seconds(120));
+  // The attempts must not run out first: even waiting the longest backoff each time, the
+  // attempts allowed cover the whole time (the old bound of 8 attempts ended after ~25 s at most).
+  std::chrono::milliseconds longest{0};
+  for (int attempt = 1; attempt < o.retry.max_attempts && longest < o.retry.total; ++attempt)
+    longest += s3::backoff_ceiling(o.retry, attempt);
+  EXPECT_GE(longest, o.retry.total);
+
+  // The quick form (status, list, create's check before a backup) gives up within seconds.
+  const S3Options q = s3_options_of(c, S3Patience::kQuick);
+  EXPECT_EQ(q.retry.total, std::chrono::seconds(kQuickS3Seconds));
+  EXPECT_LE(q.retry.cap, q.retry.total);
+  EXPECT_LE(q.connect_timeout_ms, 3000);
+}
+
 TEST(StorageFactoryTest, MissingSettingsAreNamed) {
   for (const char* missing : {"S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}) {
     BackupConfig c = s3_config();

@@ -6,6 +6,7 @@
 
 #include "codec/compression.h"
 #include "coffer/error.h"
+#include "repo/repository_identity.h"
 
 namespace coffer {
 namespace {
@@ -125,9 +126,11 @@ std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, c
     drop_key();
     fail(ErrorCategory::kInput, "a repository was created concurrently in " + storage->describe());
   }
-  return std::unique_ptr<Repository>(
+  auto repo = std::unique_ptr<Repository>(
       new Repository(std::move(storage), keys, params.encrypted, params.format_version, params.file_chunker,
                                                    params.tree_chunker, params.db_chunker));
+  repo->id_ = config.at("repository_id").get<std::string>();
+  return repo;
 }
 
 std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
@@ -138,8 +141,9 @@ std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
                                        ": run `coffer init` or `coffer create` first, or check BACKUP_DIR");
   std::string where = storage->describe();
   nlohmann::json config;
+  const Bytes config_bytes = storage->get("config");
   try {
-    config = nlohmann::json::parse(to_string(storage->get("config")));
+    config = nlohmann::json::parse(to_string(config_bytes));
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorCategory::kDamaged, "repository config in " + where + " is damaged: " + e.what());
   }
@@ -186,7 +190,9 @@ std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
                                           "backup of BACKUP_DIR)");
       // Encryption is decided by the key file, not the plaintext config, so nobody can turn
       // encryption off by editing the config.
-      return std::unique_ptr<Repository>(new Repository(std::move(storage), keys, encrypted, version, files, tree, db));
+      auto repo = std::unique_ptr<Repository>(new Repository(std::move(storage), keys, encrypted, version, files, tree, db));
+      repo->id_ = repository_id_of(config_bytes);
+      return repo;
     } catch (const Error& e) {
       if (!last_error || e.category() == ErrorCategory::kAuth || e.category() == ErrorCategory::kConfig) last_error = e;
     } catch (const nlohmann::json::exception& e) {

@@ -71,6 +71,8 @@ class Repository {
   const ChunkerParams& db_chunker() const { return db_chunker_; }
   const GearTable& gear() const { return gear_; }
   int format_version() const { return format_version_; }
+  // The repository's identity (repository_identity.h): the same on every copy of it.
+  const std::string& id() const { return id_; }
   // Whether new chunks may be stored as deltas (format 2 and later).
   bool supports_deltas() const { return format_version_ >= 2; }
 
@@ -115,6 +117,7 @@ class Repository {
   ChunkerParams db_chunker_;
   GearTable gear_;
   int format_version_;
+  std::string id_;
   Index index_;
 };
 

@@ -64,9 +64,18 @@ void Metrics::seed_last_success(const std::string& job, TimePoint when) {
   if (!j.last_success || when > *j.last_success) j.last_success = when;
 }
 
+void Metrics::seed_newest_offsite(TimePoint when) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!newest_offsite_ || when > *newest_offsite_) newest_offsite_ = when;
+}
+
 void Metrics::record(const JobRun& run) {
   std::lock_guard<std::mutex> lock(mu_);
   PerJob& j = jobs_[run.name];
+  if (run.output.offsite_copied) {
+    j.last_offsite_ok = *run.output.offsite_copied;
+    if (*run.output.offsite_copied && (!newest_offsite_ || run.started > *newest_offsite_)) newest_offsite_ = run.started;
+  }
   j.has_run = true;
   j.last_ok = run.ok;
   j.last_duration_seconds = std::chrono::duration<double>(run.ended - run.started).count();
@@ -86,7 +95,8 @@ void Metrics::set_repository_bytes(uint64_t bytes) {
   repository_bytes_ = bytes;
 }
 
-std::string Metrics::render() const {
+std::string Metrics::render(std::optional<TimePoint> now) const {
+  const TimePoint at = now.value_or(std::chrono::system_clock::now());
   std::lock_guard<std::mutex> lock(mu_);
   std::ostringstream out;
   auto family = [&](const char* name, const char* type, const char* help) {
@@ -141,6 +151,21 @@ std::string Metrics::render() const {
   each_job("coffer_backup_bytes_added_total", [](const PerJob& j) -> std::optional<double> {
     return static_cast<double>(j.bytes_added_total);
   });
+  family("coffer_job_last_offsite_copy_success", "gauge",
+         "S3_MODE=copy: 1 when the off-site copy after the job's last backup succeeded, 0 when it failed.");
+  each_job("coffer_job_last_offsite_copy_success", [](const PerJob& j) -> std::optional<double> {
+    if (!j.last_offsite_ok) return std::nullopt;
+    return *j.last_offsite_ok ? 1.0 : 0.0;
+  });
+  if (newest_offsite_) {
+    family("coffer_offsite_newest_backup_timestamp_seconds", "gauge",
+           "Unix time of the newest backup copied off-site (S3_MODE=copy).");
+    out << "coffer_offsite_newest_backup_timestamp_seconds " << number(seconds_of(*newest_offsite_)) << '\n';
+    family("coffer_offsite_newest_backup_age_seconds", "gauge",
+           "Age of the newest backup copied off-site (S3_MODE=copy), when the metrics were rendered.");
+    out << "coffer_offsite_newest_backup_age_seconds "
+        << number(std::chrono::duration<double>(at - *newest_offsite_).count()) << '\n';
+  }
   if (repository_bytes_) {
     family("coffer_repository_size_bytes", "gauge", "Total size of the repository's objects after the last job.");
     out << "coffer_repository_size_bytes " << *repository_bytes_ << '\n';

@@ -34,10 +34,13 @@ class Metrics {
   // The newest success of a job known before this process started (from backup_log.json), so a
   // restart does not reset "last success".
   void seed_last_success(const std::string& job, TimePoint when);
+  // The newest backup known to be off-site before this start (S3_MODE=copy; backup_log.json).
+  void seed_newest_offsite(TimePoint when);
   void record(const JobRun& run);
   void set_repository_bytes(uint64_t bytes);
 
-  std::string render() const;
+  // `now` (default: the clock) gives the age of the newest off-site copy.
+  std::string render(std::optional<TimePoint> now = std::nullopt) const;
   // Writes render() to `file` atomically (temporary file + rename), as the textfile collector
   // requires. Throws Error(kStorage) naming the file.
   void write_file(const std::filesystem::path& file) const;
@@ -53,11 +56,13 @@ class Metrics {
     uint64_t failures = 0;
     uint64_t last_bytes_added = 0;
     uint64_t bytes_added_total = 0;
+    std::optional<bool> last_offsite_ok;  // the last run's off-site copy (S3_MODE=copy backups)
   };
   mutable std::mutex mu_;
   TimePoint started_;
   std::map<std::string, PerJob> jobs_;
   std::optional<uint64_t> repository_bytes_;
+  std::optional<TimePoint> newest_offsite_;  // when the newest backup copied off-site was made
 };
 
 }  // namespace coffer::schedule

@@ -129,5 +129,25 @@ TEST(MetricsSettings, ParsesAndRejectsWithTheSettingsName) {
   }
 }
 
+TEST(Metrics, OffsiteResultPerJobAndAgeOfTheNewestOffsiteBackup) {
+  Metrics m(at("2026-01-01T00:00:00Z"));
+  auto s = samples(m.render(at("2026-01-01T00:00:00Z")));
+  EXPECT_EQ(s.count("coffer_offsite_newest_backup_age_seconds"), 0u);  // nothing known: no sample
+  m.seed_newest_offsite(at("2025-12-31T02:00:00Z"));
+  JobRun copied = job("full", "2026-01-01T02:00:00Z", 30, true, 1000);
+  copied.output.offsite_copied = true;
+  m.record(copied);
+  JobRun not_copied = job("incremental", "2026-01-01T09:00:00Z", 5, false);
+  not_copied.output.offsite_copied = false;
+  m.record(not_copied);
+  m.record(job("cleanup", "2026-01-01T03:00:00Z", 5, true));  // no copy: no sample
+  s = samples(m.render(at("2026-01-01T10:00:00Z")));
+  EXPECT_EQ(s["coffer_job_last_offsite_copy_success{job=\"full\"}"], "1");
+  EXPECT_EQ(s["coffer_job_last_offsite_copy_success{job=\"incremental\"}"], "0");
+  EXPECT_EQ(s.count("coffer_job_last_offsite_copy_success{job=\"cleanup\"}"), 0u);
+  EXPECT_EQ(s["coffer_offsite_newest_backup_timestamp_seconds"], "1767232800");  // the full at 02:00
+  EXPECT_EQ(s["coffer_offsite_newest_backup_age_seconds"], "28800");             // 8 h later
+}
+
 }  // namespace
 }  // namespace coffer::schedule

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "coffer/error.h"
+#include "util/redact.h"
 #include "repo/repo_lock.h"
 #include "util/clock.h"
 
@@ -44,7 +45,7 @@ std::vector<std::string> child_environment(const JobRun& run) {
   const double duration = std::chrono::duration<double>(run.ended - run.started).count();
   env["COFFER_JOB"] = run.name;
   env["COFFER_STATUS"] = run.ok ? "success" : "failure";
-  env["COFFER_ERROR"] = run.ok ? "" : run.error;
+  env["COFFER_ERROR"] = run.ok ? "" : redact_url_credentials(run.error);
   env["COFFER_BACKUP_ID"] = run.output.backup_id;
   env["COFFER_BYTES_ADDED"] = std::to_string(run.output.bytes_added);
   env["COFFER_SUMMARY"] = run.output.summary;

@@ -46,6 +46,17 @@ std::optional<int> small_whole_number(const std::string& text) {
   return std::stoi(text);
 }
 
+std::string default_service_setting(const std::string& name) {
+  for (const Default& d : kDefaults)
+    if (name == d.variable) return d.expr;
+  static const std::pair<const char*, const char*> kOthers[] = {
+      {"TZ", "UTC"},          {"STATUS_MAX_AGE_HOURS", "26"}, {"METRICS_PORT", "0"},
+      {"METRICS_ADDRESS", "127.0.0.1"}, {"NOTIFY_ON", "failure"}, {"NOTIFY_TIMEOUT_SECONDS", "30"}};
+  for (const auto& [n, v] : kOthers)
+    if (name == n) return v;
+  return "";
+}
+
 ScheduleConfig load_schedule_config(const EnvLookup& env) {
   ScheduleConfig out;
   if (std::optional<std::string> tz = setting_text(env, "TZ")) {

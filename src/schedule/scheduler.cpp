@@ -89,6 +89,10 @@ void Scheduler::run_task(size_t i, TimePoint slot, bool catch_up) {
   info(task.name + ": started" + (catch_up ? " (catch-up)" : " (slot " + when(slot) + ")"));
   try {
     r.output = task.run();
+    if (!r.output.failure.empty()) {
+      r.ok = false;
+      r.error = r.output.failure;
+    }
   } catch (const std::exception& e) {
     r.ok = false;
     r.error = e.what();

@@ -27,6 +27,11 @@ struct JobOutput {
   uint64_t bytes_added = 0;  // to the repository (backups)
   uint64_t bytes_freed = 0;  // by cleanup
   std::string summary;       // one line for humans
+  // S3_MODE=copy backups: whether the off-site copy succeeded; nullopt when there was none.
+  std::optional<bool> offsite_copied;
+  // Set when the job did its work but did not fully succeed (a backup committed locally but not
+  // copied off-site): the run counts as failed with this error, and the output above still holds.
+  std::string failure;
 };
 
 struct ScheduledTask {
@@ -61,7 +66,7 @@ struct JobRun {
   bool ok = true;
   std::string error;
   bool catch_up = false;
-  JobOutput output;  // filled when ok
+  JobOutput output;  // filled when the job returned (ok, or failed with output.failure)
 };
 
 class Scheduler {

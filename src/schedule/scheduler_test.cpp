@@ -219,5 +219,27 @@ TEST(Scheduler, ReportsEachFinishedJobWithItsOutputOrError) {
   EXPECT_EQ(reported[1].output.backup_id, "");
 }
 
+TEST(Scheduler, JobWithOutputButAFailureIsAFailedRunKeepingItsOutput) {
+  // A backup committed locally whose off-site copy failed: failed, as `create` exits 6.
+  Sim sim{at("2024-06-01T00:00:00Z"), at("2024-06-01T03:00:00Z")};
+  std::vector<JobRun> reported;
+  SchedulerHooks hooks = sim.hooks();
+  hooks.job_finished = [&](const JobRun& r) { reported.push_back(r); };
+  ScheduledTask full{"full", CronExpr::parse("0 2 * * *"), [] {
+                       JobOutput out{"full_1", 42, 0, "ran full"};
+                       out.offsite_copied = false;
+                       out.failure = "backup full_1 is committed locally but NOT off-site: denied";
+                       return out;
+                     }};
+  Scheduler s({full}, hooks, no_catch_up());
+  s.run();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_FALSE(reported[0].ok);
+  EXPECT_EQ(reported[0].error, "backup full_1 is committed locally but NOT off-site: denied");
+  EXPECT_EQ(reported[0].output.backup_id, "full_1");  // the notification still names the backup
+  EXPECT_TRUE(logged(s, "full: failed: backup full_1 is committed locally but NOT off-site"));
+  EXPECT_FALSE(logged(s, "full: finished"));
+}
+
 }  // namespace
 }  // namespace coffer::schedule

@@ -5,6 +5,7 @@ import json
 import os
 import random
 import subprocess
+import time
 import unittest
 
 from coffer_testlib import (CofferTestCase, check_fails_cleanly, read_backup_log, remove_tree,
@@ -15,20 +16,24 @@ AWS = "/usr/bin/aws"
 S3_VARS = ("ENDPOINT", "BUCKET", "ACCESS_KEY", "SECRET_KEY")
 
 
-def s3_server():
-    missing = [f"COFFER_TEST_S3_{v}" for v in S3_VARS if not os.environ.get(f"COFFER_TEST_S3_{v}")]
+def s3_server(var="COFFER_TEST_S3"):
+    """COFFER_TEST_S3: s3rver; COFFER_TEST_S3V: its fork that checks signatures (a wrong secret fails)."""
+    missing = [f"{var}_{v}" for v in S3_VARS if not os.environ.get(f"{var}_{v}")]
     if missing:
         raise AssertionError(f"{', '.join(missing)} not set: run via scripts/test.sh, or start a server with "
-                             "`eval \"$(tests/fixtures/s3_server.sh start /tmp/coffer-s3 auto coffer-test)\"`")
-    return {v: os.environ[f"COFFER_TEST_S3_{v}"] for v in S3_VARS} | {
-        "REGION": os.environ.get("COFFER_TEST_S3_REGION") or "us-east-1"}
+                             "`eval \"$(tests/fixtures/s3_server.sh start /tmp/coffer-s3 auto coffer-test)\"`"
+                             " (add --verify-signatures for COFFER_TEST_S3V_*)")
+    return {v: os.environ[f"{var}_{v}"] for v in S3_VARS} | {
+        "REGION": os.environ.get(f"{var}_REGION") or "us-east-1"}
 
 
 class S3TestCase(CofferTestCase):
+    SERVER = "COFFER_TEST_S3"
+
     def setUp(self):
         super().setUp()
         try:
-            self.s3 = s3_server()
+            self.s3 = s3_server(self.SERVER)
         except AssertionError as e:
             self.fail(str(e))
         self.prefix = f"coffer-itest/{self._testMethodName}-{os.getpid()}-{random.randrange(10**9)}/"
@@ -169,6 +174,168 @@ class CopyModeTest(S3TestCase):
         self.assertEqual(third["offsite_copy"]["status"], "copied")
         self.assertGreaterEqual(third["offsite_copy"]["objects"], 1)
         self.assertIn(pack, self.s3_keys())
+
+
+class RepositoryIdentityTest(S3TestCase):
+    def test_new_backup_dir_on_a_used_prefix_is_refused_before_anything_is_uploaded(self):
+        """Issue 25, 1: repository A copies to the prefix; a new, empty BACKUP_DIR with the same S3
+        settings must not write a second key file and index beside A's."""
+        self.make_tree(scale=0.02, seed=11)
+        a = self.create("full")
+        self.assertEqual(a["offsite_copy"]["status"], "copied", a)
+        with open(os.path.join(self.backup_dir, "config")) as f:
+            a_id = json.load(f)["repository_id"]
+        listing = self.s3_keys()
+        etags = self.aws("s3api", "list-objects-v2", "--bucket", self.s3["BUCKET"], "--prefix", self.prefix)
+
+        new_dir = self.new_dir("new-repo")
+        r = self.coffer("create", "--type", "full", env={"BACKUP_DIR": new_dir})
+        check_fails_cleanly(r, 2)
+        self.assertIn(a_id, r.err)
+        self.assertIn(new_dir, r.err)
+        self.assertIn(f"s3://{self.s3['BUCKET']}/{self.prefix}", r.err)
+        self.assertIn("S3_PREFIX", r.err)
+        self.assertEqual(self.s3_keys(), listing)
+        self.assertEqual(self.aws("s3api", "list-objects-v2", "--bucket", self.s3["BUCKET"], "--prefix", self.prefix),
+                         etags)
+        self.assertFalse(os.path.exists(os.path.join(new_dir, "config")), "no repository was made")
+
+        # A second repository that already exists (made without S3) is refused too, naming both ids.
+        b_dir = self.new_dir("repo-b")
+        self.coffer("create", "--type", "full", env={"BACKUP_DIR": b_dir, "S3_BUCKET": None, "S3_MODE": None},
+                    expect=0)
+        with open(os.path.join(b_dir, "config")) as f:
+            b_id = json.load(f)["repository_id"]
+        r = self.coffer("create", "--type", "incremental", env={"BACKUP_DIR": b_dir})
+        check_fails_cleanly(r, 2)
+        self.assertIn(a_id, r.err)
+        self.assertIn(b_id, r.err)
+        self.assertEqual(self.s3_keys(), listing)
+
+        # A's copy is intact: disaster recovery from S3 alone still works, and says which repository it is.
+        r, listed = self.coffer_json("--source", "s3", "list", env={"BACKUP_DIR": self.new_dir("empty")})
+        self.assertEqual([x["backup_id"] for x in listed], [a["backup_id"]])
+        self.assertIn(f"repository {a_id}", r.err)
+        # And A's own next copy still succeeds.
+        self.assertEqual(self.create("incremental")["offsite_copy"]["status"], "copied")
+        self.assertNotIn("backup_log.json", self.s3_keys())
+        self.assertNotIn("backup_log.json.lock", self.s3_keys())
+
+
+def parse_metrics(text):
+    """{'name{labels}': float} of a Prometheus text exposition."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+class OffsiteOutcomeTest(S3TestCase):
+    """Issue 25, 2: a failed off-site copy fails the scheduled job everywhere it is reported."""
+    SERVER = "COFFER_TEST_S3V"  # checks signatures: a wrong secret fails
+
+    def test_scheduled_backup_with_a_failed_copy_is_a_failed_job(self):
+        self.make_tree(scale=0.02, seed=13)
+        metrics_file = os.path.join(self.tmp, "coffer.prom")
+        notes = os.path.join(self.tmp, "notifications")
+        service = {"METRICS_FILE": metrics_file, "BACKUP_SCHEDULE_INCREMENTAL": "off",
+                   "BACKUP_SCHEDULE_CLEANUP": "off",
+                   "NOTIFY_COMMAND": f'echo "$COFFER_JOB $COFFER_STATUS $COFFER_BACKUP_ID $COFFER_ERROR" >> {notes}'}
+        wrong = dict(service, AWS_SECRET_ACCESS_KEY=self.s3["SECRET_KEY"] + "-wrong")
+        r = self.coffer("schedule", "--max-jobs", "1", env=wrong, expect=0, timeout=120)  # the catch-up full
+        self.assertIn("full: failed", r.err)
+        self.assertIn("NOT off-site", r.err)
+        self.assertNotIn("full: finished", r.err)
+        self.assertNotIn(wrong["AWS_SECRET_ACCESS_KEY"], r.err)
+        with open(metrics_file) as f:
+            m = parse_metrics(f.read())
+        self.assertEqual(m['coffer_job_last_run_success{job="full"}'], 0)
+        self.assertEqual(m['coffer_job_failures_total{job="full"}'], 1)
+        self.assertEqual(m['coffer_job_last_offsite_copy_success{job="full"}'], 0)
+        self.assertNotIn("coffer_offsite_newest_backup_age_seconds", m)  # nothing ever reached S3
+        with open(notes) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].startswith("full failure full_"), lines)
+        self.assertIn("NOT off-site", lines[0])
+        backup_id = lines[0].split()[2]
+
+        # status: unhealthy, naming the backup that is not off-site.
+        r, st = self.coffer_json("status", expect=1)
+        self.assertFalse(st["healthy"])
+        self.assertIn(backup_id, st["problem"])
+        self.assertIn("NOT off-site", st["problem"])
+        self.assertEqual(st["offsite"]["newest_backup_offsite"], False)
+
+        # The next scheduled backup copies everything: the job succeeds, status is healthy again.
+        ok = dict(service, BACKUP_SCHEDULE_INCREMENTAL="* * * * * *")
+        r = self.coffer("schedule", "--max-jobs", "1", env=ok, expect=0, timeout=120)
+        self.assertIn("incremental: finished", r.err)
+        with open(metrics_file) as f:
+            m = parse_metrics(f.read())
+        self.assertEqual(m['coffer_job_last_offsite_copy_success{job="incremental"}'], 1)
+        self.assertLess(m["coffer_offsite_newest_backup_age_seconds"], 120)
+        self.assertLess(abs(m["coffer_offsite_newest_backup_timestamp_seconds"] - time.time()), 120)
+        self.assertIn(f"snapshots/{backup_id}", self.s3_keys())
+        _, st = self.coffer_json("status", expect=0)
+        self.assertTrue(st["healthy"], st)
+        self.assertEqual(st["offsite"]["newest_backup_offsite"], True)
+
+    def test_status_and_list_with_s3_down_answer_within_seconds(self):
+        """Issue 25, 5: the read-only views waited 10-14 s for S3; now a few seconds at most."""
+        self.make_tree(scale=0.01, seed=17)
+        self.create("full")
+        down = {"S3_ENDPOINT": "http://127.0.0.1:1", "S3_RETRY_SECONDS": None}  # default 120 s for real work
+        for args, code in ((["list"], 0), (["status"], 1)):
+            started = time.monotonic()
+            r = self.coffer(*args, env=down, expect=code, timeout=60)
+            took = time.monotonic() - started
+            self.assertLess(took, 9, f"{args} took {took:.1f} s")
+            self.assertIn("off-site: unknown (S3 unreachable", r.err)
+        self.assertIn("may not be off-site", self.coffer("--json", "status", env=down, expect=1).json()["problem"])
+
+
+class SettingsCheckedAtStartTest(S3TestCase):
+    """Issue 25, 3: credentials in S3_ENDPOINT are never shown; a bad endpoint stops create at start."""
+
+    def test_credentials_in_the_endpoint_are_redacted_and_refused_at_start(self):
+        self.make_tree(scale=0.01, seed=19)
+        secret = "Pw-in-url-4711"
+        endpoint = self.s3["ENDPOINT"].replace("://", f"://admin:{secret}@")
+        env = {"S3_ENDPOINT": endpoint}
+        os.makedirs(self.backup_dir)  # so that create logs its failed attempts
+        shown = []
+        for args in (["create", "--type", "full"], ["--json", "create", "--type", "full"], ["config"],
+                     ["--json", "config"], ["status"], ["list"], ["--source", "s3", "list"]):
+            r = self.coffer(*args, env=env)
+            check_fails_cleanly(r, 2)
+            self.assertIn("S3_ENDPOINT", r.err)
+            self.assertIn("***@", r.err)
+            shown.append(r.out + r.err)
+        for text in shown:
+            self.assertNotIn(secret, text)
+        with open(os.path.join(self.backup_dir, "backup_log.json")) as f:
+            log_text = f.read()
+        self.assertNotIn(secret, log_text)
+        self.assertIn("***@", log_text)
+        self.assertEqual([x["status"] for x in read_backup_log(self.backup_dir)], ["failed", "failed"])
+        self.assertFalse(os.path.exists(os.path.join(self.backup_dir, "snapshots")), "no backup was made")
+        self.assertEqual(self.s3_keys(), set())
+
+    def test_malformed_endpoint_is_exit_2_before_the_backup(self):
+        self.make_tree(scale=0.01, seed=23)
+        for bad in (self.s3["ENDPOINT"] + "/some/path", "http://", "http://127.0.0.1:99999", "ftp://127.0.0.1:21"):
+            r = self.coffer("create", "--type", "full", env={"S3_ENDPOINT": bad})
+            check_fails_cleanly(r, 2)
+            self.assertIn("S3_ENDPOINT", r.err)
+        self.assertFalse(os.path.exists(os.path.join(self.backup_dir, "snapshots")), "no backup was made")
+        # A missing secret is found at start too, not after the backup.
+        r = self.coffer("create", "--type", "full", env={"AWS_SECRET_ACCESS_KEY": None})
+        check_fails_cleanly(r, 2)
+        self.assertIn("AWS_SECRET_ACCESS_KEY", r.err)
+        self.assertFalse(os.path.exists(os.path.join(self.backup_dir, "snapshots")), "no backup was made")
 
 
 class DisasterRecoveryTest(S3TestCase):

@@ -2,10 +2,12 @@
 of the requests (500, 503 SlowDown, connection resets, answers cut off after the server acted).
 Backup, verify and restore still succeed and the restored tree is identical."""
 import os
+import re
 import subprocess
 import sys
+import time
 
-from coffer_testlib import snapshot_tree
+from coffer_testlib import check_fails_cleanly, snapshot_tree
 from test_s3 import S3TestCase
 
 PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "s3_fault_proxy.py")
@@ -39,3 +41,21 @@ class FaultyS3Test(S3TestCase):
         for kind in ("500", "503", "reset", "truncate"):
             self.assertIn(kind, kinds, f"no '{kind}' fault was injected: {len(kinds)} requests")
         self.assertGreater(kinds.count("ok"), 0)
+
+    def test_retries_last_s3_retry_seconds_not_a_fixed_number_of_attempts(self):
+        """README: S3_RETRY_SECONDS bounds the retries. Before, 8 attempts ended them after about
+        half of 12 s here, and about 15 s at the default 120."""
+        self.env["S3_ENDPOINT"] = self.start_proxy(rate=1.0)  # every request fails
+        self.env["S3_RETRY_SECONDS"] = "12"  # backoff waits up to 3 s (a quarter) each
+        started = time.monotonic()
+        r = self.coffer("--source", "s3", "list", timeout=60)
+        took = time.monotonic() - started
+        check_fails_cleanly(r, 6)
+        m = re.search(r"failed after (\d+) attempts over ([\d.]+) s", r.err)
+        self.assertTrue(m, r.err)
+        attempts, seconds = int(m.group(1)), float(m.group(2))
+        self.assertGreater(attempts, 8, r.err)  # the old bound
+        self.assertGreaterEqual(seconds, 8.0, r.err)  # at most one backoff (3 s here) short of the 12 s
+        self.assertLess(took, 30, r.err)
+        with open(self.proxy_log) as f:
+            self.assertGreaterEqual(sum(1 for line in f if line.strip()), attempts)

@@ -39,10 +39,17 @@ class StatusTest(CofferTestCase):
         self.make_tree()
         self.create("full")
         self.coffer("create", "--type", "incremental", env={"BACKUP_PATHS": os.path.join(self.tmp, "missing")})
-        _, out = self.coffer_json("status", expect=0)
+        # The last attempt failed: unhealthy (issue 25), until the next incremental succeeds.
+        _, out = self.coffer_json("status", expect=1)
         failure = out["types"]["incremental"]["last_failure"]
         self.assertIsNotNone(failure, out)
         self.assertTrue(failure["error"])
+        self.assertFalse(out["healthy"])
+        self.assertIn("the last incremental failed", out["problem"])
+        self.create("incremental")
+        _, out = self.coffer_json("status", expect=0)
+        self.assertTrue(out["healthy"], out)
+        self.assertIsNotNone(out["types"]["incremental"]["last_failure"])  # still shown
 
 
 class ScheduleTest(CofferTestCase):
@@ -84,6 +91,44 @@ class ScheduleTest(CofferTestCase):
         self.assertGreaterEqual(len(backups), 1)
         self.assertEqual(backups[0]["backup_type"], "full")
         self.assertEqual(backups[0]["status"], "success")
+
+    def test_second_scheduler_on_one_repository_says_so_and_exits(self):
+        self.make_tree()
+        self.create("full")  # recent: no catch-up, the first scheduler just waits for its slots
+        log_path = os.path.join(self.tmp, "schedule.log")
+        first = start_coffer(["schedule"], self.env, self.tmp, log_path)
+        try:
+            deadline = time.monotonic() + WAIT_SECONDS
+            log = ""
+            while time.monotonic() < deadline and "next run" not in log:
+                time.sleep(0.1)
+                with open(log_path, errors="replace") as f:
+                    log = f.read()
+                self.assertIsNone(first.poll(), f"coffer schedule exited early:\n{log}")
+            r = self.coffer("schedule", timeout=30)
+            check_fails_cleanly(r, 3)
+            self.assertIn("another `coffer schedule`", r.err)
+            self.assertIn(f"pid {first.pid}", r.err)
+            self.assertIn(self.backup_dir, r.err)
+            first.send_signal(signal.SIGTERM)
+            self.assertEqual(first.wait(timeout=WAIT_SECONDS), 0)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait()
+        # The lock went with its holder: the next scheduler runs.
+        self.coffer("schedule", "--max-jobs", "1", env={"BACKUP_SCHEDULE_INCREMENTAL": "* * * * * *"}, expect=0,
+                    timeout=90)
+
+    def test_config_shows_the_schedule_defaults(self):
+        _, settings = self.coffer_json("config")
+        by_name = {s["name"]: s for s in settings}
+        for name, value in (("BACKUP_SCHEDULE_FULL", "0 2 * * *"), ("BACKUP_SCHEDULE_INCREMENTAL", "0 9-17 * * *"),
+                            ("BACKUP_SCHEDULE_DIFFERENTIAL", "off"), ("BACKUP_SCHEDULE_CLEANUP", "0 3 * * *"),
+                            ("BACKUP_SCHEDULE_VERIFY", "off"), ("TZ", "UTC"), ("STATUS_MAX_AGE_HOURS", "26")):
+            self.assertEqual((by_name[name]["value"], by_name[name]["origin"]), (value, "default"), name)
+        _, settings = self.coffer_json("config", env={"BACKUP_SCHEDULE_FULL": "30 1 * * *"})
+        self.assertEqual({s["name"]: s["value"] for s in settings}["BACKUP_SCHEDULE_FULL"], "30 1 * * *")
 
     def test_max_jobs_runs_one_job_and_exits(self):
         self.make_tree()

@@ -8,6 +8,7 @@
 #include "coffer/error.h"
 #include "storage/s3/s3_call.h"
 #include "storage/s3/s3_xml.h"
+#include "util/redact.h"
 
 namespace coffer {
 namespace {
@@ -67,7 +68,7 @@ S3Storage::S3Storage(S3Options options) : options_(std::move(options)) {
   if (!authority.empty() && authority.back() == '/') authority.pop_back();
   if ((scheme_ != "http" && scheme_ != "https") || authority.empty() ||
       authority.find_first_of("/?#@ ") != std::string::npos)
-    fail(ErrorCategory::kConfig, "S3_ENDPOINT '" + o.endpoint +
+    fail(ErrorCategory::kConfig, "S3_ENDPOINT '" + redact_url_credentials(o.endpoint) +
                                      "' is not a URL like https://s3.eu-central-1.amazonaws.com or http://127.0.0.1:9000");
   authority = lower(authority);
   if (scheme_ == "https" && ends_with(authority, ":443")) authority.resize(authority.size() - 4);
