@@ -41,7 +41,8 @@ double seconds_between(TimePoint a, TimePoint b) { return std::chrono::duration<
 
 Runner add_status(CLI::App& app, GlobalOptions& g) {
   app.add_subcommand("status", "last backups, failures, next runs and repository size; exit 1 when the newest "
-                               "backup is older than STATUS_MAX_AGE_HOURS (default 26)");
+                               "backup is older than STATUS_MAX_AGE_HOURS (default 26), a job's last attempt "
+                               "failed, or (S3_MODE=copy) the newest backup is not off-site");
   return [&g] {
     const auto settings = service_settings_of(g);
     const double limit_h = max_age_hours(settings);

@@ -263,6 +263,29 @@ TEST_F(ConfigLoaderTest, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
   }
 }
 
+TEST_F(ConfigLoaderTest, S3EndpointIsCheckedAtLoadAndCredentialsInItAreNeverShown) {
+  for (const std::string good : {"http://127.0.0.1:9000", "https://s3.eu-central-1.amazonaws.com/", "HTTP://minio:80",
+                                 "http://[::1]:9000"}) {
+    Sources s;
+    s.environment = {{"S3_ENDPOINT", good}};
+    EXPECT_NO_THROW(config::load(s)) << good;
+  }
+  for (const std::string bad : {"http://admin:Secret-4711@127.0.0.1:9000", "http://127.0.0.1:9000/path", "http://",
+                                "ftp://host", "127.0.0.1:9000", "http://host:0", "http://host:123456", "http://host:x",
+                                "http://host?x=1"}) {
+    Sources s;
+    s.environment = {{"S3_ENDPOINT", bad}};
+    try {
+      config::load(s);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.category(), ErrorCategory::kConfig) << bad;
+      EXPECT_NE(std::string(e.what()).find("S3_ENDPOINT"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("Secret-4711"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_F(ConfigLoaderTest, EmptyEnvironmentValueCountsAsUnset) {
   Sources s = with_file("db_host = \"from-file\"\n");
   s.environment = {{"DB_HOST", ""}, {"RETENTION_DAYS", ""}};
