@@ -78,7 +78,9 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
           {"backup_id", b.backup_id}, {"time", b.timestamp}, {"age_seconds", age}};
       if (!newest || *t > *newest) newest = t, newest_id = b.backup_id, newest_info = &b;
     }
-    const std::optional<bool> newest_offsite = newest_info ? newest_info->offsite : std::nullopt;
+    // Whether the newest backup's manifest is on S3 (S3_MODE=copy); unknown when S3 could not be asked.
+    const bool offsite_known = newest_info && newest_info->offsite.has_value();
+    const bool offsite_yes = offsite_known && *newest_info->offsite;
     nlohmann::json log = BackupLog(manager->config().backup_dir).read();
     nlohmann::json last_error = nullptr;
     for (const auto& rec : log) {
@@ -116,9 +118,9 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                          std::to_string(static_cast<long>(limit_h)) + ")");
     // S3_MODE=copy: a backup that is not on S3 is not a disaster recovery.
     const bool copy_mode = manager->config().s3_mode == S3Mode::kCopy;
-    if (copy_mode && newest && newest_offsite != true)
+    if (copy_mode && newest && !offsite_yes)
       problems.push_back("newest backup " + newest_id +
-                         (newest_offsite ? " is NOT off-site (S3_MODE=copy; the next backup copies what is missing)"
+                         (offsite_known ? " is NOT off-site (S3_MODE=copy; the next backup copies what is missing)"
                                          : " may not be off-site: " + (warnings.empty() ? "off-site: unknown" : warnings.back())));
     // The last attempt of a job failed (a scheduled backup, or its off-site copy): until it succeeds again.
     for (auto& [name, t] : types.items()) {
@@ -149,7 +151,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                   {"max_age_hours", limit_h},
                   {"newest_backup", newest ? nlohmann::json{{"backup_id", newest_id}, {"age_seconds", newest_age}}
                                            : nlohmann::json(nullptr)},
-                  {"offsite", copy_mode ? nlohmann::json{{"newest_backup_offsite", newest_offsite ? nlohmann::json(*newest_offsite)
+                  {"offsite", copy_mode ? nlohmann::json{{"newest_backup_offsite", offsite_known ? nlohmann::json(offsite_yes)
                                                                                                   : nlohmann::json(nullptr)}}
                                         : nlohmann::json(nullptr)},
                   {"types", types},
@@ -176,7 +178,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                     j["next_runs"].empty() ? "never" : short_time(j["next_runs"][0].get<std::string>()).c_str());
       if (copy_mode)
         std::printf("off-site (S3_MODE=copy): newest backup %s\n",
-                    !newest ? "-" : !newest_offsite ? "unknown (S3 unreachable)" : *newest_offsite ? "copied" : "NOT copied");
+                    !newest ? "-" : !offsite_known ? "unknown (S3 unreachable)" : offsite_yes ? "copied" : "NOT copied");
       std::printf("repository: %s, %s in %zu backups\n", dir.string().c_str(), human_bytes(repo_bytes).c_str(),
                   backups.size());
     }
