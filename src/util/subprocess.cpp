@@ -34,13 +34,22 @@ void append_bounded(std::string& text, const char* data, size_t n) {
   if (text.size() > kStderrKeep) text.erase(0, text.size() - kStderrKeep);
 }
 
-// The parent's environment with spec.env_unset removed and spec.env_set applied.
+bool allowed(const std::optional<std::vector<std::string>>& allow, const std::string& name) {
+  if (!allow) return true;
+  for (const auto& a : *allow) {
+    if (!a.empty() && a.back() == '*' ? name.rfind(a.substr(0, a.size() - 1), 0) == 0 : name == a) return true;
+  }
+  return false;
+}
+
+// The parent's environment cut to spec.env_allow, with spec.env_unset removed and spec.env_set
+// applied.
 std::vector<std::string> child_environment(const ProcessSpec& spec) {
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e) {
     std::string entry = *e;
     std::string name = entry.substr(0, entry.find('='));
-    bool drop = spec.env_set.count(name) > 0;
+    bool drop = spec.env_set.count(name) > 0 || !allowed(spec.env_allow, name);
     for (const auto& u : spec.env_unset) drop = drop || u == name;
     if (!drop) env.push_back(std::move(entry));
   }

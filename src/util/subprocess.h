@@ -18,6 +18,9 @@ struct ProcessSpec {
   std::vector<std::string> argv;                 // argv[0] is an absolute path or found on PATH
   std::map<std::string, std::string> env_set;    // added to / replacing the parent's environment
   std::vector<std::string> env_unset;            // removed from the child's environment
+  // When set, only the parent's variables named here reach the child (a name ending in '*' is a
+  // prefix: "LC_*"), before env_set is applied: a tool gets what it needs, not coffer's secrets.
+  std::optional<std::vector<std::string>> env_allow;
   bool pipe_stdin = false;                       // else /dev/null
   bool pipe_stdout = false;                      // else captured like stderr
   // Descriptors the child keeps at the same numbers (all others close on exec): a passfile in

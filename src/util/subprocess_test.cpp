@@ -96,6 +96,26 @@ TEST(SubprocessTest, EnvSetAndUnsetReachTheChild) {
   EXPECT_NE(out.find("COFFER_SUBPROCESS_TEST_KEPT=kept\n"), std::string::npos);
 }
 
+TEST(SubprocessTest, EnvAllowPassesOnlyTheNamedVariables) {
+  ::setenv("COFFER_SUBPROCESS_TEST_SECRET", "hidden", 1);
+  ::setenv("COFFER_SUBPROCESS_ALLOWED_A", "a", 1);
+  ::setenv("COFFER_SUBPROCESS_EXACT", "e", 1);
+  std::string out;
+  ProcessSpec env = spec({"/usr/bin/env"});
+  env.env_allow = std::vector<std::string>{"COFFER_SUBPROCESS_ALLOWED_*", "COFFER_SUBPROCESS_EXACT"};
+  env.env_set = {{"COFFER_SUBPROCESS_TEST_SET", "s"}};
+  int code = run_process(env, &out, nullptr);
+  ::unsetenv("COFFER_SUBPROCESS_TEST_SECRET");
+  ::unsetenv("COFFER_SUBPROCESS_ALLOWED_A");
+  ::unsetenv("COFFER_SUBPROCESS_EXACT");
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(out.find("COFFER_SUBPROCESS_TEST_SECRET"), std::string::npos) << out;
+  EXPECT_EQ(out.find("PATH="), std::string::npos) << "PATH was not allowed: " << out;
+  EXPECT_NE(out.find("COFFER_SUBPROCESS_ALLOWED_A=a\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("COFFER_SUBPROCESS_EXACT=e\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("COFFER_SUBPROCESS_TEST_SET=s\n"), std::string::npos) << out;
+}
+
 TEST(SubprocessTest, ExitCodes) {
   EXPECT_EQ(run_process(spec({"true"}), nullptr, nullptr), 0);
   EXPECT_EQ(run_process(spec({"false"}), nullptr, nullptr), 1);

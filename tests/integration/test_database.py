@@ -538,6 +538,68 @@ class FilesPartFailureTest(DatabaseTestCase):
         self.assertEqual([b["backup_id"] for b in self.list_backups()], [first], "a failed create left a backup")
 
 
+def newest_pg_bin():
+    """The folder of the newest installed PostgreSQL client tools (/usr/lib/postgresql/N/bin)."""
+    root = "/usr/lib/postgresql"
+    majors = sorted((int(v) for v in os.listdir(root) if v.isdigit()
+                     and os.path.exists(os.path.join(root, v, "bin", "pg_dump"))), reverse=True)
+    if not majors:
+        raise AssertionError(f"no pg_dump under {root}: run scripts/setup.sh")
+    return os.path.join(root, str(majors[0]), "bin")
+
+
+class ToolEnvironmentTest(DatabaseTestCase):
+    """pg_dump, pg_dumpall, pg_restore and psql get only what they need from coffer's environment.
+    COFFER_PG_BIN points at wrappers that save the environment they were started with
+    (/proc/$$/environ) and then run the real tool; the superuser is trusted, so DB_PASSWORD is
+    set but not needed, and its passfile still reaches the tools."""
+
+    SECRETS = {"DB_PASSWORD": "db-secret-5b1e0c", "BACKUP_PASSPHRASE": "passphrase-secret-77d2a9",
+               "AWS_SECRET_ACCESS_KEY": "aws-secret-0f4c3e", "AWS_SESSION_TOKEN": "aws-token-9e8d7c"}
+
+    def setUp(self):
+        super().setUp()
+        self.make_tree(scale=0.01, seed=12)
+        real = newest_pg_bin()
+        self.shims, self.seen = os.path.join(self.tmp, "pg-bin"), os.path.join(self.tmp, "environ")
+        os.mkdir(self.shims)
+        os.mkdir(self.seen)
+        for tool in ("pg_dump", "pg_dumpall", "pg_restore", "psql"):
+            path = os.path.join(self.shims, tool)
+            with open(path, "w") as f:
+                f.write(f'#!/bin/sh\ncat /proc/$$/environ > "{self.seen}/{tool}.$$"\n'
+                        f'exec "{real}/{tool}" "$@"\n')
+            os.chmod(path, 0o755)
+        self.env.update(self.SECRETS, COFFER_PG_BIN=self.shims, AWS_ACCESS_KEY_ID="AKIDTOOLTEST",
+                        BACKUP_PASSPHRASE_FILE=None)
+
+    def environments(self):
+        """{file name: {variable: value}} of every tool run so far."""
+        out = {}
+        for name in os.listdir(self.seen):
+            with open(os.path.join(self.seen, name), "rb") as f:
+                entries = [e.decode(errors="replace") for e in f.read().split(b"\0") if e]
+            out[name] = dict(e.split("=", 1) for e in entries)
+        return out
+
+    def test_tools_get_no_secrets(self):
+        backup = self.create("full")["backup_id"]
+        self.restore_db(backup, target_db=self.new_db_name("toolenv"))
+        envs = self.environments()
+        tools = {name.split(".")[0] for name in envs}
+        self.assertLessEqual({"pg_dump", "pg_restore"}, tools, f"the wrappers were not run: {sorted(envs)}")
+        for name, env in envs.items():
+            for variable, secret in self.SECRETS.items():
+                self.assertNotIn(variable, env, f"{name} got {variable}")
+                self.assertNotIn(secret, "\n".join(env.values()), f"{name} got the value of {variable}")
+            self.assertFalse([v for v in env if v.startswith("AWS_")], f"{name} got AWS settings: {sorted(env)}")
+            self.assertIn("PATH", env, f"{name} lost PATH")
+        dumps = [env for name, env in envs.items() if name.startswith("pg_dump.") and "PGDATABASE" in env]
+        self.assertTrue(dumps, "no pg_dump run against the database was recorded")
+        self.assertTrue(all(env.get("PGPASSFILE", "").startswith("/proc/self/fd/") for env in dumps),
+                        "pg_dump did not get the passfile DB_PASSWORD is handed over in")
+
+
 class PasswordTest(DatabaseTestCase):
     """The source database belongs to coffer_pw, which must give a password (scram-sha-256).
     Scale 1, so the create runs long enough to watch its processes. The repository is neither

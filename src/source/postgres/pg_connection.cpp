@@ -94,9 +94,18 @@ Connection::~Connection() {
   if (passfile_fd_ >= 0) ::close(passfile_fd_);
 }
 
-ProcessSpec Connection::child_spec(std::vector<std::string> argv, const std::string& dbname) const {
+ProcessSpec tool_spec(std::vector<std::string> argv) {
   ProcessSpec spec;
   spec.argv = std::move(argv);
+  // PG*: libpq's own settings (PGSSLMODE, PGSERVICEFILE, ...), which the user may rely on.
+  spec.env_allow = std::vector<std::string>{"PATH",   "HOME", "USER",  "LOGNAME",  "LANG",        "LANGUAGE",
+                                            "LC_*",   "TZ",   "TZDIR", "TMPDIR",   "PG*",         "KRB5*",
+                                            "LD_LIBRARY_PATH"};
+  return spec;
+}
+
+ProcessSpec Connection::child_spec(std::vector<std::string> argv, const std::string& dbname) const {
+  ProcessSpec spec = tool_spec(std::move(argv));
   std::map<std::string, std::string>& env = spec.env_set;
   if (!host_.empty()) env["PGHOST"] = host_;
   env["PGPORT"] = std::to_string(port_);

@@ -24,8 +24,8 @@ class Connection {
   Connection(const Connection&) = delete;  // one owner for the passfile
   Connection& operator=(const Connection&) = delete;
 
-  // How to run pg_dump / pg_restore / psql (`argv`) against `dbname` (or DB_NAME): environment
-  // PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSFILE when a password is set, PGAPPNAME=coffer
+  // How to run pg_dump / pg_restore / psql (`argv`) against `dbname` (or DB_NAME): tool_spec()'s
+  // environment with PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSFILE when a password is set, PGAPPNAME=coffer
   // (never PGPASSWORD), and the passfile's descriptor kept for the child, without which
   // PGPASSFILE names nothing.
   ProcessSpec child_spec(std::vector<std::string> argv, const std::string& dbname = "") const;
@@ -48,6 +48,11 @@ class Connection {
   int passfile_fd_ = -1;  // -1 when no password was configured
   std::string passfile_;  // "" when no password was configured
 };
+
+// A ProcessSpec for a PostgreSQL client tool that passes on only what such a tool needs from
+// coffer's environment (PATH, locale, TZ, HOME, TMPDIR, the PG* and Kerberos settings of libpq,
+// LD_LIBRARY_PATH): never BACKUP_PASSPHRASE, DB_PASSWORD, AWS_* or any other secret coffer reads.
+ProcessSpec tool_spec(std::vector<std::string> argv);
 
 // `value` as a single-quoted libpq conninfo value (backslash-escapes ' and \).
 std::string quote_conninfo_value(const std::string& value);

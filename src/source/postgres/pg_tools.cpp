@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "coffer/error.h"
+#include "source/postgres/pg_connection.h"
 #include "util/subprocess.h"
 
 namespace coffer::pg {
@@ -134,8 +135,7 @@ Tools find_tools_in(const std::vector<std::string>& dirs, int server_version_num
   for (const auto& dir : dirs) {
     Tools t;
     t.bin_dir = dir;
-    ProcessSpec spec;
-    spec.argv = {t.pg_dump(), "--version"};
+    ProcessSpec spec = tool_spec({t.pg_dump(), "--version"});
     std::string out;
     try {
       if (run_process(spec, &out, nullptr) != 0) continue;
