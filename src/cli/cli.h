@@ -28,10 +28,13 @@ config::Sources sources_of(const GlobalOptions& g);
 // The scheduler service's settings (BACKUP_SCHEDULE_*, TZ, METRICS_*, NOTIFY_*, ...) by name, from
 // flags, environment and config file in that order of precedence.
 std::function<std::optional<std::string>(const std::string&)> service_settings_of(const GlobalOptions& g);
-BackupConfig load_config(const GlobalOptions& g);
+// `uses`: the groups of settings the command uses (see config::Uses); the default is all.
+BackupConfig load_config(const GlobalOptions& g, config::Uses uses = {});
 // A manager wired to the terminal: progress line on a TTY (not with --json/--quiet), warnings
 // to stderr.
-std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g);
+std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g, config::Uses uses = {});
+// What commands that only read backups use: no retention, compression or encryption settings.
+constexpr config::Uses kReading{.retention = false, .writing = false, .database = false};
 
 // Erases the progress line (if one is shown) before printing a result.
 void clear_progress();

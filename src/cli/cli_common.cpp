@@ -27,7 +27,7 @@ std::function<std::optional<std::string>(const std::string&)> service_settings_o
   };
 }
 
-BackupConfig load_config(const GlobalOptions& g) { return config::load(sources_of(g)); }
+BackupConfig load_config(const GlobalOptions& g, config::Uses uses) { return config::load(sources_of(g), uses); }
 
 namespace {
 std::shared_ptr<ProgressLine> g_progress;
@@ -37,8 +37,8 @@ void clear_progress() {
   if (g_progress) g_progress->clear();
 }
 
-std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g) {
-  auto manager = std::make_unique<BackupManager>(load_config(g));
+std::unique_ptr<BackupManager> make_manager(const GlobalOptions& g, config::Uses uses) {
+  auto manager = std::make_unique<BackupManager>(load_config(g, uses));
   manager->set_source_s3(g.source == "s3");
   auto progress = std::make_shared<ProgressLine>(!g.json && !g.quiet && ::isatty(STDERR_FILENO));
   g_progress = progress;

@@ -60,7 +60,7 @@ Runner add_cleanup(CLI::App& app, GlobalOptions& g) {
   cmd->add_flag("--dry-run", o->dry_run, "list what would go and why, and the bytes it would free; change nothing");
   cmd->add_flag("--force", o->force, "go ahead even when the policy's rules keep none of the backups");
   return [&g, o] {
-    auto manager = make_manager(g);
+    auto manager = make_manager(g, config::Uses{.retention = true, .writing = false, .database = false});
     const bool copy_mode = manager->config().s3_mode == S3Mode::kCopy;
     const std::string acts_on = g.source == "s3" || manager->config().s3_mode == S3Mode::kRepository
                                     ? "s3"
@@ -74,7 +74,7 @@ Runner add_cleanup(CLI::App& app, GlobalOptions& g) {
       try {
         GlobalOptions s3g = g;
         s3g.source = "s3";
-        offsite = make_manager(s3g)->cleanup(*o);
+        offsite = make_manager(s3g, config::Uses{.retention = true, .writing = false, .database = false})->cleanup(*o);
       } catch (const Error& e) {
         offsite_error = e.what();
       }

@@ -7,7 +7,7 @@ namespace coffer::cli {
 Runner add_init(CLI::App& app, GlobalOptions& g) {
   app.add_subcommand("init", "create the repository in BACKUP_DIR");
   return [&g] {
-    auto manager = make_manager(g);
+    auto manager = make_manager(g, config::Uses{.retention = false, .writing = true, .database = false});
     manager->init_repository();
     if (g.json)
       print_json({{"repository", manager->config().backup_dir.string()}, {"encrypted", manager->config().encryption}});

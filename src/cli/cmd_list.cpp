@@ -7,7 +7,7 @@ namespace coffer::cli {
 Runner add_list(CLI::App& app, GlobalOptions& g) {
   app.add_subcommand("list", "list the backups in the repository");
   return [&g] {
-    auto manager = make_manager(g);
+    auto manager = make_manager(g, kReading);
     std::vector<BackupInfo> backups = manager->list_backups();
     if (g.json) {
       nlohmann::json out = nlohmann::json::array();

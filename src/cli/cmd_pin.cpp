@@ -10,7 +10,7 @@ Runner add_pin_command(CLI::App& app, GlobalOptions& g, bool pin) {
   auto id = std::make_shared<std::string>();
   cmd->add_option("backup_id", *id, "the backup (see `coffer list`), or 'latest'")->required();
   return [&g, id, pin] {
-    auto manager = make_manager(g);
+    auto manager = make_manager(g, kReading);
     bool changed = pin ? manager->pin(*id) : manager->unpin(*id);
     if (g.json)
       print_json({{"backup_id", *id}, {"pinned", pin}, {"changed", changed}});

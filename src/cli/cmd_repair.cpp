@@ -12,7 +12,7 @@ Runner add_repair(CLI::App& app, GlobalOptions& g) {
   auto dry_run = std::make_shared<bool>(false);
   index->add_flag("--dry-run", *dry_run, "read every pack header and report; write and remove nothing");
   return [&g, dry_run] {
-    auto manager = make_manager(g);
+    auto manager = make_manager(g, kReading);
     RepairIndexResult r = manager->repair_index(*dry_run);
     clear_progress();
     if (g.json) {

@@ -47,7 +47,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
     const auto settings = service_settings_of(g);
     const double limit_h = max_age_hours(settings);
     schedule::ScheduleConfig sc = schedule::load_schedule_config(settings);
-    auto manager = make_manager(g);
+    auto manager = make_manager(g, kReading);
     std::vector<std::string> warnings;  // the off-site check's, shown and kept for the verdict
     manager->set_warning_callback([&warnings](const std::string& w) {
       spdlog::warn("{}", w);

@@ -7,7 +7,7 @@ Runner add_unlock(CLI::App& app, GlobalOptions& g) {
   auto all = std::make_shared<bool>(false);
   cmd->add_flag("--all", *all, "remove every lock, live ones too (only when no coffer is running)");
   return [&g, all] {
-    auto manager = make_manager(g);
+    auto manager = make_manager(g, kReading);
     std::vector<LockInfo> removed = manager->unlock(*all);
     if (g.json) {
       nlohmann::json out = nlohmann::json::array();

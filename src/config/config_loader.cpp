@@ -284,44 +284,36 @@ RawSettings collect(const Sources& sources) {
 
 class Interpreter {
  public:
-  explicit Interpreter(RawSettings raw) : raw_(std::move(raw)) {}
+  explicit Interpreter(RawSettings raw, Uses uses = {}) : raw_(std::move(raw)), uses_(uses) {}
 
   BackupConfig build() {
     BackupConfig c;
     if (auto v = get("BACKUP_DIR")) c.backup_dir = path_value("BACKUP_DIR", *v);
     if (auto v = get("BACKUP_PATHS")) c.backup_paths = path_list("BACKUP_PATHS", *v);
-    if (auto v = get("RETENTION_DAYS")) {
-      c.retention_days = int_in_range("RETENTION_DAYS", *v, 1, std::numeric_limits<int>::max(),
-                                      "a whole number of days >= 1");
-    }
-    const std::pair<const char*, int BackupConfig::*> keeps[] = {
-        {"KEEP_LAST", &BackupConfig::keep_last},       {"KEEP_DAILY", &BackupConfig::keep_daily},
-        {"KEEP_WEEKLY", &BackupConfig::keep_weekly},   {"KEEP_MONTHLY", &BackupConfig::keep_monthly},
-        {"KEEP_YEARLY", &BackupConfig::keep_yearly}};
-    for (const auto& [name, field] : keeps) {
-      if (auto v = get(name)) {
-        c.*field = int_in_range(name, *v, 0, std::numeric_limits<int>::max(),
-                                "a whole number >= 0 (0 turns the rule off)");
-      }
-    }
+    settings_used_if(uses_.retention, c, [&] { build_retention(c); });
     if (auto v = get("LOCK_WAIT_SECONDS")) {
       c.lock_wait_seconds = int_in_range("LOCK_WAIT_SECONDS", *v, 0, 7 * 24 * 3600,
                                          "a whole number of seconds from 0 to 604800");
     }
-    build_compression(c);
-    if (auto v = get("ENCRYPTION")) c.encryption = bool_value("ENCRYPTION", *v);
+    settings_used_if(uses_.writing, c, [&] { build_compression(c); });
+    settings_used_if(uses_.writing, c, [&] {
+      if (auto v = get("ENCRYPTION")) c.encryption = bool_value("ENCRYPTION", *v);
+    });
+    settings_used_if(uses_.writing, c, [&] {
+      if (auto v = get("DB_COMPRESSION_KEEP_UP"))
+        c.db_compression_keep_up = bool_value("DB_COMPRESSION_KEEP_UP", *v);
+    });
     if (auto v = get("BACKUP_PASSPHRASE")) c.passphrase = secret_value("BACKUP_PASSPHRASE", *v);
     if (auto v = get("BACKUP_PASSPHRASE_FILE")) {
       c.passphrase_file = path_value("BACKUP_PASSPHRASE_FILE", *v);
     }
     if (auto v = get("DB_HOST")) c.db_host = v->text;
-    if (auto v = get("DB_PORT")) {
-      c.db_port = int_in_range("DB_PORT", *v, 1, 65535, "a TCP port number 1..65535");
-    }
+    settings_used_if(uses_.database, c, [&] {
+      if (auto v = get("DB_PORT")) c.db_port = int_in_range("DB_PORT", *v, 1, 65535, "a TCP port number 1..65535");
+    });
     if (auto v = get("DB_NAME")) c.db_name = v->text;
     if (auto v = get("DB_USER")) c.db_user = v->text;
     if (auto v = get("DB_PASSWORD")) c.db_password = secret_value("DB_PASSWORD", *v);
-    if (auto v = get("DB_COMPRESSION_KEEP_UP")) c.db_compression_keep_up = bool_value("DB_COMPRESSION_KEEP_UP", *v);
     if (auto v = get("S3_BUCKET")) c.s3_bucket = v->text;
     if (auto v = get("S3_REGION")) c.s3_region = v->text;
     if (auto v = get("AWS_ACCESS_KEY_ID")) c.aws_access_key_id = v->text;
@@ -340,6 +332,38 @@ class Interpreter {
   }
 
  private:
+  // A command that does not use these settings is not blocked by a bad value among them: the
+  // defaults stay, and a warning names the value that the commands using it would refuse.
+  template <typename Build>
+  void settings_used_if(bool used, BackupConfig& c, const Build& build) {
+    if (used) return build();
+    const BackupConfig before = c;
+    try {
+      build();
+    } catch (const Error& e) {
+      if (e.category() != ErrorCategory::kConfig) throw;
+      c = before;
+      spdlog::warn("{} (ignored here: this command does not use it)", e.what());
+    }
+  }
+
+  void build_retention(BackupConfig& c) {
+    if (auto v = get("RETENTION_DAYS")) {
+      c.retention_days = int_in_range("RETENTION_DAYS", *v, 1, std::numeric_limits<int>::max(),
+                                      "a whole number of days >= 1");
+    }
+    const std::pair<const char*, int BackupConfig::*> keeps[] = {
+        {"KEEP_LAST", &BackupConfig::keep_last},       {"KEEP_DAILY", &BackupConfig::keep_daily},
+        {"KEEP_WEEKLY", &BackupConfig::keep_weekly},   {"KEEP_MONTHLY", &BackupConfig::keep_monthly},
+        {"KEEP_YEARLY", &BackupConfig::keep_yearly}};
+    for (const auto& [name, field] : keeps) {
+      if (auto v = get(name)) {
+        c.*field = int_in_range(name, *v, 0, std::numeric_limits<int>::max(),
+                                "a whole number >= 0 (0 turns the rule off)");
+      }
+    }
+  }
+
   std::optional<RawValue> get(const std::string& name) const {
     auto it = raw_.values.find(name);
     if (it == raw_.values.end()) return std::nullopt;
@@ -632,6 +656,7 @@ class Interpreter {
   }
 
   RawSettings raw_;
+  Uses uses_;
   std::map<std::string, Origin> derived_origin_;
 };
 
@@ -705,7 +730,7 @@ std::map<std::string, std::string> process_environment() {
   return env;
 }
 
-std::filesystem::path backup_dir_hint(const Sources& sources) {
+std::string setting_hint(const Sources& sources, const std::string& name) {
   Sources lenient = sources;
   RawSettings raw;
   try {
@@ -714,12 +739,17 @@ std::filesystem::path backup_dir_hint(const Sources& sources) {
     lenient.config_file.reset();  // a broken config file: use what the rest says
     raw = collect(lenient);
   }
-  auto it = raw.values.find("BACKUP_DIR");
-  if (it == raw.values.end() || it->second.text.empty()) return BackupConfig{}.backup_dir;
-  return it->second.text;
+  auto it = raw.values.find(name);
+  return it == raw.values.end() ? std::string() : it->second.text;
 }
 
-BackupConfig load(const Sources& sources) { return Interpreter(collect(sources)).build(); }
+std::filesystem::path backup_dir_hint(const Sources& sources) {
+  std::string dir = setting_hint(sources, "BACKUP_DIR");
+  if (dir.empty()) return BackupConfig{}.backup_dir;
+  return dir;
+}
+
+BackupConfig load(const Sources& sources, Uses uses) { return Interpreter(collect(sources), uses).build(); }
 
 std::vector<SettingView> describe(const Sources& sources) {
   const RawSettings raw = collect(sources);

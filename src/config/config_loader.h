@@ -25,11 +25,23 @@ struct Sources {
 // Snapshot of the process environment, restricted to the settings coffer knows.
 std::map<std::string, std::string> process_environment();
 
-BackupConfig load(const Sources& sources);
+// Which groups of settings a command uses. A bad value in a group it does not use does not stop
+// it (RETENTION_DAYS=0 must not block a restore): that group keeps its defaults and a warning
+// names the value. The default, all used, is for commands that use them all (and `config`).
+struct Uses {
+  bool retention = true;  // RETENTION_DAYS, KEEP_*: cleanup, schedule
+  bool writing = true;    // COMPRESSION*, ENCRYPTION, DB_COMPRESSION_KEEP_UP: create, init, schedule
+  bool database = true;   // DB_PORT: create, restore, schedule
+};
+
+BackupConfig load(const Sources& sources, Uses uses = {});
 
 // BACKUP_DIR as the sources give it, without validating any other setting: where a failed
 // attempt is logged when the configuration itself is invalid.
 std::filesystem::path backup_dir_hint(const Sources& sources);
+// A (non-secret) setting's text as the sources give it, unvalidated; "" when unset. For the same
+// use: DB_NAME names the database a failed attempt was for.
+std::string setting_hint(const Sources& sources, const std::string& name);
 
 // One line of `coffer config`: the setting's name, its value (secrets shown as "<redacted>",
 // unset ones as ""), and where it came from: "default", "file", "environment" or "flag".

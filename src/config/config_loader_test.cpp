@@ -339,6 +339,52 @@ TEST_F(ConfigLoaderTest, InvalidValuesNameTheSettingValueAndOrigin) {
             "days >= 1");
 }
 
+TEST_F(ConfigLoaderTest, ABadSettingBlocksOnlyTheCommandsThatUseIt) {
+  struct Case {
+    std::string name, value;
+    config::Uses without;  // the uses that leave out the group holding `name`
+  };
+  config::Uses no_retention, no_writing, no_database;
+  no_retention.retention = false;
+  no_writing.writing = false;
+  no_database.database = false;
+  const std::vector<Case> cases = {
+      {"RETENTION_DAYS", "0", no_retention}, {"KEEP_LAST", "-1", no_retention},
+      {"COMPRESSION", "maybe", no_writing},  {"COMPRESSION_LEVEL", "99", no_writing},
+      {"ENCRYPTION", "sure", no_writing},    {"DB_COMPRESSION_KEEP_UP", "fast", no_writing},
+      {"DB_PORT", "abc", no_database},
+  };
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  const BackupConfig defaults = config::load(Sources{});
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name + "=" + c.value);
+    Sources s;
+    s.environment = {{c.name, c.value}, {"BACKUP_DIR", "/srv/b"}};
+    EXPECT_NE(config_error([&] { config::load(s); }).find(c.name), std::string::npos);
+    BackupConfig loaded;
+    ASSERT_NO_THROW(loaded = config::load(s, c.without));
+    EXPECT_EQ(loaded.backup_dir, "/srv/b");
+    EXPECT_EQ(loaded.retention_days, defaults.retention_days);
+    EXPECT_EQ(loaded.keep_last, defaults.keep_last);
+    EXPECT_EQ(loaded.compression_algorithm, defaults.compression_algorithm);
+    EXPECT_EQ(loaded.compression_level, defaults.compression_level);
+    EXPECT_EQ(loaded.encryption, defaults.encryption);
+    EXPECT_EQ(loaded.db_port, defaults.db_port);
+    const std::vector<std::string> logged = sink->last_formatted();
+    ASSERT_FALSE(logged.empty()) << "the ignored value must be warned about";
+    EXPECT_NE(logged.back().find(c.name + "='" + c.value + "'"), std::string::npos) << logged.back();
+  }
+  // Settings every command uses stay strict.
+  Sources s;
+  s.environment = {{"LOCK_WAIT_SECONDS", "soon"}};
+  config::Uses none;
+  none.retention = none.writing = none.database = false;
+  EXPECT_NE(config_error([&] { config::load(s, none); }).find("LOCK_WAIT_SECONDS"), std::string::npos);
+  spdlog::set_default_logger(previous);
+}
+
 TEST_F(ConfigLoaderTest, RetentionRulesDefaultOffAndAcceptZero) {
   const BackupConfig d = config::load(Sources{});
   EXPECT_EQ(d.keep_last + d.keep_daily + d.keep_weekly + d.keep_monthly + d.keep_yearly, 0);

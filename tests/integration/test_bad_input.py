@@ -30,9 +30,34 @@ class BadInputTest(CofferTestCase):
     # -- configuration errors (exit 2)
 
     def test_retention_days_not_a_number(self):
-        r = self.coffer("create", "--type", "full", env={"RETENTION_DAYS": "abc"})
+        self.make_repo()
+        r = self.coffer("cleanup", env={"RETENTION_DAYS": "abc"})
         check_fails_cleanly(r, EXIT_CONFIG)
         self.assertIn("RETENTION_DAYS", r.err)
+
+    def test_settings_a_command_does_not_use_do_not_block_it(self):
+        backup_id = self.make_repo()
+        expected = snapshot_tree(self.src)
+        # Each is refused by the commands that use it, and only warned about by the others.
+        cases = (
+            ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS", ("cleanup",)),
+            ({"KEEP_LAST": "-1"}, "KEEP_LAST", ("cleanup",)),
+            ({"COMPRESSION": "maybe"}, "COMPRESSION", ("create", "--type", "incremental")),
+            ({"ENCRYPTION": "perhaps"}, "ENCRYPTION", ("create", "--type", "incremental")),
+            ({"DB_PORT": "abc"}, "DB_PORT", ("create", "--type", "incremental")),
+        )
+        for env, name, user in cases:
+            with self.subTest(setting=name):
+                target = os.path.join(self.tmp, f"restore-{name}")
+                for args in (("list",), ("verify",), ("restore", backup_id, "--type", "files", "--target", target)):
+                    r = self.coffer(*args, env=env)
+                    self.assertEqual(r.code, 0, f"{name} blocked `{args[0]}`, which does not use it:\n{r}")
+                    self.assertIn(name, r.err, f"`{args[0]}` does not warn about the bad {name}:\n{r}")
+                self.assertEqual(snapshot_tree(target), expected)
+                r = self.coffer(*user, env=env)
+                check_fails_cleanly(r, EXIT_CONFIG)
+                self.assertIn(name, r.err)
+        self.assertEqual([b["backup_id"] for b in self.list_backups()], [backup_id])
 
     def test_compression_unknown_value(self):
         r = self.coffer("create", "--type", "full", env={"COMPRESSION": "maybe"})
@@ -170,7 +195,7 @@ class BadInputTest(CofferTestCase):
         good = self.make_repo()
         wrong_passphrase = "not the passphrase"
         cases = (
-            ("RETENTION_DAYS=abc", {"RETENTION_DAYS": "abc"}),
+            ("DB_PORT=abc", {"DB_PORT": "abc"}),
             ("COMPRESSION=maybe", {"COMPRESSION": "maybe"}),
             ("missing backup path", {"BACKUP_PATHS": os.path.join(self.tmp, "no-such-dir")}),
             ("no passphrase", {"BACKUP_PASSPHRASE_FILE": None}),
