@@ -20,11 +20,14 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
                                   "and copies to S3 (S3_MODE=copy), or writes to S3 directly (S3_MODE=repository)");
     std::unique_ptr<BackupManager> manager;
     try {
-      manager = make_manager(g);
+      manager = make_manager(g, config::Uses{.retention = false, .writing = true, .database = true});
     } catch (const Error& e) {
       // An invalid configuration is a failed attempt too: log it where BACKUP_DIR points.
-      log_failed_attempt(config::backup_dir_hint(sources_of(g)), *type, std::chrono::system_clock::now(), 0,
-                         nlohmann::json::object(), e.what(), category_name(e.category()));
+      const config::Sources sources = sources_of(g);
+      log_failed_attempt(config::backup_dir_hint(sources), *type, std::chrono::system_clock::now(), 0,
+                         nlohmann::json::object(), config::setting_hint(sources, "DB_NAME"), e.what(),
+                         category_name(e.category()), {},
+                         [](const std::string& w) { spdlog::warn("{}", w); });
       throw;
     }
     BackupScope scope = *only == "database" ? BackupScope::kDatabase

@@ -44,7 +44,14 @@ std::map<std::string, TimePoint> last_successes(const GlobalOptions& g) {
   try {
     auto manager = make_manager(g);
     for (const BackupInfo& b : manager->list_backups()) note(backup_type_name(b.type), parse_iso8601_utc(b.timestamp));
-    for (const auto& rec : BackupLog(manager->config().backup_dir).read())
+    nlohmann::json log = nlohmann::json::array();
+    try {
+      log = BackupLog(manager->config().backup_dir).read();
+    } catch (const Error& e) {
+      if (e.category() != ErrorCategory::kDamaged) throw;
+      spdlog::warn("{}", e.what());  // the first backup sets it aside; it must not stop the service
+    }
+    for (const auto& rec : log)
       if (rec.is_object() && rec.value("backup_type", "") == "cleanup" && rec.value("status", "") == "success")
         note("cleanup", parse_iso8601_utc(rec.value("timestamp", "")));
   } catch (const Error& e) {

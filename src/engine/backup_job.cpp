@@ -490,7 +490,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   while (true) {
     auto ids = repo.list_backup_ids();
     info.backup_id = make_backup_id(info.type, started, [&](const std::string& id) {
-      return std::binary_search(ids.begin(), ids.end(), id);
+      return std::binary_search(ids.begin(), ids.end(), id) || (options.id_taken && options.id_taken(id));
     });
     manifest.info = info;
     if (repo.write_manifest(manifest, nullptr)) break;

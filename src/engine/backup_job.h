@@ -23,6 +23,9 @@ struct BackupJobOptions {
   // Called after the packs and index are stored, just before the manifest commits the backup;
   // throws to stop (the caller's repository lock was removed meanwhile).
   std::function<void()> before_commit;
+  // Ids the new backup must not take besides those of the repository's backups (the log's
+  // failed attempts).
+  std::function<bool(const std::string&)> id_taken;
 };
 
 // Runs the backup and returns what it committed. Throws coffer::Error on failure; then nothing

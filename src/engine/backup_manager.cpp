@@ -117,18 +117,28 @@ void BackupManager::check_offsite_before_backup() {
 
 BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool keep) {
   auto started = std::chrono::system_clock::now();
+  try {
+    started = job_now();  // COFFER_NOW in tests, as the backup's own id and timestamp use
+  } catch (const Error&) {
+    // an invalid COFFER_NOW fails the backup below, where it is reported
+  }
   auto steady = std::chrono::steady_clock::now();
   CompressionSpec compression{Codec::kNone, 0};
+  Repository* opened = nullptr;
   try {
     compression = compression_of(config_);
     if (config_.s3_mode == S3Mode::kCopy && !source_s3_) check_offsite_before_backup();
     Repository& repo = repository(true);
+    opened = &repo;
     auto held = lock(repo, false, "coffer create");
     repo.load_index();
+    // Ids of failed attempts are in the log only: the new backup's id must not be one of them.
+    const std::set<std::string> logged = BackupLog(config_.backup_dir).ids();
     // A backup whose lock was removed (`coffer unlock` while it was suspended) must not commit:
     // a cleanup may have deleted data it deduplicated against.
-    BackupInfo info = run_backup(repo, config_, {type, scope, compression, on_progress_, on_warning_,
-                                                 [&held] { held->check_held(); }});
+    BackupInfo info = run_backup(repo, config_,
+                                 {type, scope, compression, on_progress_, on_warning_, [&held] { held->check_held(); },
+                                  [&logged](const std::string& id) { return logged.count(id) > 0; }});
     if (keep) {
       try {
         add_pin(repo.storage(), info.backup_id);
@@ -154,7 +164,7 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
                  {"objects", copy.objects},
                  {"bytes", copy.bytes}};
     }
-    BackupLog(config_.backup_dir)
+    BackupLog(config_.backup_dir, on_warning_)
         .append({{"backup_id", info.backup_id},
                  {"backup_type", backup_type_name(info.type)},
                  {"timestamp", info.timestamp},
@@ -168,7 +178,8 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
                    {"compression", codec_name(compression.codec)},
                    {"encrypted", repo.encrypted()},
                    {"parent", info.parent},
-                   {"hostname", info.hostname},
+                   {"host", info.hostname},
+                   {"hostname", info.hostname},  // for readers of older logs
                    {"files_read", info.files_read},
                    {"files", info.has_files},
                    {"database", info.database ? database_log_json(*info.database) : nlohmann::json(nullptr)},
@@ -182,12 +193,21 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
                  {"warnings", info.warnings}});
     return info;
   } catch (const Error& e) {
+    std::set<std::string> committed;
+    try {
+      if (opened)
+        for (const std::string& id : opened->list_backup_ids()) committed.insert(id);
+    } catch (const Error&) {
+      // the repository is out of reach: the log's own ids still count
+    }
+    auto in_repository = [&committed](const std::string& id) { return committed.count(id) > 0; };
     log_failed_attempt(config_.backup_dir, backup_type_name(type), started,
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - steady).count(),
                        {{"compressed", compression.codec != Codec::kNone},
                         {"compression", codec_name(compression.codec)},
-                        {"encrypted", config_.encryption}},
-                       e.what(), category_name(e.category()));
+                        {"encrypted", opened ? opened->encrypted() : config_.encryption}},
+                       scope == BackupScope::kFiles ? "" : config_.db_name, e.what(), category_name(e.category()),
+                       in_repository, on_warning_);
     throw;
   }
 }
@@ -402,7 +422,7 @@ CleanupResult BackupManager::cleanup(const CleanupOptions& options) {
       record["error"] = error->what();
       record["error_category"] = category_name(error->category());
     }
-    BackupLog(config_.backup_dir).append(record);
+    BackupLog(config_.backup_dir, on_warning_).append(record);
   };
   try {
     Repository& repo = repository(false);
@@ -416,7 +436,7 @@ CleanupResult BackupManager::cleanup(const CleanupOptions& options) {
     o.on_warning = on_warning_;
     o.check_lock = [&held] { held->check_held(); };
     o.before_removing = [&](const std::vector<std::string>& ids) {
-      BackupLog(config_.backup_dir)
+      BackupLog(config_.backup_dir, on_warning_)
           .append({{"backup_id", nullptr},
                     {"backup_type", "cleanup"},
                     {"timestamp", iso8601_utc(job_now())},

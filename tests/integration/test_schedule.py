@@ -139,5 +139,17 @@ class ScheduleTest(CofferTestCase):
         self.assertEqual([b["backup_type"] for b in self.list_backups()], ["full", "incremental"])
 
 
+    def test_damaged_backup_log_does_not_stop_the_service(self):
+        self.make_tree()
+        self.coffer("init", expect=0)
+        log_path = os.path.join(self.backup_dir, "backup_log.json")
+        with open(log_path, "w") as f:
+            f.write('[{"backup_id": "full_2026')  # cut off
+        r = self.coffer("schedule", "--max-jobs", "1", expect=0, timeout=90)
+        self.assertIn("catch-up", r.err)
+        self.assertEqual([b["backup_type"] for b in self.list_backups()], ["full"])
+        self.assertEqual(len([n for n in os.listdir(self.backup_dir) if n.startswith("backup_log.json.damaged-")]), 1)
+
+
 if __name__ == "__main__":
     unittest.main()
