@@ -13,10 +13,14 @@
 // thread-safe; several processes may use one repository at once: create, restore, verify and
 // pin take a shared repository lock, cleanup an exclusive one (see docs/repository-format.md).
 // A conflicting lock is waited for up to LOCK_WAIT_SECONDS, then Error(kInput) names its holder.
+// A local repository on read-only media (a mounted snapshot, a write-protected disk) can be
+// listed, verified and restored from: those take no lock there, and say so in a warning; the
+// commands that write to it fail with Error(kStorage) saying it is read-only.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +84,10 @@ class BackupManager {
   // S3_PREFIX) instead of BACKUP_DIR; the log stays in BACKUP_DIR. Set before the first call.
   void set_source_s3(bool on) { source_s3_ = on; }
   bool source_s3() const { return source_s3_; }
+  // `--no-lock` (as restic's): list, restore and verify take no repository lock, with a warning,
+  // for a repository this process cannot write to (e.g. read-only S3 credentials). A cleanup
+  // running meanwhile could remove what they read.
+  void set_no_lock(bool on) { no_lock_ = on; }
 
  private:
   Repository& repository(bool create_if_missing);
@@ -88,13 +96,21 @@ class BackupManager {
   void check_offsite_before_backup();
   std::vector<BackupInfo> committed_backups(bool with_offsite);
   std::string resolve_id(const std::string& backup_id);
+  // The lock of a command that writes to the repository; a read-only one is refused (kStorage).
   std::unique_ptr<RepoLock> lock(Repository& repo, bool exclusive, const std::string& command);
+  // The shared lock of a command that only reads: none (with a warning) under set_no_lock() or
+  // when the local repository is read-only.
+  std::unique_ptr<RepoLock> read_lock(Repository& repo, const std::string& command);
+  // Why the local repository cannot be written to ("Read-only file system"); nullopt when it
+  // can, or when it is on S3 (there only a write tells).
+  std::optional<std::string> read_only_reason() const;
 
   BackupConfig config_;
   std::unique_ptr<Repository> repo_;
   std::function<void(const Progress&)> on_progress_;
   std::function<void(const std::string&)> on_warning_;
   bool source_s3_ = false;
+  bool no_lock_ = false;
 };
 
 }  // namespace coffer

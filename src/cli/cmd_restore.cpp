@@ -14,6 +14,7 @@ Runner add_restore(CLI::App& app, GlobalOptions& g) {
     std::vector<std::string> tables;
     bool clean = false;
     int jobs = 2;
+    bool no_lock = false;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("backup_id", a->id, "backup to restore (see `coffer list`), or 'latest'")->required();
@@ -32,8 +33,11 @@ Runner add_restore(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--table", a->tables, "restore only this table: name or schema.name (repeatable)");
   cmd->add_flag("--clean", a->clean, "restore into a database that has tables, replacing them");
   cmd->add_option("--jobs", a->jobs, "parallel pg_restore jobs (default 2)")->check(CLI::Range(1, 64));
+  cmd->add_flag("--no-lock", a->no_lock, "take no repository lock (one that cannot be written to); warns");
   return [&g, a] {
-    auto manager = make_manager(g);
+    const bool database = a->type != "files";  // DB_* settings matter only when a database is restored
+    auto manager = make_manager(g, config::Uses{.retention = false, .writing = false, .database = database});
+    manager->set_no_lock(a->no_lock);
     RestoreOptions o;
     o.scope = a->type == "database" ? BackupScope::kDatabase : a->type == "files" ? BackupScope::kFiles : BackupScope::kAll;
     if (!a->target_db.empty()) o.target_db = a->target_db;

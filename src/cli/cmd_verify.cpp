@@ -10,8 +10,11 @@ Runner add_verify(CLI::App& app, GlobalOptions& g) {
   auto read_data = std::make_shared<bool>(false);
   cmd->add_option("backup_id", *id, "only this backup");
   cmd->add_flag("--read-data", *read_data, "also read, decrypt and re-hash every chunk");
-  return [&g, id, read_data] {
-    auto manager = make_manager(g);
+  auto no_lock = std::make_shared<bool>(false);
+  cmd->add_flag("--no-lock", *no_lock, "take no repository lock (one that cannot be written to); warns");
+  return [&g, id, read_data, no_lock] {
+    auto manager = make_manager(g, kReading);
+    manager->set_no_lock(*no_lock);
     VerifyOptions o;
     if (!id->empty()) o.backup_id = *id;
     o.read_data = *read_data;

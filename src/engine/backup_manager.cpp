@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -49,7 +50,36 @@ CompressionSpec compression_of(const BackupConfig& c) {
 BackupManager::BackupManager(BackupConfig config) : config_(std::move(config)) {}
 BackupManager::~BackupManager() = default;
 
+std::optional<std::string> BackupManager::read_only_reason() const {
+  if (repository_on_s3(config_, source_s3_)) return std::nullopt;
+  // The locks live in locks/; on a read-only filesystem access() says so even to root (EROFS).
+  for (const fs::path& dir : {config_.backup_dir, config_.backup_dir / "locks"}) {
+    std::error_code ec;
+    if (fs::is_directory(dir, ec) && ::access(dir.c_str(), W_OK) != 0) return std::string(std::strerror(errno));
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<RepoLock> BackupManager::read_lock(Repository& repo, const std::string& command) {
+  std::string why;
+  if (no_lock_) {
+    why = "--no-lock was given";
+  } else if (auto reason = read_only_reason()) {
+    why = "the repository " + config_.backup_dir.string() + " is read-only (" + *reason + ")";
+  } else {
+    return lock(repo, false, command);
+  }
+  if (on_warning_)
+    on_warning_("no lock was taken: " + why + "; a cleanup running at the same time could remove data that `" +
+                command + "` reads");
+  return nullptr;
+}
+
 std::unique_ptr<RepoLock> BackupManager::lock(Repository& repo, bool exclusive, const std::string& command) {
+  if (auto reason = read_only_reason())
+    fail(ErrorCategory::kStorage, "the repository " + config_.backup_dir.string() + " is read-only (" + *reason +
+                                      "): `" + command + "` writes to it; list, verify and restore work on read-only "
+                                      "media (or set BACKUP_DIR to a writable copy)");
   LockTiming timing;  // refresh every minute, stale after 10 minutes
   timing.wait = std::chrono::seconds(config_.lock_wait_seconds);
   return RepoLock::acquire(repo.storage(), exclusive, command, timing, on_warning_);
@@ -64,7 +94,9 @@ Repository& BackupManager::repository(bool create_if_missing) {
                                        ": the folder does not exist (check BACKUP_DIR, or run `coffer create`)");
   // On S3, BACKUP_DIR still holds backup_log.json.
   if (on_s3) fs::create_directories(config_.backup_dir, ec);
-  std::shared_ptr<Storage> storage = make_repository_storage(config_, source_s3_);
+  // Opening writes nothing: a repository on read-only media opens for reading (writers are
+  // refused by lock()).
+  std::shared_ptr<Storage> storage = make_repository_storage(config_, source_s3_, !create_if_missing);
   std::optional<std::string> passphrase = config::read_passphrase(config_);
   if (Repository::exists(*storage)) {
     repo_ = Repository::open(storage, passphrase);
@@ -323,7 +355,7 @@ void restore_database_and_files(Repository& repo, const Manifest& manifest, cons
 
 RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, const RestoreOptions& options) {
   Repository& repo = repository(false);
-  auto held = lock(repo, false, "coffer restore");
+  auto held = read_lock(repo, "coffer restore");
   std::string id = resolve_id(backup_id);
   repo.load_index();
   Manifest manifest = repo.read_manifest(id);
@@ -359,7 +391,7 @@ RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, c
 
 VerifyResult BackupManager::verify(const VerifyOptions& options) {
   Repository& repo = repository(false);
-  auto held = lock(repo, false, "coffer verify");
+  auto held = read_lock(repo, "coffer verify");
   VerifyOptions o = options;
   if (o.backup_id) o.backup_id = resolve_id(*o.backup_id);
   VerifyResult result = run_verify(repo, o, on_progress_);
@@ -495,19 +527,21 @@ std::vector<LockInfo> BackupManager::unlock(bool all) {
 
 RepairIndexResult BackupManager::repair_index(bool dry_run) {
   Repository& repo = repository(false);
-  auto held = lock(repo, !dry_run, dry_run ? "coffer repair index --dry-run" : "coffer repair index");
+  auto held = dry_run ? read_lock(repo, "coffer repair index --dry-run") : lock(repo, true, "coffer repair index");
   RepairIndexOptions o;
   o.dry_run = dry_run;
   o.on_warning = on_warning_;
   o.on_progress = on_progress_;
-  o.check_lock = [&held] { held->check_held(); };
+  o.check_lock = [&held] {
+    if (held) held->check_held();
+  };
   return run_repair_index(repo, o);
 }
 
 uint64_t BackupManager::repository_bytes() {
   std::error_code ec;
   if (!repository_on_s3(config_, source_s3_) && !fs::is_directory(config_.backup_dir, ec)) return 0;
-  std::shared_ptr<Storage> storage = make_repository_storage(config_, source_s3_);
+  std::shared_ptr<Storage> storage = make_repository_storage(config_, source_s3_, true);
   uint64_t total = 0;
   for (const ObjectInfo& o : storage->list(""))
     if (o.key.rfind("backup_log.json", 0) != 0) total += o.size;  // the log and its lock file

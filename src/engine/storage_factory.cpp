@@ -61,9 +61,9 @@ static std::shared_ptr<Storage> with_injected_faults(std::shared_ptr<Storage> st
   return std::make_shared<FaultyStorage>(std::move(storage), parse_storage_faults(spec), temp_names_hidden);
 }
 
-std::shared_ptr<Storage> make_repository_storage(const BackupConfig& config, bool source_s3) {
+std::shared_ptr<Storage> make_repository_storage(const BackupConfig& config, bool source_s3, bool read_only) {
   if (repository_on_s3(config, source_s3)) return with_injected_faults(make_s3_storage(config), false);
-  return with_injected_faults(std::make_shared<LocalStorage>(config.backup_dir), true);
+  return with_injected_faults(std::make_shared<LocalStorage>(config.backup_dir, read_only), true);
 }
 
 }  // namespace coffer

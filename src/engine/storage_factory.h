@@ -22,6 +22,8 @@ std::shared_ptr<S3Storage> make_s3_storage(const BackupConfig& config, S3Patienc
 
 // True when the repository is on S3: S3_MODE=repository, or source_s3 (--source s3).
 bool repository_on_s3(const BackupConfig& config, bool source_s3);
-std::shared_ptr<Storage> make_repository_storage(const BackupConfig& config, bool source_s3);
+// `read_only`: a local repository is opened without requiring that it be writable (see
+// LocalStorage); for commands that only read.
+std::shared_ptr<Storage> make_repository_storage(const BackupConfig& config, bool source_s3, bool read_only = false);
 
 }  // namespace coffer

@@ -62,7 +62,7 @@ void make_dirs(const fs::path& dir) {
 
 }  // namespace
 
-LocalStorage::LocalStorage(fs::path root) {
+LocalStorage::LocalStorage(fs::path root, bool read_only) {
   // A normal form without a trailing '/', so keys can be cut off listed paths by prefix.
   std::string r = root.lexically_normal().string();
   while (r.size() > 1 && r.back() == '/') r.pop_back();
@@ -70,6 +70,11 @@ LocalStorage::LocalStorage(fs::path root) {
   std::error_code ec;
   if (fs::exists(root_, ec) && !fs::is_directory(root_, ec))
     fail(ErrorCategory::kStorage, "backup folder " + root_.string() + " exists but is not a folder");
+  if (read_only) {
+    if (!fs::is_directory(root_, ec))
+      fail(ErrorCategory::kNotFound, "backup folder " + root_.string() + " does not exist (check BACKUP_DIR)");
+    return;
+  }
   try {
     make_dirs(root_);
   } catch (const Error& e) {

@@ -14,8 +14,10 @@ namespace coffer {
 class LocalStorage : public Storage {
  public:
   // `root` is created (with parents) if missing. Throws Error(kStorage) when it cannot be
-  // created or written, naming the directory.
-  explicit LocalStorage(std::filesystem::path root);
+  // created or written, naming the directory. With `read_only`, `root` must exist and is neither
+  // created nor required to be writable (a mounted snapshot, a write-protected disk): reads work,
+  // writes fail naming the object.
+  explicit LocalStorage(std::filesystem::path root, bool read_only = false);
 
   void put(const std::string& key, ByteView data) override;
   bool put_if_absent(const std::string& key, ByteView data) override;
