@@ -100,6 +100,14 @@ struct RowCountMismatch {
 
 struct DatabaseRestoreResult {
   std::string dbname;
+  // How the restore reached dbname: "into a scratch database, then swapped into place" (the
+  // target is replaced only after the checks passed), "... then renamed" (a new database), or
+  // "in place, in one transaction" (--table into a database that stays, or a user who may not
+  // create and rename databases).
+  std::string method;
+  // Row counts differed: dbname was left as it was and the restored copy is kept under this name
+  // for inspection ("" otherwise).
+  std::string kept_as;
   uint64_t tables_restored = 0;
   std::vector<RowCountMismatch> row_count_mismatches;
   std::vector<std::string> warnings;

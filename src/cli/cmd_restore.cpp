@@ -65,6 +65,8 @@ Runner add_restore(CLI::App& app, GlobalOptions& g) {
         for (const auto& m : r.database->row_count_mismatches)
           mm.push_back({{"table", m.table}, {"expected", m.expected}, {"actual", m.actual}});
         db = {{"dbname", r.database->dbname},
+              {"method", r.database->method},
+              {"kept_as", r.database->kept_as.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.database->kept_as)},
               {"tables_restored", r.database->tables_restored},
               {"row_count_mismatches", mm},
               {"warnings", r.database->warnings}};

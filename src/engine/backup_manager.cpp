@@ -287,6 +287,30 @@ std::string BackupManager::resolve_id(const std::string& backup_id) {
 
 namespace {
 
+bool holds(const BackupInfo& b, BackupScope scope) {
+  if (scope == BackupScope::kDatabase) return b.database.has_value();
+  if (scope == BackupScope::kFiles) return b.has_files;
+  return b.database.has_value() && b.has_files;
+}
+
+// "latest" for a restore: the newest backup (of `backups`, oldest first) that holds what the
+// restore asks for; for a full restore, the newest with both parts, else the newest of all.
+std::string latest_holding(const std::vector<BackupInfo>& backups, BackupScope scope, const std::string& where) {
+  if (backups.empty()) fail(ErrorCategory::kNotFound, "there are no backups in " + where);
+  for (auto it = backups.rbegin(); it != backups.rend(); ++it)
+    if (holds(*it, scope)) return it->backup_id;
+  if (scope == BackupScope::kAll) return backups.back().backup_id;
+  fail(ErrorCategory::kNotFound, std::string("no backup in ") + where + " holds " +
+                                     (scope == BackupScope::kDatabase ? "a database" : "files"));
+}
+
+// "; the newest backup that holds one is ID" (or "; no backup holds one").
+std::string newest_other(const std::vector<BackupInfo>& backups, BackupScope part) {
+  for (auto it = backups.rbegin(); it != backups.rend(); ++it)
+    if (holds(*it, part)) return "; the newest backup that holds " + std::string(part == BackupScope::kFiles ? "files" : "a database") + " is " + it->backup_id;
+  return std::string("; no backup holds ") + (part == BackupScope::kFiles ? "files" : "a database");
+}
+
 // Both at once: the database restore waits mostly on the server (pg_restore), the files restore
 // on this machine's reads and writes, so a full restore takes about as long as the longer one.
 // The files start once the database restore has checked its target, so that a refused target
@@ -356,15 +380,26 @@ void restore_database_and_files(Repository& repo, const Manifest& manifest, cons
 RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, const RestoreOptions& options) {
   Repository& repo = repository(false);
   auto held = read_lock(repo, "coffer restore");
-  std::string id = resolve_id(backup_id);
+  std::vector<BackupInfo> backups = committed_backups(false);
+  std::string id = backup_id == "latest" ? latest_holding(backups, options.scope, repo.storage().describe()) : backup_id;
   repo.load_index();
   Manifest manifest = repo.read_manifest(id);
   bool want_files = options.scope != BackupScope::kDatabase;
   bool want_db = options.scope != BackupScope::kFiles;
-  if (options.scope == BackupScope::kFiles && !manifest.info.has_files)
-    fail(ErrorCategory::kNotFound, "backup " + id + " holds no files (it was made with --only database)");
-  if (options.scope == BackupScope::kDatabase && !manifest.database)
-    fail(ErrorCategory::kNotFound, "backup " + id + " holds no database");
+  // A part asked for (by --type, or, for a full restore, by a target or the configuration) that
+  // the backup lacks fails the restore before anything is written: never a silent half restore.
+  const bool db_asked = options.scope == BackupScope::kDatabase || options.target_db || options.clean ||
+                        !options.tables.empty() || !config_.db_name.empty();
+  const bool files_asked = options.scope == BackupScope::kFiles || options.target || !options.include.empty() ||
+                           !config_.backup_paths.empty();
+  if (want_files && files_asked && !manifest.info.has_files)
+    fail(ErrorCategory::kNotFound, "backup " + id + " holds no files (it was made with --only database)" +
+                                       newest_other(backups, BackupScope::kFiles) +
+                                       (options.scope == BackupScope::kAll ? "; restore only its database with --type database" : ""));
+  if (want_db && db_asked && !manifest.database)
+    fail(ErrorCategory::kNotFound, "backup " + id + " holds no database (it was made with --only files, or without DB_NAME)" +
+                                       newest_other(backups, BackupScope::kDatabase) +
+                                       (options.scope == BackupScope::kAll ? "; restore only its files with --type files" : ""));
   RestoreResult result;
   result.backup_id = id;
   const bool db = want_db && manifest.database, files = want_files && manifest.info.has_files;

@@ -17,6 +17,7 @@
 
 #include "coffer/error.h"
 #include "engine/dump_directory.h"
+#include "engine/restore_target.h"
 #include "engine/row_count_check.h"
 #include "engine/tree_stream.h"
 #include "repo/blob_prefetcher.h"
@@ -145,6 +146,30 @@ void stage_whole_dump(Repository& repo, const std::vector<ChunkRef>& dump, TempA
   if (!repair.repaired) spdlog::debug("archive offsets left as they are: {}", repair.reason);
 }
 
+// Checks the restored row counts against the counts taken in the dump's snapshot. The server
+// counted what each COPY inserted; where that is the dump's count the table needs no scan
+// (count(*) on every table would read the whole database again). Anything else (statistics
+// off, not yet flushed by pg_restore's sessions, a real shortfall) is decided by count(*). The
+// session ends on return: a scratch database can be renamed only when nobody is connected.
+RowCountCheck check_restored_rows(const pg::Connection& conn, const std::string& db,
+                                  const std::vector<TableRows>& tables) {
+  pg::Session check(conn, db);
+  std::map<std::string, uint64_t> inserted;
+  for (const pg::TableInfo& t : check.tables_with_inserted_rows()) inserted[qualified(t.schema, t.name)] = t.rows;
+  std::map<std::string, pg::TableInfo> present;
+  for (const pg::TableInfo& t : check.user_tables()) present[qualified(t.schema, t.name)] = t;
+  return check_row_counts(tables, inserted, [&](const TableRows& t) -> std::optional<uint64_t> {
+    auto it = present.find(qualified(t.schema, t.name));
+    if (it == present.end()) return std::nullopt;
+    return check.count_rows(it->second);
+  });
+}
+
+// "-j2", or "--single-transaction" (one job).
+std::string jobs_label(const pg::RestoreRequest& r) {
+  return r.single_transaction ? "--single-transaction" : "-j" + std::to_string(r.jobs);
+}
+
 }  // namespace
 
 DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifest, const BackupConfig& config,
@@ -203,16 +228,16 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   {
     pg::Session admin(conn, "postgres");
     server_num = admin.server_version_num();
-    if (!admin.database_exists(dbname)) {
-      admin.create_database(dbname);
-    } else {
-      pg::Session target(conn, dbname);
-      if (target.has_user_tables() && !options.clean)
-        fail(ErrorCategory::kInput, "database " + dbname + " on " + conn.describe(dbname) +
-                                        " already has tables: restore into a new database with --target-db NAME, "
-                                        "or replace its contents with --clean");
-    }
   }
+  auto warn_and_record = [&](const std::string& w) {
+    result.warnings.push_back(w);
+    if (warn) warn(w);
+  };
+  // Checks the target (refusals come here, before anything is written) and prepares where the
+  // restore goes: a scratch database that takes the target's place only once it is checked.
+  RestoreTarget target(conn, {dbname, options.clean, !options.tables.empty(), backup_id}, warn_and_record);
+  result.method = target.method();
+  spdlog::debug("database restore into {}: {}", dbname, result.method);
   if (pg::major_of(server_num) < pg::major_of(part.info.server_version_num)) {
     std::string w = "restoring a dump of PostgreSQL " + part.info.server_version + " into an older server (" +
                     std::to_string(pg::major_of(server_num)) + "): this may fail or lose features";
@@ -224,70 +249,73 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   if (on_checked) on_checked();
 
   auto phase = std::chrono::steady_clock::now();
-  pg::RestoreRequest request;
-  request.dbname = dbname;
-  for (const TableRows& t : tables)
-    if (!options.tables.empty()) request.tables.push_back(qualified(t.schema, t.name));
-  request.clean = options.clean;
-  request.jobs = std::max(1, options.jobs);
-  std::optional<TempArchive> archive;
-  if (served) {
-    // A pipe that cannot be filled stops pg_restore (DumpDirectory::guard_reader); the pipe's
-    // error, not pg_restore's, is then reported.
-    request.on_start = [&](pid_t pid) { served->guard_reader(pid); };
-    served->open([&](uint64_t done, uint64_t total) { report("database: writing out large objects", done, total); });
-    spdlog::debug("database restore: {} tables served through pipes, {} bytes staged in {:.2f} s", served->pipes(),
-                  served->staged_bytes(), seconds_since(phase));
-    request.archive_path = served->path();
-    const std::string what = "database: pg_restore -j" + std::to_string(request.jobs) + " into " + dbname;
-    report(what);
-    // pg_restore runs in this thread: show how much of the dump it has read meanwhile (all of
-    // it is read in a whole restore; --table reads part, so no total then).
-    const uint64_t total = options.tables.empty() ? served->data_bytes() : 0;
-    auto tick = [&] {
-      const uint64_t read = served->bytes_read();
-      if (total > 0 && read >= total)
-        report(what + ": data loaded, building indexes and constraints");  // the rest of pg_restore's work
-      else
-        report(what, read, total);
-    };
-    ProgressTicker ticker(on_progress ? std::function<void()>(tick) : std::function<void()>());
-    try {
-      pg::run_pg_restore(tools, conn, request);
-    } catch (const Error&) {
+  RowCountCheck counts;
+  try {
+    pg::RestoreRequest request;
+    request.dbname = target.restore_into();
+    for (const TableRows& t : tables)
+      if (!options.tables.empty()) request.tables.push_back(qualified(t.schema, t.name));
+    request.clean = options.clean && target.single_transaction();  // a scratch database starts empty
+    request.single_transaction = target.single_transaction();
+    request.jobs = std::max(1, options.jobs);
+    std::optional<TempArchive> archive;
+    if (served) {
+      // A pipe that cannot be filled stops pg_restore (DumpDirectory::guard_reader); the pipe's
+      // error, not pg_restore's, is then reported.
+      request.on_start = [&](pid_t pid) { served->guard_reader(pid); };
+      served->open([&](uint64_t done, uint64_t total) { report("database: writing out large objects", done, total); });
+      spdlog::debug("database restore: {} tables served through pipes, {} bytes staged in {:.2f} s", served->pipes(),
+                    served->staged_bytes(), seconds_since(phase));
+      request.archive_path = served->path();
+      const std::string what = "database: pg_restore " + jobs_label(request) + " into " + dbname;
+      report(what);
+      // pg_restore runs in this thread: show how much of the dump it has read meanwhile (all of
+      // it is read in a whole restore; --table reads part, so no total then).
+      const uint64_t total = options.tables.empty() ? served->data_bytes() : 0;
+      auto tick = [&] {
+        const uint64_t read = served->bytes_read();
+        if (total > 0 && read >= total)
+          report(what + ": data loaded, building indexes and constraints");  // the rest of pg_restore's work
+        else
+          report(what, read, total);
+      };
+      ProgressTicker ticker(on_progress ? std::function<void()>(tick) : std::function<void()>());
+      try {
+        pg::run_pg_restore(tools, conn, request);
+      } catch (const Error&) {
+        ticker.stop();
+        served->finish();  // a pipe that failed is the cause: its error, not pg_restore's
+        throw;
+      }
       ticker.stop();
-      served->finish();  // a pipe that failed is the cause: its error, not pg_restore's
-      throw;
+      served->finish();
+    } else {
+      archive.emplace();
+      stage_whole_dump(repo, dump, *archive, part.info.dump_bytes, report);
+      spdlog::debug("database restore: dump of {} bytes staged in {:.2f} s", part.info.dump_bytes, seconds_since(phase));
+      request.archive_path = archive->path();
+      report("database: pg_restore " + jobs_label(request) + " into " + dbname);
+      pg::run_pg_restore(tools, conn, request);
     }
-    ticker.stop();
-    served->finish();
-  } else {
-    archive.emplace();
-    stage_whole_dump(repo, dump, *archive, part.info.dump_bytes, report);
-    spdlog::debug("database restore: dump of {} bytes staged in {:.2f} s", part.info.dump_bytes, seconds_since(phase));
-    request.archive_path = archive->path();
-    report("database: pg_restore -j" + std::to_string(request.jobs) + " into " + dbname);
-    pg::run_pg_restore(tools, conn, request);
-  }
-  spdlog::debug("database restore: pg_restore took {:.2f} s", seconds_since(phase));
-  phase = std::chrono::steady_clock::now();
+    spdlog::debug("database restore: pg_restore took {:.2f} s", seconds_since(phase));
+    phase = std::chrono::steady_clock::now();
 
-  // Check the restored row counts against the counts taken in the dump's snapshot. The server
-  // counted what each COPY inserted; where that is the dump's count the table needs no scan
-  // (count(*) on every table would read the whole database again). Anything else (statistics
-  // off, not yet flushed by pg_restore's sessions, a real shortfall) is decided by count(*).
-  report("database: checking the row counts of " + std::to_string(tables.size()) + " tables");
-  pg::Session check(conn, dbname);
-  std::map<std::string, uint64_t> inserted;
-  for (const pg::TableInfo& t : check.tables_with_inserted_rows()) inserted[qualified(t.schema, t.name)] = t.rows;
-  std::map<std::string, pg::TableInfo> present;
-  for (const pg::TableInfo& t : check.user_tables()) present[qualified(t.schema, t.name)] = t;
-  RowCountCheck counts = check_row_counts(tables, inserted, [&](const TableRows& t) -> std::optional<uint64_t> {
-    auto it = present.find(qualified(t.schema, t.name));
-    if (it == present.end()) return std::nullopt;
-    return check.count_rows(it->second);
-  });
-  result.row_count_mismatches = std::move(counts.mismatches);
+    report("database: checking the row counts of " + std::to_string(tables.size()) + " tables");
+    counts = check_restored_rows(conn, target.restore_into(), tables);
+  } catch (const Error& e) {
+    fail(e.category(), std::string(e.what()) + "; " + target.state_after_failure());
+  }
+  result.row_count_mismatches = counts.mismatches;
+  if (result.row_count_mismatches.empty()) {
+    target.commit();
+  } else if (std::string kept = target.keep_for_inspection(std::to_string(result.row_count_mismatches.size()) +
+                                                           " table(s) have other row counts than at backup time");
+             !kept.empty()) {
+    result.kept_as = kept;
+    warn_and_record("database " + dbname + " was left as it was: the restored copy's row counts differ from the "
+                    "backup's, so it did not replace it; it is kept as database " + kept +
+                    " for inspection (drop it when done)");
+  }
   spdlog::debug("database restore: row counts of {} tables checked in {:.2f} s ({} by count(*))", tables.size(),
                 seconds_since(phase), counts.scanned);
   result.tables_restored = tables.size();

@@ -369,8 +369,12 @@ class ServedDumpTest(DatabaseTestCase):
         target = self.new_db_name("killed")
         r = self.restore_db(backup, target_db=target, expect=None, env={"COFFER_FAILPOINT": "restore-pipe-fed"})
         self.assertEqual(r.code, -9, f"the failpoint did not kill coffer:\n{r}")
-        self.assert_no_sessions(target, "pg_restore is still connected after coffer was killed")
-        got = {k: v[0] for k, v in self.user_tables(self.pg.checksums(target)).items()}
+        # The restore went into a scratch database (its comment names the target), never the target.
+        self.assertFalse(self.pg.exists(target), "the killed restore created its target")
+        [[scratch]] = self.pg.query("SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') "
+                                    f"LIKE '%target={target} %'")
+        self.assert_no_sessions(scratch, "pg_restore is still connected after coffer was killed")
+        got = {k: v[0] for k, v in self.user_tables(self.pg.checksums(scratch)).items()}
         cut = {table_label(k): (n, expected.get(k)) for k, n in got.items() if n not in (0, expected.get(k))}
         self.assertEqual(cut, {}, "tables restored in part (rows, expected) after coffer was killed")
 
@@ -393,6 +397,8 @@ class ServedDumpTest(DatabaseTestCase):
         again = self.new_db_name("after_kill")
         r = self.restore_db(backup, target_db=again, expect=0)
         self.assertIn("that a killed restore left in", r.err)
+        self.assertIn(f"dropped database {scratch}", r.err)
+        self.assertFalse(self.pg.exists(scratch), "the next restore left the killed one's scratch database")
         self.assertEqual(os.listdir(self.tmpdir), [], "the next restore left the killed one's folder")
         self.assert_db_equals(again, self.source_sums, what="restore after a killed one")
 

@@ -96,6 +96,33 @@ std::string Session::query_value(const std::string& sql) {
   return PQgetvalue(r.res, 0, 0);
 }
 
+void Session::execute(const std::string& sql, const std::vector<std::string>& params) {
+  Result r(exec_checked(conn_, target_, sql, params));
+}
+
+std::vector<std::vector<std::string>> Session::query_rows(const std::string& sql,
+                                                          const std::vector<std::string>& params) {
+  Result r(exec_checked(conn_, target_, sql, params));
+  std::vector<std::vector<std::string>> rows(PQntuples(r.res));
+  for (int i = 0; i < PQntuples(r.res); ++i)
+    for (int j = 0; j < PQnfields(r.res); ++j) rows[i].push_back(PQgetisnull(r.res, i, j) ? "" : PQgetvalue(r.res, i, j));
+  return rows;
+}
+
+void Session::drop_database(const std::string& name) {
+  Result r(exec_checked(conn_, target_, "DROP DATABASE IF EXISTS " + quote_identifier(conn_, name)));
+}
+
+std::vector<std::string> Session::sessions_on(const std::string& name) {
+  std::vector<std::string> out;
+  for (const auto& row : query_rows("SELECT pid, coalesce(nullif(application_name, ''), 'no application name') "
+                                    "FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() "
+                                    "ORDER BY pid",
+                                    {name}))
+    out.push_back(row[0] + " (" + row[1] + ")");
+  return out;
+}
+
 int Session::server_version_num() { return PQserverVersion(conn_); }
 
 std::string Session::server_version() {

@@ -60,6 +60,15 @@ class Session {
 
   // Runs a query returning one text value (tests and small checks).
   std::string query_value(const std::string& sql);
+  // Runs a statement, or a query whose rows are returned as text ("" for NULL), with optional
+  // text parameters ($1, $2, ...).
+  void execute(const std::string& sql, const std::vector<std::string>& params = {});
+  std::vector<std::vector<std::string>> query_rows(const std::string& sql,
+                                                   const std::vector<std::string>& params = {});
+  // Drops `name` (DROP DATABASE IF EXISTS, identifier quoted safely).
+  void drop_database(const std::string& name);
+  // Other sessions connected to `name` right now, as "pid (application)" (this one left out).
+  std::vector<std::string> sessions_on(const std::string& name);
 
  private:
   PGconn* conn_ = nullptr;

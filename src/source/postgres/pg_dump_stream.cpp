@@ -62,8 +62,12 @@ std::optional<std::string> dump_globals(const Tools& tools, const Connection& co
 void run_pg_restore(const Tools& tools, const Connection& conn, const RestoreRequest& request) {
   if (request.archive_path.empty() || request.dbname.empty())
     fail(ErrorCategory::kInternal, "run_pg_restore needs an archive and a database name");
-  std::vector<std::string> base = {tools.pg_restore(), dbname_arg(request.dbname),
-                                   "--jobs=" + std::to_string(std::max(request.jobs, 1)), "--exit-on-error"};
+  std::vector<std::string> base = {tools.pg_restore(), dbname_arg(request.dbname), "--exit-on-error"};
+  // pg_restore allows one job only in a single transaction.
+  if (request.single_transaction)
+    base.push_back("--single-transaction");
+  else
+    base.push_back("--jobs=" + std::to_string(std::max(request.jobs, 1)));
   if (request.clean) {
     base.push_back("--clean");
     base.push_back("--if-exists");

@@ -40,6 +40,7 @@ struct RestoreRequest {
   std::vector<std::string> tables; // restore only these (pg_restore -t), empty = everything
   bool clean = false;              // --clean --if-exists
   int jobs = 2;                    // pg_restore -j
+  bool single_transaction = false; // --single-transaction (one job): a failure changes nothing
   std::function<void(pid_t)> on_start;  // told each pg_restore's pid (to stop it early)
 };
 // Runs pg_restore; throws Error(kDatabase) with its stderr on failure.

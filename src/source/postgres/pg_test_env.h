@@ -16,22 +16,11 @@
 #include "coffer/backup_config.h"
 #include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_connection.h"
+#include "source/postgres/pg_database_props.h"  // sql_identifier, sql_literal
 #include "source/postgres/pg_dump_stream.h"
 #include "util/bytes.h"
 
 namespace coffer::pg {
-
-inline std::string sql_identifier(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-inline std::string sql_literal(const std::string& value) {
-  std::string out = "'";
-  for (char c : value) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
 
 // Everything `dump` writes, read to its end; finish() then checks how pg_dump exited.
 inline Bytes read_whole_dump(DumpStream& dump) {

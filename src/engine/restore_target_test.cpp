@@ -1,0 +1,155 @@
+#include "engine/restore_target.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "coffer/error.h"
+#include "repo/repo_lock.h"
+#include "source/postgres/pg_test_env.h"
+
+namespace coffer {
+namespace {
+
+using pg::sql_identifier;
+using pg::sql_literal;
+
+class PgRestoreTargetTest : public pg::PgTestBase {
+ protected:
+  bool exists(const std::string& db) {
+    pg::Connection conn(config("postgres"));
+    pg::Session admin(conn, "postgres");
+    return admin.database_exists(db);
+  }
+  std::string one(const std::string& db, const std::string& query) {
+    pg::Connection conn(config(db));
+    pg::Session s(conn);
+    return s.query_value(query);
+  }
+  // A database with one table `marker` holding `value`.
+  std::string database_with(const std::string& stem, const std::string& value) {
+    std::string db = new_database(stem);
+    sql(db, "CREATE TABLE marker (v text); INSERT INTO marker VALUES (" + sql_literal(value) + ")");
+    return db;
+  }
+  std::vector<std::string> warnings_;
+  std::function<void(const std::string&)> warn_ = [this](const std::string& w) { warnings_.push_back(w); };
+};
+
+TEST_F(PgRestoreTargetTest, NewDatabaseIsRenamedIntoPlaceOnlyOnCommit) {
+  pg::Connection conn(config("postgres"));
+  std::string target = new_db_name("coffer_rt_new");
+  std::string scratch;
+  {
+    RestoreTarget t(conn, {target, false, false, "full_x"}, warn_);
+    scratch = t.restore_into();
+    EXPECT_EQ(scratch.rfind(kScratchDatabasePrefix, 0), 0u) << scratch;
+    EXPECT_FALSE(t.single_transaction());
+    EXPECT_TRUE(exists(scratch));
+    EXPECT_FALSE(exists(target));
+  }  // not committed: dropped
+  EXPECT_FALSE(exists(scratch));
+  EXPECT_FALSE(exists(target));
+
+  RestoreTarget t(conn, {target, false, false, "full_x"}, warn_);
+  sql(t.restore_into(), "CREATE TABLE restored (x int)");
+  t.commit();
+  EXPECT_TRUE(exists(target));
+  EXPECT_FALSE(exists(t.restore_into()));
+  EXPECT_EQ(one(target, "SELECT count(*) FROM restored"), "0");
+  EXPECT_EQ(one("postgres", "SELECT coalesce(shobj_description(oid, 'pg_database'), 'none') FROM pg_database "
+                            "WHERE datname = " + sql_literal(target)),
+            "none");
+}
+
+TEST_F(PgRestoreTargetTest, CleanReplacesTheTargetOnlyOnCommit) {
+  pg::Connection conn(config("postgres"));
+  std::string target = database_with("coffer_rt_live", "old");
+  {
+    RestoreTarget t(conn, {target, true, false, "full_x"}, warn_);
+    sql(t.restore_into(), "CREATE TABLE marker (v text); INSERT INTO marker VALUES ('half')");
+  }  // a failure: the target stays
+  EXPECT_EQ(one(target, "SELECT v FROM marker"), "old");
+
+  const std::string old_oid = one("postgres", "SELECT oid FROM pg_database WHERE datname = " + sql_literal(target));
+  RestoreTarget t(conn, {target, true, false, "full_x"}, warn_);
+  EXPECT_EQ(t.method(), "into a scratch database, then swapped into place");
+  sql(t.restore_into(), "CREATE TABLE marker (v text); INSERT INTO marker VALUES ('new')");
+  t.commit();
+  EXPECT_EQ(one(target, "SELECT v FROM marker"), "new");
+  EXPECT_FALSE(exists(t.restore_into()));
+  EXPECT_EQ(one("postgres", "SELECT count(*) FROM pg_database WHERE oid = " + old_oid), "0")
+      << "the replaced database is left";
+  EXPECT_TRUE(warnings_.empty());
+}
+
+TEST_F(PgRestoreTargetTest, RefusesTablesWithoutCleanAndBusyDatabases) {
+  pg::Connection conn(config("postgres"));
+  std::string target = database_with("coffer_rt_refuse", "old");
+  try {
+    RestoreTarget t(conn, {target, false, false, "full_x"}, warn_);
+    FAIL() << "a target with tables was accepted without clean";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kInput);
+    EXPECT_NE(std::string(e.what()).find("--clean"), std::string::npos) << e.what();
+  }
+  pg::Connection busy_conn(config(target));
+  pg::Session busy(busy_conn);  // someone using the database
+  try {
+    RestoreTarget t(conn, {target, true, false, "full_x"}, warn_);
+    FAIL() << "a database in use was accepted for replacing";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kInput);
+    EXPECT_NE(std::string(e.what()).find("1 session(s) are connected"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(PgRestoreTargetTest, SomeTablesRestoreInPlaceInOneTransaction) {
+  pg::Connection conn(config("postgres"));
+  std::string target = database_with("coffer_rt_tables", "old");
+  RestoreTarget t(conn, {target, true, true, "full_x"}, warn_);
+  EXPECT_TRUE(t.single_transaction());
+  EXPECT_EQ(t.restore_into(), target);
+  EXPECT_EQ(t.keep_for_inspection("why"), "");
+}
+
+TEST_F(PgRestoreTargetTest, KeptCopyOutlivesTheRestoreAndIsNotSwept) {
+  pg::Connection conn(config("postgres"));
+  std::string target = new_db_name("coffer_rt_keep");
+  std::string kept;
+  {
+    RestoreTarget t(conn, {target, false, false, "full_x"}, warn_);
+    kept = t.keep_for_inspection("row counts differ");
+  }
+  databases_.push_back(kept);  // dropped by TearDown
+  EXPECT_TRUE(exists(kept));
+  RestoreTarget again(conn, {new_db_name("coffer_rt_keep2"), false, false, "full_y"}, warn_);
+  EXPECT_TRUE(exists(kept)) << "a sweep dropped a copy kept for inspection";
+}
+
+TEST_F(PgRestoreTargetTest, SweepDropsScratchOfDeadRestoresOfThisHostOnly) {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);  // a pid that is surely gone
+  auto scratch = [&](const std::string& host, pid_t pid) {
+    std::string name = new_db_name("coffer_restore_t");
+    admin_sql("CREATE DATABASE " + sql_identifier(name) + " TEMPLATE template0; COMMENT ON DATABASE " +
+              sql_identifier(name) + " IS " +
+              sql_literal("coffer restore in progress: backup=full_x target=t host=" + host + " pid=" +
+                          std::to_string(pid)));
+    return name;
+  };
+  std::string dead = scratch(this_host(), child);
+  std::string alive = scratch(this_host(), ::getpid());
+  std::string elsewhere = scratch("some-other-host", child);
+  pg::Connection conn(config("postgres"));
+  RestoreTarget t(conn, {new_db_name("coffer_rt_sweep"), false, false, "full_x"}, warn_);
+  EXPECT_FALSE(exists(dead));
+  EXPECT_TRUE(exists(alive));
+  EXPECT_TRUE(exists(elsewhere));
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find("dropped database " + dead), std::string::npos) << warnings_[0];
+}
+
+}  // namespace
+}  // namespace coffer
