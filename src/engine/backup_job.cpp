@@ -338,6 +338,11 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
   for (unsigned t = 1; t < producers; ++t) threads.emplace_back(producer, t % 2 == 1);
   producer(false);
   for (auto& t : threads) t.join();
+  // The read-ahead threads look up entries' paths until they stop: stop them before the entries
+  // are moved below (a moved-from path is empty, "under no backup root", and the thread's
+  // exception ended the process).
+  ahead[0].reset();
+  ahead[1].reset();
   if (failure) std::rethrow_exception(failure);
   {
     std::lock_guard lock(progress_mu);

@@ -121,7 +121,8 @@ RestoreTarget::RestoreTarget(const pg::Connection& conn, Request request,
               " may not create and rename databases owned by its owner, which the faster way (a scratch database "
               "renamed into place) needs");
     } else {
-      std::vector<std::string> busy = admin.sessions_on(db);
+      // A session that just closed (ours above, a script's) stays listed for a moment.
+      std::vector<std::string> busy = sessions_after(admin, db, std::chrono::seconds(3));
       if (!busy.empty())
         fail(ErrorCategory::kInput,
              std::to_string(busy.size()) + " session(s) are connected to database " + db + " (pid " +

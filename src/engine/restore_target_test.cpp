@@ -133,8 +133,8 @@ TEST_F(PgRestoreTargetTest, SweepDropsScratchOfDeadRestoresOfThisHostOnly) {
   ::waitpid(child, nullptr, 0);  // a pid that is surely gone
   auto scratch = [&](const std::string& host, pid_t pid) {
     std::string name = new_db_name("coffer_restore_t");
-    admin_sql("CREATE DATABASE " + sql_identifier(name) + " TEMPLATE template0; COMMENT ON DATABASE " +
-              sql_identifier(name) + " IS " +
+    admin_sql("CREATE DATABASE " + sql_identifier(name) + " TEMPLATE template0");
+    admin_sql("COMMENT ON DATABASE " + sql_identifier(name) + " IS " +
               sql_literal("coffer restore in progress: backup=full_x target=t host=" + host + " pid=" +
                           std::to_string(pid)));
     return name;
