@@ -62,19 +62,25 @@ class ScheduleTest(CofferTestCase):
         check_fails_cleanly(self.coffer("schedule", env={"TZ": "Nowhere/Atlantis"}))
         self.assertFalse(os.path.exists(self.backup_dir))
 
+    def wait_for_log(self, proc, log_path, text):
+        """The scheduler's log once it holds `text` (or WAIT_SECONDS passed); fails when the
+        scheduler exits first."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        log = ""
+        while time.monotonic() < deadline and text not in log:
+            time.sleep(0.1)
+            with open(log_path, errors="replace") as f:
+                log = f.read()
+            self.assertIsNone(proc.poll(), f"coffer schedule exited early:\n{log}")
+        return log
+
     def test_catch_up_full_then_sigterm_exits_cleanly(self):
         self.make_tree()
         log_path = os.path.join(self.tmp, "schedule.log")
         env = dict(self.env, BACKUP_SCHEDULE_INCREMENTAL="* * * * *")
         proc = start_coffer(["schedule"], env, self.tmp, log_path)
         try:
-            deadline = time.monotonic() + WAIT_SECONDS
-            log = ""
-            while time.monotonic() < deadline and "full: finished" not in log:
-                time.sleep(0.1)
-                with open(log_path, errors="replace") as f:
-                    log = f.read()
-                self.assertIsNone(proc.poll(), f"coffer schedule exited early:\n{log}")
+            log = self.wait_for_log(proc, log_path, "full: finished")
             self.assertIn("full: finished", log, "no catch-up full backup within the wait")
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=WAIT_SECONDS)
@@ -98,13 +104,7 @@ class ScheduleTest(CofferTestCase):
         log_path = os.path.join(self.tmp, "schedule.log")
         first = start_coffer(["schedule"], self.env, self.tmp, log_path)
         try:
-            deadline = time.monotonic() + WAIT_SECONDS
-            log = ""
-            while time.monotonic() < deadline and "next run" not in log:
-                time.sleep(0.1)
-                with open(log_path, errors="replace") as f:
-                    log = f.read()
-                self.assertIsNone(first.poll(), f"coffer schedule exited early:\n{log}")
+            self.assertIn("next run", self.wait_for_log(first, log_path, "next run"), "the first scheduler never waited")
             r = self.coffer("schedule", timeout=30)
             check_fails_cleanly(r, 3)
             self.assertIn("another `coffer schedule`", r.err)
