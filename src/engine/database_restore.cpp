@@ -237,6 +237,16 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   // restore goes: a scratch database that takes the target's place only once it is checked.
   RestoreTarget target(conn, {dbname, options.clean, !options.tables.empty(), backup_id}, warn_and_record);
   result.method = target.method();
+  // pg_restore -t takes the table alone (PostgreSQL's docs say so); say it rather than let a
+  // restored table go without its keys, or an app's inserts fail on a dropped sequence.
+  if (!options.tables.empty())
+    warn_and_record(std::string("--table restores each table's definition and rows only (pg_restore -t): its "
+                                "indexes, constraints, triggers, column defaults and owned sequences are not "
+                                "restored") +
+                    (options.clean && target.single_transaction()
+                         ? "; --clean drops them with the table: to get them back, restore the whole backup into "
+                           "another database (--target-db) and take them from there"
+                         : ""));
   spdlog::debug("database restore into {}: {}", dbname, result.method);
   if (pg::major_of(server_num) < pg::major_of(part.info.server_version_num)) {
     std::string w = "restoring a dump of PostgreSQL " + part.info.server_version + " into an older server (" +

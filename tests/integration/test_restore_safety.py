@@ -118,6 +118,10 @@ class RestoreSafetyTest(tdb.DatabaseTestCase):
         sums_m = self.pg.checksums(db)
         r = self.restore_db(backup, "--clean", "--table", "messages", "--json")
         self.assertEqual(r.json()["database"]["method"], "in place, in one transaction")
+        # What pg_restore -t leaves out is said, not left for the application to find.
+        self.assertIn("owned sequences are not restored; --clean drops them with the table", r.err)
+        self.assertEqual(self.pg.query("SELECT count(*) FROM pg_class WHERE relname = 'message_id_seq'", db=db),
+                         [["0"]], "the warning describes what happened: the owned sequence went with the table")
         got = self.pg.checksums(db)
         for key in self.user_tables(sums_m):
             want = sums_a if key == ("public", "messages") else sums_m
