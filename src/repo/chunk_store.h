@@ -22,7 +22,7 @@
 
 #include "chunk/chunker.h"
 #include "codec/compression.h"
-#include "repo/byte_source.h"
+#include "util/byte_source.h"
 #include "repo/repository.h"
 
 namespace coffer {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "repo/byte_source.h"
+#include "util/byte_source.h"
 
 namespace coffer {
 

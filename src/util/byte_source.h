@@ -1,4 +1,5 @@
-// The source seam: anything that yields a stream of bytes (a file, a pg_dump pipe).
+// The source seam: anything that yields a stream of bytes (a file, a pg_dump pipe). A utility
+// (util/ depends on nothing above it): sources and util/subprocess.h implement it, repo/ reads it.
 #pragma once
 
 #include <algorithm>
