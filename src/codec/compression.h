@@ -6,12 +6,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "util/bytes.h"
 
 namespace coffer {
 
 enum class Codec : uint8_t { kNone = 0, kZstd = 1, kGzip = 2, kLz4 = 3 };
+
+// Every codec, in the order users are offered them (settings, their messages and docs).
+inline constexpr Codec kAllCodecs[] = {Codec::kZstd, Codec::kGzip, Codec::kLz4, Codec::kNone};
 
 struct CompressionSpec {
   Codec codec = Codec::kZstd;

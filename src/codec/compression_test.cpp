@@ -4,6 +4,8 @@
 #include <zstd.h>
 
 #include <random>
+#include <string>
+#include <vector>
 
 #include "coffer/error.h"
 
@@ -61,7 +63,10 @@ Bytes zstd_frame_without_size(ByteView data) {
 }  // namespace
 
 TEST(Compression, NamesAndLevels) {
-  for (Codec c : {Codec::kNone, Codec::kZstd, Codec::kGzip, Codec::kLz4}) {
+  std::vector<std::string> names;
+  for (Codec c : kAllCodecs) names.push_back(codec_name(c));
+  EXPECT_EQ(names, (std::vector<std::string>{"zstd", "gzip", "lz4", "none"}));
+  for (Codec c : kAllCodecs) {
     EXPECT_EQ(codec_from_name(codec_name(c)), c);
     auto [lo, hi] = level_range(c);
     EXPECT_LE(lo, default_level(c));

@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
+#include "codec/compression.h"
 #include "coffer/error.h"
 #include "config/aws_credentials.h"
 #include "util/redact.h"
@@ -144,6 +145,17 @@ std::string known_keys_list() {
     if (!out.empty()) out += ", ";
     out += lower(s.name);
   }
+  return out;
+}
+
+// codec/'s algorithm names as messages list them: "zstd, gzip, lz4 or none".
+std::string codec_names_text(const std::string& separator, const std::string& last_separator, bool with_none) {
+  std::vector<std::string> names;
+  for (Codec c : kAllCodecs)
+    if (with_none || c != Codec::kNone) names.emplace_back(codec_name(c));
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == names.size() ? last_separator : separator) + names[i];
   return out;
 }
 
@@ -470,21 +482,7 @@ class Interpreter {
     return v.text;
   }
 
-  static bool is_algorithm(const std::string& name) {
-    return name == "zstd" || name == "gzip" || name == "lz4" || name == "none";
-  }
-
-  // Mirrors level_range()/default_level() in codec/compression.h; {0, 0} = level ignored.
-  static std::pair<int, int> level_range(const std::string& algorithm) {
-    if (algorithm == "zstd") return {1, 19};
-    if (algorithm == "gzip") return {1, 9};
-    return {0, 0};
-  }
-  static int default_level(const std::string& algorithm) {
-    if (algorithm == "zstd") return 3;
-    if (algorithm == "gzip") return 6;
-    return 0;
-  }
+  static bool is_algorithm(const std::string& name) { return codec_from_name(name).has_value(); }
 
   // COMPRESSION may be a boolean or an algorithm name; COMPRESSION_ALGORITHM names one too.
   // When both name an algorithm, the higher-precedence source wins (a same-source disagreement is
@@ -505,14 +503,14 @@ class Interpreter {
         by_compression = Choice{t, compression_raw->origin};
       } else {
         invalid("COMPRESSION", *compression_raw,
-                "true, false, yes, no, 1, 0, on, off or an algorithm name (zstd, gzip, lz4, "
-                "none)");
+                "true, false, yes, no, 1, 0, on, off or an algorithm name (" +
+                    codec_names_text(", ", ", ", true) + ")");
       }
     }
     std::optional<Choice> by_algorithm;
     if (auto v = get("COMPRESSION_ALGORITHM")) {
       const std::string t = lower(v->text);
-      if (!is_algorithm(t)) invalid("COMPRESSION_ALGORITHM", *v, "zstd, gzip, lz4 or none");
+      if (!is_algorithm(t)) invalid("COMPRESSION_ALGORITHM", *v, codec_names_text(", ", " or ", true));
       by_algorithm = Choice{t, v->origin};
     }
 
@@ -531,7 +529,7 @@ class Interpreter {
            "COMPRESSION='" + compression_raw->text + "' (from " +
                origin_phrase(compression_raw->origin) + ") contradicts COMPRESSION_ALGORITHM='none'"
                " (from " + origin_phrase(chosen->origin) +
-               "): choose zstd, gzip or lz4, or set COMPRESSION=false");
+               "): choose " + codec_names_text(", ", " or ", false) + ", or set COMPRESSION=false");
     }
 
     Choice effective{c.compression_algorithm, Origin::kDefault};
@@ -549,7 +547,8 @@ class Interpreter {
                                      : c.compression ? Origin::kDefault
                                                      : effective.origin;
 
-    const auto [min, max] = level_range(algorithm);
+    const Codec codec = *codec_from_name(algorithm);
+    const auto [min, max] = level_range(codec);
     if (auto v = get("COMPRESSION_LEVEL")) {
       auto level = parse_int(v->text);
       if (!level) invalid("COMPRESSION_LEVEL", *v, "a whole number");
@@ -561,7 +560,7 @@ class Interpreter {
       }
       c.compression_level = *level;
     } else {
-      c.compression_level = default_level(algorithm);
+      c.compression_level = default_level(codec);
     }
   }
 

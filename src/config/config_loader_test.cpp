@@ -429,6 +429,25 @@ TEST_F(ConfigLoaderTest, CompressionLevelOutOfRangeNamesLevelAndAlgorithm) {
   EXPECT_EQ(config::load(s).compression_algorithm, "lz4");  // level ignored by lz4
 }
 
+// The algorithm names in these messages come from codec/; the wording stays as it was.
+TEST_F(ConfigLoaderTest, CompressionMessagesListTheCodecs) {
+  Sources s;
+  s.environment = {{"COMPRESSION", "maybe"}};
+  EXPECT_EQ(config_error([&] { config::load(s); }),
+            "COMPRESSION='maybe' (from environment) is not valid: expected true, false, yes, no, 1, 0, on, off "
+            "or an algorithm name (zstd, gzip, lz4, none)");
+  s.environment = {{"COMPRESSION_ALGORITHM", "brotli"}};
+  EXPECT_EQ(config_error([&] { config::load(s); }),
+            "COMPRESSION_ALGORITHM='brotli' (from environment) is not valid: expected zstd, gzip, lz4 or none");
+  s.environment = {{"COMPRESSION", "true"}, {"COMPRESSION_ALGORITHM", "none"}};
+  EXPECT_EQ(config_error([&] { config::load(s); }),
+            "COMPRESSION='true' (from environment) contradicts COMPRESSION_ALGORITHM='none' (from environment): "
+            "choose zstd, gzip or lz4, or set COMPRESSION=false");
+  s.environment = {{"COMPRESSION_ALGORITHM", "gzip"}, {"COMPRESSION_LEVEL", "10"}};
+  EXPECT_EQ(config_error([&] { config::load(s); }),
+            "COMPRESSION_LEVEL='10' (from environment) is not valid for compression algorithm gzip: expected 1..9");
+}
+
 TEST_F(ConfigLoaderTest, CompressionValueSetsAlgorithmAndSwitch) {
   struct Case {
     std::string compression;
