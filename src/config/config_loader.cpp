@@ -21,86 +21,11 @@
 #include "codec/compression.h"
 #include "coffer/error.h"
 #include "config/aws_credentials.h"
+#include "config/settings.h"
 #include "util/redact.h"
 
 namespace coffer::config {
 namespace {
-
-// kText: a string or a number, checked later by its reader (the scheduler service settings).
-enum class Kind { kString, kText, kPath, kPathList, kInt, kBool, kCompression };
-
-struct SettingSpec {
-  const char* name;
-  Kind kind;
-  bool secret;
-  // Read by `coffer schedule` / `coffer status`, which validate them; not part of BackupConfig.
-  bool service = false;
-};
-
-// Display order; also the set of accepted names (file keys are these in lower case).
-const std::vector<SettingSpec>& specs() {
-  static const std::vector<SettingSpec> table = {
-      {"BACKUP_DIR", Kind::kPath, false},
-      {"BACKUP_PATHS", Kind::kPathList, false},
-      {"RETENTION_DAYS", Kind::kInt, false},
-      {"KEEP_LAST", Kind::kInt, false},
-      {"KEEP_DAILY", Kind::kInt, false},
-      {"KEEP_WEEKLY", Kind::kInt, false},
-      {"KEEP_MONTHLY", Kind::kInt, false},
-      {"KEEP_YEARLY", Kind::kInt, false},
-      {"LOCK_WAIT_SECONDS", Kind::kInt, false},
-      {"COMPRESSION", Kind::kCompression, false},
-      {"COMPRESSION_ALGORITHM", Kind::kString, false},
-      {"COMPRESSION_LEVEL", Kind::kInt, false},
-      {"DB_COMPRESSION_KEEP_UP", Kind::kBool, false},
-      {"ENCRYPTION", Kind::kBool, false},
-      {"BACKUP_PASSPHRASE", Kind::kString, true},
-      {"BACKUP_PASSPHRASE_FILE", Kind::kPath, false},
-      {"DB_HOST", Kind::kString, false},
-      {"DB_PORT", Kind::kInt, false},
-      {"DB_NAME", Kind::kString, false},
-      {"DB_USER", Kind::kString, false},
-      {"DB_PASSWORD", Kind::kString, true},
-      {"S3_BUCKET", Kind::kString, false},
-      {"S3_REGION", Kind::kString, false},
-      {"AWS_ACCESS_KEY_ID", Kind::kString, false},
-      {"AWS_SECRET_ACCESS_KEY", Kind::kString, true},
-      {"AWS_SESSION_TOKEN", Kind::kString, true},
-      {"AWS_PROFILE", Kind::kString, false},
-      {"AWS_SHARED_CREDENTIALS_FILE", Kind::kPath, false},
-      {"S3_MODE", Kind::kString, false},
-      {"S3_ENDPOINT", Kind::kString, false},
-      {"S3_PREFIX", Kind::kString, false},
-      {"S3_PATH_STYLE", Kind::kBool, false},
-      {"S3_STORAGE_CLASS", Kind::kString, false},
-      {"S3_SSE", Kind::kString, false},
-      {"S3_SSE_KMS_KEY_ID", Kind::kString, false},
-      {"S3_CA_BUNDLE", Kind::kPath, false},
-      {"S3_VERIFY_TLS", Kind::kBool, false},
-      {"S3_RETRY_SECONDS", Kind::kInt, false},
-      {"BACKUP_SCHEDULE_FULL", Kind::kText, false, true},
-      {"BACKUP_SCHEDULE_INCREMENTAL", Kind::kText, false, true},
-      {"BACKUP_SCHEDULE_DIFFERENTIAL", Kind::kText, false, true},
-      {"BACKUP_SCHEDULE_CLEANUP", Kind::kText, false, true},
-      {"BACKUP_SCHEDULE_VERIFY", Kind::kText, false, true},
-      {"TZ", Kind::kText, false, true},
-      {"STATUS_MAX_AGE_HOURS", Kind::kText, false, true},
-      {"METRICS_FILE", Kind::kText, false, true},
-      {"METRICS_PORT", Kind::kText, false, true},
-      {"METRICS_ADDRESS", Kind::kText, false, true},
-      {"NOTIFY_COMMAND", Kind::kText, false, true},
-      {"NOTIFY_ON", Kind::kText, false, true},
-      {"NOTIFY_TIMEOUT_SECONDS", Kind::kText, false, true},
-  };
-  return table;
-}
-
-const SettingSpec* find_spec(const std::string& name) {
-  for (const auto& s : specs()) {
-    if (name == s.name) return &s;
-  }
-  return nullptr;
-}
 
 enum class Origin { kDefault, kFile, kEnvironment, kFlag, kCredentialsFile };
 
@@ -127,23 +52,11 @@ struct RawSettings {
   std::string config_file;  // for messages
 };
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
-}
-
 std::string known_keys_list() {
   std::string out;
-  for (const auto& s : specs()) {
+  for (const auto& s : settings()) {
     if (!out.empty()) out += ", ";
-    out += lower(s.name);
+    out += file_key(s);
   }
   return out;
 }
@@ -173,11 +86,11 @@ std::string nth_line(const std::filesystem::path& file, size_t line_number) {
 // toml++ descriptions can quote a few characters of the offending value; suppress them when the
 // broken line assigns a secret.
 bool line_assigns_secret(const std::string& line) {
-  std::string trimmed = lower(line);
+  std::string trimmed = lower_case(line);
   trimmed.erase(0, trimmed.find_first_not_of(" \t\"'"));
-  for (const auto& s : specs()) {
+  for (const auto& s : settings()) {
     if (!s.secret) continue;
-    const std::string key = lower(s.name);
+    const std::string key = file_key(s);
     if (trimmed.rfind(key, 0) == 0) return true;
   }
   return false;
@@ -266,7 +179,7 @@ void read_file_into(const std::filesystem::path& file, RawSettings& raw) {
   raw.config_file = file.string();
   for (const auto& [key_node, value] : table) {
     const std::string key(key_node.str());
-    const SettingSpec* spec = key == lower(key) ? find_spec(upper(key)) : nullptr;
+    const Setting* spec = find_file_key(key);
     if (!spec) {
       fail(ErrorCategory::kConfig, "unknown key '" + key + "' in config file '" + file.string() +
                                        "': known keys are " + known_keys_list());
@@ -280,11 +193,11 @@ RawSettings collect(const Sources& sources) {
   if (sources.config_file) read_file_into(*sources.config_file, raw);
   for (const auto& [name, value] : sources.environment) {
     // The environment holds many unrelated variables; only known, non-empty ones count.
-    if (value.empty() || !find_spec(name)) continue;
+    if (value.empty() || !find_setting(name)) continue;
     raw.values[name] = RawValue{value, std::nullopt, Origin::kEnvironment};
   }
   for (const auto& [name, value] : sources.flags) {
-    if (!find_spec(name)) {
+    if (!find_setting(name)) {
       fail(ErrorCategory::kInternal, "flag mapped to unknown setting '" + name + "'");
     }
     raw.values[name] = RawValue{value, std::nullopt, Origin::kFlag};
@@ -395,7 +308,7 @@ class Interpreter {
 
   [[noreturn]] void invalid(const std::string& name, const RawValue& v,
                             const std::string& allowed) const {
-    const SettingSpec* spec = find_spec(name);
+    const Setting* spec = find_setting(name);
     const std::string shown = spec && spec->secret ? "" : "='" + redact_url_credentials(v.text) + "'";
     fail(ErrorCategory::kConfig, name + shown + " (from " + origin_phrase(v.origin) +
                                      ") is not valid: expected " + allowed);
@@ -407,7 +320,7 @@ class Interpreter {
     const std::string& t = v.text;
     const std::string example = " (e.g. https://s3.eu-central-1.amazonaws.com or http://127.0.0.1:9000)";
     const size_t sep = t.find("://");
-    const std::string scheme = sep == std::string::npos ? "" : lower(t.substr(0, sep));
+    const std::string scheme = sep == std::string::npos ? "" : lower_case(t.substr(0, sep));
     if (scheme != "http" && scheme != "https") invalid("S3_ENDPOINT", v, "a URL starting with http:// or https://" + example);
     std::string authority = t.substr(sep + 3);
     if (!authority.empty() && authority.back() == '/') authority.pop_back();
@@ -465,7 +378,7 @@ class Interpreter {
   }
 
   static std::optional<bool> parse_bool(const std::string& text) {
-    const std::string t = lower(text);
+    const std::string t = lower_case(text);
     if (t == "true" || t == "yes" || t == "1" || t == "on") return true;
     if (t == "false" || t == "no" || t == "0" || t == "off") return false;
     return std::nullopt;
@@ -496,7 +409,7 @@ class Interpreter {
     std::optional<bool> enabled;
     std::optional<Choice> by_compression;
     if (compression_raw) {
-      const std::string t = lower(compression_raw->text);
+      const std::string t = lower_case(compression_raw->text);
       if (auto b = parse_bool(t)) {
         enabled = *b;
       } else if (is_algorithm(t)) {
@@ -509,7 +422,7 @@ class Interpreter {
     }
     std::optional<Choice> by_algorithm;
     if (auto v = get("COMPRESSION_ALGORITHM")) {
-      const std::string t = lower(v->text);
+      const std::string t = lower_case(v->text);
       if (!is_algorithm(t)) invalid("COMPRESSION_ALGORITHM", *v, codec_names_text(", ", " or ", true));
       by_algorithm = Choice{t, v->origin};
     }
@@ -572,7 +485,7 @@ class Interpreter {
     }
     c.s3_mode = c.s3_bucket.empty() ? S3Mode::kOff : S3Mode::kCopy;
     if (auto v = get("S3_MODE")) {
-      const std::string t = lower(v->text);
+      const std::string t = lower_case(v->text);
       if (t == "off") c.s3_mode = S3Mode::kOff;
       else if (t == "copy") c.s3_mode = S3Mode::kCopy;
       else if (t == "repository") c.s3_mode = S3Mode::kRepository;
@@ -715,7 +628,7 @@ std::string display_value(const BackupConfig& c, const std::string& name) {
 const std::vector<std::string>& setting_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const auto& s : specs()) out.emplace_back(s.name);
+    for (const auto& s : settings()) out.emplace_back(s.name);
     return out;
   }();
   return names;
@@ -755,7 +668,7 @@ std::vector<SettingView> describe(const Sources& sources) {
   Interpreter interpreter(raw);
   const BackupConfig config = interpreter.build();
   std::vector<SettingView> out;
-  for (const auto& spec : specs()) {
+  for (const auto& spec : settings()) {
     const std::string name = spec.name;
     if (spec.service) {
       auto it = raw.values.find(name);
@@ -771,7 +684,7 @@ std::vector<SettingView> describe(const Sources& sources) {
 std::map<std::string, std::string> service_settings(const Sources& sources) {
   std::map<std::string, std::string> out;
   for (const auto& [name, value] : collect(sources).values)
-    if (const SettingSpec* spec = find_spec(name); spec && spec->service) out[name] = value.text;
+    if (const Setting* spec = find_setting(name); spec && spec->service) out[name] = value.text;
   return out;
 }
 
