@@ -14,6 +14,7 @@
 
 #include "coffer/error.h"
 #include "config/aws_credentials.h"
+#include "config/config_test_support.h"
 
 namespace coffer {
 namespace {
@@ -21,44 +22,16 @@ namespace {
 using config::Sources;
 namespace fs = std::filesystem;
 
-class ConfigLoaderTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "coffer-config-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+using config_test::config_error;
 
-  fs::path write(const std::string& name, const std::string& content, mode_t mode = 0600) {
-    const fs::path p = dir_ / name;
-    std::ofstream(p, std::ios::binary) << content;
-    ::chmod(p.c_str(), mode);
-    return p;
-  }
+class ConfigLoaderTest : public config_test::TempDirTest {
+ protected:
   Sources with_file(const std::string& toml) {
     Sources s;
     s.config_file = write("coffer.toml", toml);
     return s;
   }
-
-  fs::path dir_;
 };
-
-// Runs f and returns the kConfig error message; fails the test when no kConfig error is thrown.
-std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.category(), ErrorCategory::kConfig) << e.what();
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "unexpected exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected a configuration error";
-  return {};
-}
 
 std::map<std::string, config::SettingView> views_by_name(const Sources& s) {
   std::map<std::string, config::SettingView> out;
@@ -515,43 +488,6 @@ TEST_F(ConfigLoaderTest, BackupPathsFromStringAndArray) {
 
   const Sources bad = with_file("backup_paths = [\"/a\", 3]\n");
   EXPECT_NE(config_error([&] { config::load(bad); }).find("backup_paths"), std::string::npos);
-}
-
-TEST_F(ConfigLoaderTest, UnknownTomlKeyNamesKeyAndFile) {
-  const Sources s = with_file("retention_days = 3\nretension_days = 4\n");
-  const std::string msg = config_error([&] { config::load(s); });
-  EXPECT_NE(msg.find("retension_days"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(s.config_file->string()), std::string::npos) << msg;
-
-  const Sources upper = with_file("RETENTION_DAYS = 3\n");
-  EXPECT_NE(config_error([&] { config::load(upper); }).find("RETENTION_DAYS"), std::string::npos);
-  const Sources table = with_file("[db]\nhost = \"x\"\n");
-  EXPECT_NE(config_error([&] { config::load(table); }).find("'db'"), std::string::npos);
-}
-
-TEST_F(ConfigLoaderTest, WrongTomlTypeNamesKey) {
-  for (const std::string& toml : std::vector<std::string>{"retention_days = \"30\"", "db_host = 5", "encryption = \"yes\"",
-                                 "backup_dir = true", "db_port = 1.5"}) {
-    SCOPED_TRACE(toml);
-    const Sources s = with_file(toml + "\n");
-    const std::string key = toml.substr(0, toml.find(' '));
-    EXPECT_NE(config_error([&] { config::load(s); }).find("'" + key + "'"), std::string::npos);
-  }
-}
-
-TEST_F(ConfigLoaderTest, TomlSyntaxErrorNamesFileAndLine) {
-  const Sources s = with_file("retention_days = 3\n\ndb_host = \"unterminated\n");
-  const std::string msg = config_error([&] { config::load(s); });
-  EXPECT_NE(msg.find(s.config_file->string()), std::string::npos) << msg;
-  EXPECT_NE(msg.find("line 3"), std::string::npos) << msg;
-}
-
-TEST_F(ConfigLoaderTest, MissingConfigFileIsAnError) {
-  Sources s;
-  s.config_file = dir_ / "nope.toml";
-  const std::string msg = config_error([&] { config::load(s); });
-  EXPECT_NE(msg.find("nope.toml"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;
 }
 
 TEST_F(ConfigLoaderTest, SecretsNeverAppearInDescribeOrErrors) {
