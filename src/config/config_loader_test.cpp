@@ -13,7 +13,6 @@
 #include <spdlog/spdlog.h>
 
 #include "coffer/error.h"
-#include "config/aws_credentials.h"
 #include "config/config_test_support.h"
 
 namespace coffer {
@@ -426,19 +425,3 @@ TEST_F(ConfigLoaderTest, WarnsWhenPassphraseFileIsReadableByOthers) {
 }  // namespace
 }  // namespace coffer
 
-// --- S3 settings ---
-
-namespace coffer {
-
-TEST_F(ConfigLoaderTest, CredentialsFileSyntaxErrorsHideTheLine) {
-  const auto profiles = config::parse_aws_credentials("[a]\nk = v = w\n[ profile b ]\nx=1\n", "f");
-  EXPECT_EQ(profiles.at("a").at("k"), "v = w");
-  EXPECT_EQ(profiles.at("b").at("x"), "1");
-  const std::string msg = config_error([] { config::parse_aws_credentials("[a]\nTopSecretValue\n", "f"); });
-  EXPECT_NE(msg.find("line 2"), std::string::npos) << msg;
-  EXPECT_EQ(msg.find("TopSecretValue"), std::string::npos) << msg;
-  EXPECT_NE(config_error([] { config::parse_aws_credentials("key = before_section\n", "f"); }).find("line 1"),
-            std::string::npos);
-}
-
-}  // namespace coffer
