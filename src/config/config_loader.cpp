@@ -2,14 +2,7 @@
 // source wins per setting), then parse and validate each into BackupConfig.
 #include "config/config_loader.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-
-#include <spdlog/spdlog.h>
 
 #include "coffer/error.h"
 #include "config/config_file.h"
@@ -151,52 +144,6 @@ std::map<std::string, std::string> service_settings(const Sources& sources) {
   for (const auto& [name, value] : collect(sources).values)
     if (const Setting* spec = find_setting(name); spec && spec->service) out[name] = value.text;
   return out;
-}
-
-std::optional<std::string> read_passphrase(const BackupConfig& config) {
-  if (!config.passphrase_file.empty()) {
-    const std::string file = config.passphrase_file.string();
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {
-      fail(ErrorCategory::kConfig, "cannot read passphrase file '" + file +
-                                       "' (BACKUP_PASSPHRASE_FILE): " + std::strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
-      fail(ErrorCategory::kConfig,
-           "passphrase file '" + file + "' (BACKUP_PASSPHRASE_FILE) is not a regular file");
-    }
-    if (st.st_mode & (S_IRGRP | S_IROTH)) {
-      spdlog::warn("passphrase file '{}' is readable by group or others; run: chmod 600 '{}'",
-                   file, file);
-    }
-    std::ifstream in(config.passphrase_file, std::ios::binary);
-    if (!in) {
-      fail(ErrorCategory::kConfig, "cannot read passphrase file '" + file +
-                                       "' (BACKUP_PASSPHRASE_FILE): " + std::strerror(errno));
-    }
-    std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    if (!in.good() && !in.eof()) {
-      fail(ErrorCategory::kConfig,
-           "cannot read passphrase file '" + file + "' (BACKUP_PASSPHRASE_FILE)");
-    }
-    if (!content.empty() && content.back() == '\n') {
-      content.pop_back();
-      if (!content.empty() && content.back() == '\r') content.pop_back();
-    }
-    if (content.empty()) {
-      fail(ErrorCategory::kConfig, "passphrase file '" + file +
-                                       "' (BACKUP_PASSPHRASE_FILE) is empty: put the "
-                                       "passphrase in it");
-    }
-    return content;
-  }
-  if (config.passphrase) {
-    if (config.passphrase->empty()) {
-      fail(ErrorCategory::kConfig, "BACKUP_PASSPHRASE is empty: set a non-empty passphrase");
-    }
-    return config.passphrase;
-  }
-  return std::nullopt;
 }
 
 }  // namespace coffer::config

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "coffer/backup_config.h"
+#include "config/passphrase.h"  // read_passphrase, for the loader's callers
 
 namespace coffer::config {
 
@@ -60,10 +61,5 @@ std::map<std::string, std::string> service_settings(const Sources& sources);
 
 // Names of all settings coffer reads, in display order.
 const std::vector<std::string>& setting_names();
-
-// Reads the passphrase per the config (file first, then BACKUP_PASSPHRASE). Strips one trailing
-// newline from a file. Returns nullopt when neither is set. Throws Error(kConfig) when the file
-// cannot be read (naming the file), and warns (spdlog) when the file is readable by others.
-std::optional<std::string> read_passphrase(const BackupConfig& config);
 
 }  // namespace coffer::config
