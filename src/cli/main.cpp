@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/redacting_sink.h"
+#include "config/settings.h"
 
 using namespace coffer;
 
@@ -27,16 +28,12 @@ int main(int argc, char** argv) {
   app.fallthrough();
   cli::GlobalOptions g;
   app.add_option("--config", g.config_file, "TOML config file (keys: lower-case setting names)");
-  auto flag = [&](const std::string& name, const std::string& setting, const std::string& help) {
-    app.add_option_function<std::string>(name, [&g, setting](const std::string& v) { g.flags[setting] = v; }, help);
-  };
-  flag("--backup-dir", "BACKUP_DIR", "repository folder (BACKUP_DIR, default ./backups)");
-  flag("--paths", "BACKUP_PATHS", "folders to back up, colon-separated (BACKUP_PATHS)");
-  flag("--passphrase-file", "BACKUP_PASSPHRASE_FILE", "file holding the passphrase (BACKUP_PASSPHRASE_FILE)");
-  flag("--compression", "COMPRESSION", "true|false|zstd|gzip|lz4|none (COMPRESSION)");
-  flag("--compression-level", "COMPRESSION_LEVEL", "codec level (COMPRESSION_LEVEL)");
-  flag("--encryption", "ENCRYPTION", "true|false, for a new repository (ENCRYPTION)");
-  flag("--retention-days", "RETENTION_DAYS", "days to keep backups (RETENTION_DAYS)");
+  // The settings that have a flag (--backup-dir, ...): the settings table names them.
+  for (const config::Setting& s : config::settings()) {
+    if (s.flag.empty()) continue;
+    app.add_option_function<std::string>(
+        s.flag, [&g, name = s.name](const std::string& v) { g.flags[name] = v; }, config::flag_help(s));
+  }
   app.add_option("--source", g.source,
                  "where list, restore, verify and cleanup find the repository: local (BACKUP_DIR, or S3 with "
                  "S3_MODE=repository) or s3 (the S3 copy; for a machine whose BACKUP_DIR is empty)")

@@ -20,17 +20,6 @@
 namespace coffer::config {
 namespace {
 
-// codec/'s algorithm names as messages list them: "zstd, gzip, lz4 or none".
-std::string codec_names_text(const std::string& separator, const std::string& last_separator, bool with_none) {
-  std::vector<std::string> names;
-  for (Codec c : kAllCodecs)
-    if (with_none || c != Codec::kNone) names.emplace_back(codec_name(c));
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i)
-    out += (i == 0 ? "" : i + 1 == names.size() ? last_separator : separator) + names[i];
-  return out;
-}
-
 class Interpreter {
  public:
   explicit Interpreter(RawSettings raw, Uses uses = {}) : raw_(std::move(raw)), uses_(uses) {}
@@ -247,13 +236,13 @@ class Interpreter {
       } else {
         invalid("COMPRESSION", *compression_raw,
                 "true, false, yes, no, 1, 0, on, off or an algorithm name (" +
-                    codec_names_text(", ", ", ", true) + ")");
+                    codec_names(", ", ", ", true) + ")");
       }
     }
     std::optional<Choice> by_algorithm;
     if (auto v = get("COMPRESSION_ALGORITHM")) {
       const std::string t = lower_case(v->text);
-      if (!is_algorithm(t)) invalid("COMPRESSION_ALGORITHM", *v, codec_names_text(", ", " or ", true));
+      if (!is_algorithm(t)) invalid("COMPRESSION_ALGORITHM", *v, codec_names(", ", " or ", true));
       by_algorithm = Choice{t, v->origin};
     }
 
@@ -272,7 +261,7 @@ class Interpreter {
            "COMPRESSION='" + compression_raw->text + "' (from " +
                origin_phrase(compression_raw->origin) + ") contradicts COMPRESSION_ALGORITHM='none'"
                " (from " + origin_phrase(chosen->origin) +
-               "): choose " + codec_names_text(", ", " or ", false) + ", or set COMPRESSION=false");
+               "): choose " + codec_names(", ", " or ", false) + ", or set COMPRESSION=false");
     }
 
     Choice effective{c.compression_algorithm, Origin::kDefault};

@@ -1,5 +1,6 @@
 // The settings coffer reads, in one table: the environment variables are their names, the config
-// file's keys their names in lower case.
+// file's keys their names in lower case, and the command-line flags, `coffer config` and the
+// checks of README's list of settings all come from it.
 #pragma once
 
 #include <string>
@@ -13,11 +14,14 @@ namespace coffer::config {
 enum class Kind { kString, kText, kPath, kPathList, kInt, kBool, kCompression };
 
 struct Setting {
-  const char* name;  // the environment variable
+  std::string name;  // the environment variable
   Kind kind;
   bool secret;  // its value is never shown: redacted in `coffer config`, left out of messages
   // Read by `coffer schedule` / `coffer status`, which validate them; not part of BackupConfig.
-  bool service = false;
+  bool service;
+  std::string default_text;  // the default as README's table states it; "" when unset means nothing
+  std::string doc;           // what it is, in one line (a flag's help)
+  std::string flag;          // the command-line flag that sets it ("--backup-dir"), or ""
 };
 
 // Every setting, in display order (`coffer config`).
@@ -32,5 +36,12 @@ std::string lower_case(std::string text);
 // lower case only).
 std::string file_key(const Setting& setting);
 const Setting* find_file_key(std::string_view key);
+
+// The help text of a setting's flag: its doc line and the variable it sets.
+std::string flag_help(const Setting& setting);
+
+// codec/'s compression algorithm names, in its order, as text lists them: with separator ", "
+// and last_separator " or ", "zstd, gzip, lz4 or none". with_none=false leaves out "none".
+std::string codec_names(const std::string& separator, const std::string& last_separator, bool with_none);
 
 }  // namespace coffer::config

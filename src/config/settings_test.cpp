@@ -1,5 +1,6 @@
 #include "config/settings.h"
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -47,6 +48,42 @@ TEST(SettingsTest, SecretsAreStringsAndServiceSettingsAreText) {
   }
   EXPECT_EQ(secrets, (std::set<std::string>{"BACKUP_PASSPHRASE", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY",
                                             "AWS_SESSION_TOKEN"}));
+}
+
+TEST(SettingsTest, FlagsAreUniqueAndNoSecretHasOne) {
+  std::map<std::string, std::string> flags;  // flag -> setting
+  for (const Setting& s : settings()) {
+    SCOPED_TRACE(s.name);
+    EXPECT_FALSE(s.doc.empty());
+    if (s.flag.empty()) continue;
+    // A value on the command line is seen by every user of the machine (ps): never a secret's.
+    EXPECT_FALSE(s.secret);
+    EXPECT_TRUE(flags.emplace(s.flag, s.name).second) << s.flag << " given twice";
+    EXPECT_EQ(s.flag.rfind("--", 0), 0u) << s.flag;
+    EXPECT_EQ(s.flag.find_first_not_of("-abcdefghijklmnopqrstuvwxyz"), std::string::npos) << s.flag;
+  }
+  EXPECT_EQ(flags, (std::map<std::string, std::string>{{"--backup-dir", "BACKUP_DIR"},
+                                                       {"--paths", "BACKUP_PATHS"},
+                                                       {"--passphrase-file", "BACKUP_PASSPHRASE_FILE"},
+                                                       {"--compression", "COMPRESSION"},
+                                                       {"--compression-level", "COMPRESSION_LEVEL"},
+                                                       {"--encryption", "ENCRYPTION"},
+                                                       {"--retention-days", "RETENTION_DAYS"}}));
+}
+
+TEST(SettingsTest, FlagHelpNamesTheVariable) {
+  EXPECT_EQ(flag_help(*find_setting("RETENTION_DAYS")), "days to keep backups (RETENTION_DAYS)");
+  EXPECT_EQ(flag_help(*find_setting("BACKUP_DIR")), "repository folder, default ./backups (BACKUP_DIR)");
+}
+
+// The compression settings' texts list codec/'s algorithms and levels.
+TEST(SettingsTest, CompressionTextsComeFromTheCodecs) {
+  EXPECT_EQ(codec_names(", ", " or ", true), "zstd, gzip, lz4 or none");
+  EXPECT_EQ(codec_names(", ", ", ", true), "zstd, gzip, lz4, none");
+  EXPECT_EQ(codec_names(", ", " or ", false), "zstd, gzip or lz4");
+  EXPECT_EQ(find_setting("COMPRESSION")->doc, "true|false|zstd|gzip|lz4|none");
+  EXPECT_EQ(find_setting("COMPRESSION_ALGORITHM")->doc, "zstd|gzip|lz4|none");
+  EXPECT_EQ(find_setting("COMPRESSION_LEVEL")->default_text, "3 (zstd), 6 (gzip)");
 }
 
 TEST(SettingsTest, LowerCaseChangesAsciiLettersOnly) {
