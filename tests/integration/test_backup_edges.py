@@ -4,6 +4,7 @@ repository inside a backed-up folder is left out with one warning. And `coffer -
 examples, the environment variables and the exit codes."""
 
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -117,6 +118,22 @@ class BackupEdgesTest(CofferTestCase):
         r = self.coffer("restore", "--help", expect=0)
         self.assertIn("--existing", r.out)
         self.assertIn("if-different", r.out)
+
+    def test_help_names_every_setting(self):
+        """The help's hand-written list of environment variables is checked against the settings
+        table, as `coffer config` shows it. A name starting with '_' continues the one before it
+        (BACKUP_SCHEDULE_FULL, _INCREMENTAL)."""
+        _, settings = self.coffer_json("config")
+        named = set()
+        full = ""
+        for word in re.findall(r"\b_?[A-Z][A-Z0-9_]*\b", self.coffer("--help", expect=0).out):
+            if word.startswith("_"):
+                word = full[:full.rfind("_")] + word
+            else:
+                full = word
+            named.add(word)
+        missing = [s["name"] for s in settings if s["name"] not in named]
+        self.assertEqual(missing, [], "coffer --help does not name these settings (src/cli/help_text.cpp)")
 
 
 if __name__ == "__main__":
