@@ -126,9 +126,9 @@ std::vector<SettingView> describe(const Sources& sources) {
   const RawSettings raw = collect(sources);
   const Interpretation interpreted = interpret(raw);
   std::vector<SettingView> out;
-  for (const auto& spec : settings()) {
-    const std::string name = spec.name;
-    if (spec.service) {
+  for (const Setting& setting : settings()) {
+    const std::string& name = setting.name;
+    if (setting.service) {
       auto it = raw.values.find(name);
       out.push_back({name, it == raw.values.end() ? "" : it->second.text,
                      origin_name(it == raw.values.end() ? Origin::kDefault : it->second.origin)});
@@ -142,7 +142,7 @@ std::vector<SettingView> describe(const Sources& sources) {
 std::map<std::string, std::string> service_settings(const Sources& sources) {
   std::map<std::string, std::string> out;
   for (const auto& [name, value] : collect(sources).values)
-    if (const Setting* spec = find_setting(name); spec && spec->service) out[name] = value.text;
+    if (const Setting* setting = find_setting(name); setting && setting->service) out[name] = value.text;
   return out;
 }
 

@@ -127,8 +127,8 @@ class Interpreter {
 
   [[noreturn]] void invalid(const std::string& name, const RawValue& v,
                             const std::string& allowed) const {
-    const Setting* spec = find_setting(name);
-    const std::string shown = spec && spec->secret ? "" : "='" + redact_url_credentials(v.text) + "'";
+    const Setting* setting = find_setting(name);
+    const std::string shown = setting && setting->secret ? "" : "='" + redact_url_credentials(v.text) + "'";
     fail(ErrorCategory::kConfig, name + shown + " (from " + origin_phrase(v.origin) +
                                      ") is not valid: expected " + allowed);
   }
