@@ -1,14 +1,10 @@
 #include "engine/backup_job.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -25,6 +21,7 @@
 #include "repo/chunk_store.h"
 #include "repo/delta_base_picker.h"
 #include "repo/repo_lock.h"
+#include "source/files/file_source.h"
 #include "source/files/read_ahead.h"
 #include "source/files/tree_walker.h"
 #include "util/two_ended_cursor.h"
@@ -38,24 +35,6 @@ using files::FileEntry;
 
 namespace {
 
-// Reads a regular file without following symlinks. Reports whether it changed while read.
-class FileSource : public ByteSource {
- public:
-  explicit FileSource(int fd) : fd_(fd) {}
-  ~FileSource() override { ::close(fd_); }
-  size_t read(uint8_t* buf, size_t n) override {
-    while (true) {
-      ssize_t r = ::read(fd_, buf, n);
-      if (r >= 0) return static_cast<size_t>(r);
-      if (errno != EINTR) fail(ErrorCategory::kStorage, std::string("read failed: ") + std::strerror(errno));
-    }
-  }
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 std::string hostname() { return this_host(); }  // the lock's host name (COFFER_HOSTNAME in tests)
 
 bool unchanged(const FileEntry& now, const FileEntry& before) {
@@ -63,7 +42,6 @@ bool unchanged(const FileEntry& now, const FileEntry& before) {
          now.ctime_ns == before.ctime_ns && now.inode == before.inode;
 }
 
-int64_t mtime_ns(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
 
 }  // namespace
 
@@ -244,40 +222,37 @@ static std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, 
       e.chunks.clear();
     }
     const std::string source = sources.of(e.path);
-    int fd = ::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-      if (errno == ENOENT) {
+    files::FileSource::Opened opened = files::FileSource::open(source);
+    switch (opened.problem) {
+      case files::FileSource::OpenProblem::kNone:
+        break;
+      case files::FileSource::OpenProblem::kVanished:
         warn("skipped " + source + ": vanished during the backup");
-      } else {
-        unreadable(source, "skipped " + source + ": " + std::strerror(errno));
-      }
-      return false;
-    }
-    FileSource src(fd);
-    struct stat before;
-    ::fstat(fd, &before);
-    if (!S_ISREG(before.st_mode)) {
-      warn("skipped " + source + ": no longer a regular file");
-      return false;
+        return false;
+      case files::FileSource::OpenProblem::kNotRegular:
+        warn("skipped " + source + ": no longer a regular file");
+        return false;
+      case files::FileSource::OpenProblem::kUnreadable:
+        unreadable(source, "skipped " + source + ": " + opened.error);
+        return false;
     }
     std::vector<ChunkRef> earlier;
     if (state[i] == kGrown) earlier = std::move(e.chunks);
     e.chunks = store.add_stream(
-        src, BlobType::kData, repo.file_chunker(),
+        *opened.source, BlobType::kData, repo.file_chunker(),
         [&](size_t n) {
           std::lock_guard lock(progress_mu);
           progress.bytes_done += n;
           report(false);
         },
         nullptr, earlier.empty() ? nullptr : &earlier, Pace::kRatio, lane);
-    struct stat after;
-    ::fstat(fd, &after);
     uint64_t read_size = 0;
     for (const ChunkRef& c : e.chunks) read_size += c.size;
-    if (read_size != e.size || mtime_ns(after) != e.mtime_ns || after.st_size != before.st_size) {
+    files::FileSource::AfterRead after = opened.source->check(read_size, e.size, e.mtime_ns);
+    if (after.changed) {
       warn("file changed while it was read: " + source + " (backed up as read)");
       e.size = read_size;
-      e.mtime_ns = mtime_ns(after);
+      e.mtime_ns = after.mtime_ns;
       e.ctime_ns = 0;  // forces the next incremental to read it again
     }
     std::lock_guard lock(progress_mu);

@@ -1,5 +1,5 @@
-// What unit tests share: a throwaway repository on local disk, and text shaped like a table's
-// rows in a database dump. Header-only; for *_test.cpp files.
+// What unit tests share: a throwaway folder, a throwaway repository on local disk, and text
+// shaped like a table's rows in a database dump. Header-only; for *_test.cpp files.
 #pragma once
 
 #include <stdlib.h>
@@ -14,6 +14,25 @@
 
 namespace coffer::test_support {
 
+// A fresh folder /tmp/<label>-XXXXXX; the caller removes it.
+inline std::filesystem::path make_temp_dir(const std::string& label) {
+  std::string tmpl = "/tmp/" + label + "-XXXXXX";
+  if (!mkdtemp(tmpl.data())) fail(ErrorCategory::kStorage, "mkdtemp " + tmpl + " failed");
+  return tmpl;
+}
+
+// A fresh folder /tmp/<label>-XXXXXX, removed with everything in it when the object goes.
+struct TempDir {
+  explicit TempDir(const std::string& label) : path(make_temp_dir(label)) {}
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::filesystem::path path;
+};
+
 struct TempRepository {
   std::filesystem::path dir;              // the fresh folder; the caller removes it
   std::shared_ptr<LocalStorage> storage;  // on dir, or on dir / subdir
@@ -23,10 +42,8 @@ struct TempRepository {
 // A fresh folder /tmp/<label>-XXXXXX and a repository in it (or in its `subdir`). Encrypted ones
 // take the passphrase "pw" and a fast key derivation (the default Argon2id costs ~0.1 s a test).
 inline TempRepository make_temp_repository(const std::string& label, bool encrypted, const std::string& subdir = "") {
-  std::string tmpl = "/tmp/" + label + "-XXXXXX";
-  if (!mkdtemp(tmpl.data())) fail(ErrorCategory::kStorage, "mkdtemp " + tmpl + " failed");
   TempRepository t;
-  t.dir = tmpl;
+  t.dir = make_temp_dir(label);
   t.storage = std::make_shared<LocalStorage>(subdir.empty() ? t.dir : t.dir / subdir);
   RepositoryParams p;
   p.encrypted = encrypted;
