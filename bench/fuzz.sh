@@ -54,7 +54,7 @@ command -v "$CXX" >/dev/null || { echo "fuzz.sh: $CXX not found (apt-get install
 # The sources the targets reach, compiled into one archive: the linker takes what each needs.
 SOURCES="util/bytes.cpp codec/crypto.cpp codec/compression.cpp codec/delta.cpp chunk/chunker.cpp repo/keys.cpp
   repo/object_sealer.cpp repo/pack.cpp repo/index.cpp repo/manifest.cpp repo/repository.cpp
-  repo/chunk_store.cpp engine/tree_stream.cpp source/files/file_entry.cpp util/failpoint.cpp
+  repo/chunk_store.cpp repo/tree_stream.cpp repo/file_entry.cpp util/failpoint.cpp
   config/config_loader.cpp config/aws_credentials.cpp schedule/cron_expr.cpp storage/storage.cpp
   source/postgres/pg_archive_directory.cpp source/postgres/pg_archive_blocks.cpp util/fd_io.cpp"
 # Same definitions and libraries as CMake's coffer_core (spdlog/fmt shared, toml++ compiled).

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 #include "fuzz_common.h"
 #include "repo/pack.h"
 

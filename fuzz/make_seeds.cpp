@@ -8,7 +8,7 @@
 #include <iostream>
 
 #include "codec/compression.h"
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 #include "fuzz_common.h"
 #include "repo/chunk_store.h"
 #include "repo/pack.h"

@@ -17,7 +17,7 @@
 #include "coffer/error.h"
 #include "engine/backup_id.h"
 #include "engine/database_backup.h"
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 #include "repo/chunk_store.h"
 #include "repo/delta_base_picker.h"
 #include "repo/repo_lock.h"

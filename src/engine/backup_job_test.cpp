@@ -10,7 +10,7 @@
 #include <map>
 
 #include "coffer/error.h"
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 #include "repo/chunk_store.h"
 #include "source/files/tree_walker.h"
 #include "storage/local_storage.h"

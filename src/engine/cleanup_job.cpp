@@ -7,9 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "coffer/error.h"
-#include "engine/live_chunks.h"
-#include "engine/pack_rewriter.h"
-#include "engine/prune_plan.h"
+#include "repo/live_chunks.h"
+#include "repo/pack_rewriter.h"
+#include "repo/prune_plan.h"
 #include "repo/pins.h"
 #include "util/failpoint.h"
 

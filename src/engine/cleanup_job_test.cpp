@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "coffer/error.h"
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 #include "engine/verify_job.h"
 #include "repo/chunk_store.h"
 #include "repo/pins.h"

@@ -19,7 +19,7 @@
 #include "engine/dump_directory.h"
 #include "engine/restore_target.h"
 #include "engine/row_count_check.h"
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 #include "repo/blob_prefetcher.h"
 #include "source/postgres/pg_archive_offsets.h"
 #include "source/postgres/pg_catalog.h"

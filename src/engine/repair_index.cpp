@@ -4,7 +4,7 @@
 #include <chrono>
 
 #include "coffer/error.h"
-#include "engine/live_chunks.h"
+#include "repo/live_chunks.h"
 
 namespace coffer {
 

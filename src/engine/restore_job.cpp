@@ -8,7 +8,7 @@
 
 #include "coffer/error.h"
 #include "engine/restore_conflicts.h"
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 #include "repo/blob_prefetcher.h"
 #include "source/files/tree_writer.h"
 #include "util/failpoint.h"

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "coffer/error.h"
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 #include "repo/chunk_store.h"
 #include "storage/local_storage.h"
 #include "testing/fixtures.h"

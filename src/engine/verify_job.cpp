@@ -6,7 +6,7 @@
 #include <unordered_set>
 
 #include "coffer/error.h"
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 
 namespace coffer {
 using files::EntryType;

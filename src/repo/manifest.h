@@ -24,7 +24,7 @@ struct ManifestRoot {
 struct DatabasePart {
   DatabaseInfo info;
   // The dump is cut into small chunks (dedup of scattered row changes), so its chunk list is
-  // long; it is stored as a stream of its own (see engine/tree_stream.h) and the manifest keeps
+  // long; it is stored as a stream of its own (see repo/tree_stream.h) and the manifest keeps
   // only that stream's chunks. `dump` is filled by whoever loads the list.
   std::vector<ChunkRef> dump_list;
   std::vector<ChunkRef> dump;     // pg_dump --format=custom stream (not serialized)

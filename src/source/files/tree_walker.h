@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "source/files/file_entry.h"
+#include "repo/file_entry.h"
 
 namespace coffer::files {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "source/files/file_entry.h"
+#include "repo/file_entry.h"
 #include "util/bytes.h"
 
 namespace coffer::files {

@@ -1,7 +1,7 @@
-#include "engine/live_chunks.h"
+#include "repo/live_chunks.h"
 
 #include "coffer/error.h"
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 
 namespace coffer {
 

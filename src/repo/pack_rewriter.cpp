@@ -1,4 +1,4 @@
-#include "engine/pack_rewriter.h"
+#include "repo/pack_rewriter.h"
 
 #include <memory>
 #include <optional>

@@ -1,6 +1,6 @@
 // The tree stream is the repository format: write_tree's bytes must be exactly the JSON lines of
 // the entries (so existing backups dedup and restore the same), however the writer produces them.
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "engine/prune_plan.h"
+#include "repo/prune_plan.h"
 #include "repo/repository.h"
 
 namespace coffer {

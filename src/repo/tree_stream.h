@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "repo/chunk_store.h"
-#include "source/files/file_entry.h"
+#include "repo/file_entry.h"
 
 namespace coffer {
 

@@ -1,4 +1,4 @@
-#include "engine/prune_plan.h"
+#include "repo/prune_plan.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "engine/tree_stream.h"
+#include "repo/tree_stream.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "source/files/file_entry.h"
+#include "repo/file_entry.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,7 +1,7 @@
 // Pack rewriting on a real local repository, with the delta blobs a database backup stores: a
 // copied delta keeps its base, is checked against it before it is copied, and reads back after
 // the index names the new pack.
-#include "engine/pack_rewriter.h"
+#include "repo/pack_rewriter.h"
 
 #include <gtest/gtest.h>
 
