@@ -23,7 +23,7 @@
 #include "repo/blob_prefetcher.h"
 #include "source/postgres/pg_archive_offsets.h"
 #include "source/postgres/pg_catalog.h"
-#include "source/postgres/pg_dump_stream.h"
+#include "source/postgres/pg_restore_runner.h"
 #include "source/postgres/pg_tools.h"
 #include "util/disk_space.h"
 #include "util/fd_io.h"

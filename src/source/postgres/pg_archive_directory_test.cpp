@@ -12,6 +12,7 @@
 #include "source/postgres/pg_archive_rows.h"
 #include "source/postgres/pg_archive_test_builder.h"
 #include "source/postgres/pg_dump_stream.h"
+#include "source/postgres/pg_restore_runner.h"
 #include "source/postgres/pg_test_env.h"
 #include "util/fd_io.h"
 #include "util/subprocess.h"

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "source/postgres/pg_dump_stream.h"
+#include "source/postgres/pg_restore_runner.h"
 #include "source/postgres/pg_test_env.h"
 #include "util/subprocess.h"
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -128,6 +129,45 @@ class PgTestWithDir : public PgTestBase {
     PgTestBase::TearDown();
   }
   std::filesystem::path dir_;
+};
+
+// A PgTestWithDir with a source database to dump and its dumps as files.
+class PgDumpTestBase : public PgTestWithDir {
+ protected:
+  // A source database with two schemas and a quoted name; returns its name.
+  std::string make_source() {
+    std::string db = new_database("coffer_dump_src");
+    sql(db,
+        "CREATE TABLE items (id int PRIMARY KEY, name text);"
+        "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g;"
+        "CREATE TABLE empty_one (x int);"
+        "CREATE SCHEMA sales;"
+        "CREATE TABLE sales.\"Order Lines\" (id int, qty int);"
+        "INSERT INTO sales.\"Order Lines\" SELECT g, g % 7 FROM generate_series(1, 40) g;"
+        "CREATE TABLE sales.items (sku text);"
+        "INSERT INTO sales.items VALUES ('x'), ('y');");
+    return db;
+  }
+
+  // Streams a dump of `conn`'s database into a file; returns its path.
+  std::string dump_to_file(const Tools& tools, const Connection& conn, const std::string& snapshot) {
+    std::string path = (dir_ / ("dump" + std::to_string(dumps_++))).string();
+    DumpStream dump(tools, conn, snapshot);
+    std::ofstream(path, std::ios::binary) << to_string(read_whole_dump(dump));
+    return path;
+  }
+
+  std::vector<TableInfo> counts(const Connection& conn, const std::string& db) {
+    Session s(conn, db);
+    return s.tables_with_row_counts();
+  }
+
+  Tools tools(const Connection& conn) {
+    Session s(conn);
+    return find_tools(s.server_version_num());
+  }
+
+  int dumps_ = 0;
 };
 
 }  // namespace coffer::pg

@@ -158,4 +158,12 @@ Tools find_tools(int server_version_num) {
   return find_tools_in(candidate_dirs("/usr/lib/postgresql", path ? path : ""), server_version_num);
 }
 
+std::string tool_message(const std::string& stderr_text) {
+  constexpr size_t kMax = 2000;
+  std::string s = stderr_text.size() > kMax ? "..." + stderr_text.substr(stderr_text.size() - kMax) : stderr_text;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s.empty() ? "(no message)" : s;
+}
+
 }  // namespace coffer::pg

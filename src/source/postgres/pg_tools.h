@@ -42,4 +42,8 @@ Tools select_tools(const std::vector<Tools>& candidates, int server_version_num)
 // Runs <dir>/pg_dump --version for each folder and selects among them.
 Tools find_tools_in(const std::vector<std::string>& dirs, int server_version_num);
 
+// The end of a tool's stderr, where it says why it failed, on as few lines as it takes (for
+// error messages: at most 2000 characters, newlines made spaces, "(no message)" when empty).
+std::string tool_message(const std::string& stderr_text);
+
 }  // namespace coffer::pg

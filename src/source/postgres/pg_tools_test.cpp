@@ -63,6 +63,17 @@ TEST(PostgresToolsVersionTest, ParsesToolOutput) {
   EXPECT_FALSE(parse_tool_version("", &t));
 }
 
+TEST(PostgresToolMessageTest, KeepsTheEndOnOneLine) {
+  EXPECT_EQ(tool_message("pg_restore: error: could not connect\nFATAL: no such database\n\n"),
+            "pg_restore: error: could not connect FATAL: no such database");
+  EXPECT_EQ(tool_message(" \n"), "(no message)");
+  std::string long_text = std::string(3000, 'a') + "the cause";
+  std::string m = tool_message(long_text);
+  EXPECT_EQ(m.size(), 2003u);  // "..." and the last 2000 characters
+  EXPECT_EQ(m.substr(0, 3), "...");
+  EXPECT_EQ(m.substr(m.size() - 9), "the cause");
+}
+
 TEST(PostgresToolsSelectTest, PicksTheNewest) {
   std::vector<Tools> c = {tools("/a/13", "13.4"), tools("/a/16", "16.2"), tools("/a/15", "15.18")};
   EXPECT_EQ(select_tools(c, 150018).bin_dir, "/a/16");
