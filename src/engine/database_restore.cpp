@@ -1,95 +1,31 @@
 #include "engine/database_restore.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
+#include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include <spdlog/spdlog.h>
 
 #include "coffer/error.h"
-#include "engine/dump_directory.h"
 #include "engine/restore_target.h"
 #include "engine/row_count_check.h"
 #include "repo/tree_stream.h"
-#include "repo/blob_prefetcher.h"
-#include "source/postgres/pg_archive_offsets.h"
+#include "source/postgres/dump_directory.h"
 #include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_restore_runner.h"
 #include "source/postgres/pg_tools.h"
+#include "source/postgres/staged_dump.h"
 #include "util/disk_space.h"
-#include "util/fd_io.h"
 #include "util/held_temp.h"
+#include "util/progress_ticker.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
 namespace {
-
-// A 0600 temporary file that is removed when this goes out of scope (held: if coffer is killed,
-// the next restore removes it; util/held_temp.h).
-class TempArchive {
- public:
-  TempArchive() {
-    std::string error;
-    std::optional<HeldTemp> held = make_held_temp(false, &error);
-    if (!held) fail(ErrorCategory::kStorage, error + " (set TMPDIR to a writable folder)");
-    fd_ = held->file_fd;
-    lock_fd_ = held->lock_fd;
-    path_ = held->path;
-  }
-  ~TempArchive() {
-    if (fd_ >= 0) ::close(fd_);
-    ::unlink(path_.c_str());
-    ::close(lock_fd_);
-  }
-  void write(ByteView data) { write_all(fd_, data, "temporary archive " + path_ + " (free space, or set TMPDIR)"); }
-  void close() {
-    if (::close(fd_) != 0) fail(ErrorCategory::kStorage, "cannot write temporary archive " + path_);
-    fd_ = -1;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  int fd_ = -1;
-  int lock_fd_ = -1;
-  std::string path_;
-};
-
-// Calls `tick` every 200 ms on a thread of its own until stop() (or destruction); an empty
-// `tick` starts no thread.
-class ProgressTicker {
- public:
-  explicit ProgressTicker(std::function<void()> tick) {
-    if (!tick) return;
-    thread_ = std::thread([this, tick = std::move(tick)] {
-      std::unique_lock lock(mu_);
-      while (!cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopped_; })) tick();
-    });
-  }
-  ~ProgressTicker() { stop(); }
-  void stop() {
-    {
-      std::lock_guard lock(mu_);
-      stopped_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopped_ = false;
-  std::thread thread_;
-};
 
 // Seconds since `start`, for the phase timings logged at -v.
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -120,32 +56,6 @@ std::vector<TableRows> select_tables(const std::vector<TableRows>& recorded, con
   return out;
 }
 
-// Writes the whole dump to `archive`, checking every chunk on the way, and fills in its data
-// offsets so that pg_restore -j can seek to each table's data.
-void stage_whole_dump(Repository& repo, const std::vector<ChunkRef>& dump, TempArchive& archive, uint64_t dump_bytes,
-                      const std::function<void(const std::string&, uint64_t, uint64_t)>& report) {
-  std::vector<ChunkId> order;
-  for (const ChunkRef& c : dump) order.push_back(c.id);
-  // Dump chunks are small (16 KiB, 4 KiB in older repositories): runs of 64 per read.
-  BlobPrefetcher prefetch(repo, std::move(order), 0, 256);
-  uint64_t staged = 0;
-  auto last_report = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < dump.size(); ++i) {
-    Bytes chunk = prefetch.next();
-    archive.write(chunk);
-    staged += chunk.size();
-    if (std::chrono::steady_clock::now() - last_report > std::chrono::milliseconds(200)) {
-      last_report = std::chrono::steady_clock::now();
-      report("database: staging the dump", staged, dump_bytes);
-    }
-  }
-  archive.close();
-  // The dump was streamed, so its table of contents lacks data offsets (an archive we cannot
-  // parse is used as it is, only slower).
-  pg::OffsetRepair repair = pg::fill_in_data_offsets(archive.path());
-  if (!repair.repaired) spdlog::debug("archive offsets left as they are: {}", repair.reason);
-}
-
 // Checks the restored row counts against the counts taken in the dump's snapshot. The server
 // counted what each COPY inserted; where that is the dump's count the table needs no scan
 // (count(*) on every table would read the whole database again). Anything else (statistics
@@ -170,6 +80,67 @@ std::string jobs_label(const pg::RestoreRequest& r) {
   return r.single_transaction ? "--single-transaction" : "-j" + std::to_string(r.jobs);
 }
 
+// pg_restore -j reads a directory archive served from the repository as it goes; older backups
+// (or a dump that cannot be served so) are staged whole in TMPDIR first: null then. What goes
+// to TMPDIR has its room checked before anything is created, not found missing halfway through
+// (64 MiB to spare).
+std::unique_ptr<pg::DumpDirectory> plan_served_dump(Repository& repo, const DatabasePart& part,
+                                                    const std::vector<ChunkRef>& dump) {
+  std::string why_staged;
+  std::unique_ptr<pg::DumpDirectory> served;
+  if (const char* v = std::getenv("COFFER_RESTORE_STAGED"); v && *v && std::string(v) != "0")
+    why_staged = "COFFER_RESTORE_STAGED is set";
+  else
+    served = pg::DumpDirectory::plan(repo, part, dump, &why_staged);
+  if (!served) spdlog::debug("database restore: the whole dump is staged: {}", why_staged);
+  if (!served)
+    require_free_space(fs::temp_directory_path(), part.info.dump_bytes + (64u << 20),
+                       "restoring the database (pg_restore -j reads a staged copy of the dump)",
+                       "set TMPDIR to a folder with room");
+  else if (served->staged_bytes() > 0)
+    require_free_space(fs::temp_directory_path(), served->staged_bytes() + (64u << 20),
+                       "restoring the database (its large objects are written out for pg_restore)",
+                       "set TMPDIR to a folder with room");
+  return served;
+}
+
+using Report = std::function<void(const std::string& phase, uint64_t done, uint64_t total)>;
+
+// Runs pg_restore on the served dump (in this thread), showing how much of the dump it has read
+// meanwhile: all of it in a `whole` restore; --table reads part, so no total then.
+void restore_served(pg::DumpDirectory& served, const pg::Tools& tools, const pg::Connection& conn,
+                    pg::RestoreRequest request, const std::string& dbname, bool whole, const Report& report,
+                    bool show_progress) {
+  const auto phase = std::chrono::steady_clock::now();
+  // A pipe that cannot be filled stops pg_restore (pg::DumpDirectory::guard_reader); the pipe's
+  // error, not pg_restore's, is then reported.
+  request.on_start = [&](pid_t pid) { served.guard_reader(pid); };
+  served.open([&](uint64_t done, uint64_t total) { report("database: writing out large objects", done, total); });
+  spdlog::debug("database restore: {} tables served through pipes, {} bytes staged in {:.2f} s", served.pipes(),
+                served.staged_bytes(), seconds_since(phase));
+  request.archive_path = served.path();
+  const std::string what = "database: pg_restore " + jobs_label(request) + " into " + dbname;
+  report(what, 0, 0);
+  const uint64_t total = whole ? served.data_bytes() : 0;
+  auto tick = [&] {
+    const uint64_t read = served.bytes_read();
+    if (total > 0 && read >= total)
+      report(what + ": data loaded, building indexes and constraints", 0, 0);  // the rest of pg_restore's work
+    else
+      report(what, read, total);
+  };
+  ProgressTicker ticker(show_progress ? std::function<void()>(tick) : std::function<void()>());
+  try {
+    pg::run_pg_restore(tools, conn, request);
+  } catch (const Error&) {
+    ticker.stop();
+    served.finish();  // a pipe that failed is the cause: its error, not pg_restore's
+    throw;
+  }
+  ticker.stop();
+  served.finish();
+}
+
 }  // namespace
 
 DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifest, const BackupConfig& config,
@@ -192,26 +163,7 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   if (SweepResult r = remove_abandoned_temps(); r.removed > 0)
     swept = "removed " + std::to_string(r.removed) + " temporary item(s) (" + std::to_string(r.bytes >> 20) +
             " MiB) that a killed restore left in " + fs::temp_directory_path().string();
-  // pg_restore -j reads a directory archive served from the repository as it goes; older backups
-  // (or a dump that cannot be served so) are staged whole in TMPDIR first.
-  std::string why_staged;
-  std::unique_ptr<DumpDirectory> served;
-  if (const char* v = std::getenv("COFFER_RESTORE_STAGED"); v && *v && std::string(v) != "0")
-    why_staged = "COFFER_RESTORE_STAGED is set";
-  else
-    served = DumpDirectory::plan(repo, part, dump, &why_staged);
-  if (!served) spdlog::debug("database restore: the whole dump is staged: {}", why_staged);
-  // What goes to TMPDIR has its room checked before anything is created, not found missing
-  // halfway through (64 MiB to spare).
-  if (!served)
-    require_free_space(fs::temp_directory_path(), part.info.dump_bytes + (64u << 20),
-                       "restoring the database (pg_restore -j reads a staged copy of the dump)",
-                       "set TMPDIR to a folder with room");
-  else if (served->staged_bytes() > 0)
-    require_free_space(fs::temp_directory_path(), served->staged_bytes() + (64u << 20),
-                       "restoring the database (its large objects are written out for pg_restore)",
-                       "set TMPDIR to a folder with room");
-
+  std::unique_ptr<pg::DumpDirectory> served = plan_served_dump(repo, part, dump);
   BackupConfig target_config = config;
   if (target_config.db_name.empty()) target_config.db_name = part.info.name;  // restore where it came from
   pg::Connection conn(target_config);
@@ -268,40 +220,11 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
     request.clean = options.clean && target.single_transaction();  // a scratch database starts empty
     request.single_transaction = target.single_transaction();
     request.jobs = std::max(1, options.jobs);
-    std::optional<TempArchive> archive;
+    std::unique_ptr<HeldTempFile> archive;
     if (served) {
-      // A pipe that cannot be filled stops pg_restore (DumpDirectory::guard_reader); the pipe's
-      // error, not pg_restore's, is then reported.
-      request.on_start = [&](pid_t pid) { served->guard_reader(pid); };
-      served->open([&](uint64_t done, uint64_t total) { report("database: writing out large objects", done, total); });
-      spdlog::debug("database restore: {} tables served through pipes, {} bytes staged in {:.2f} s", served->pipes(),
-                    served->staged_bytes(), seconds_since(phase));
-      request.archive_path = served->path();
-      const std::string what = "database: pg_restore " + jobs_label(request) + " into " + dbname;
-      report(what);
-      // pg_restore runs in this thread: show how much of the dump it has read meanwhile (all of
-      // it is read in a whole restore; --table reads part, so no total then).
-      const uint64_t total = options.tables.empty() ? served->data_bytes() : 0;
-      auto tick = [&] {
-        const uint64_t read = served->bytes_read();
-        if (total > 0 && read >= total)
-          report(what + ": data loaded, building indexes and constraints");  // the rest of pg_restore's work
-        else
-          report(what, read, total);
-      };
-      ProgressTicker ticker(on_progress ? std::function<void()>(tick) : std::function<void()>());
-      try {
-        pg::run_pg_restore(tools, conn, request);
-      } catch (const Error&) {
-        ticker.stop();
-        served->finish();  // a pipe that failed is the cause: its error, not pg_restore's
-        throw;
-      }
-      ticker.stop();
-      served->finish();
+      restore_served(*served, tools, conn, request, dbname, options.tables.empty(), report, bool(on_progress));
     } else {
-      archive.emplace();
-      stage_whole_dump(repo, dump, *archive, part.info.dump_bytes, report);
+      archive = pg::stage_whole_dump(repo, dump, part.info.dump_bytes, report);
       spdlog::debug("database restore: dump of {} bytes staged in {:.2f} s", part.info.dump_bytes, seconds_since(phase));
       request.archive_path = archive->path();
       report("database: pg_restore " + jobs_label(request) + " into " + dbname);

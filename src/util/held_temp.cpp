@@ -11,6 +11,10 @@
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
+#include <utility>
+
+#include "coffer/error.h"
+#include "util/fd_io.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -94,6 +98,28 @@ SweepResult remove_abandoned_temps() {
     }
   }
   return result;
+}
+
+HeldTempFile::HeldTempFile(std::string what) : what_(std::move(what)) {
+  std::string error;
+  std::optional<HeldTemp> held = make_held_temp(false, &error);
+  if (!held) fail(ErrorCategory::kStorage, error + " (set TMPDIR to a writable folder)");
+  fd_ = held->file_fd;
+  lock_fd_ = held->lock_fd;
+  path_ = held->path;
+}
+
+HeldTempFile::~HeldTempFile() {
+  if (fd_ >= 0) ::close(fd_);
+  ::unlink(path_.c_str());
+  ::close(lock_fd_);
+}
+
+void HeldTempFile::write(ByteView data) { write_all(fd_, data, what_ + " " + path_ + " (free space, or set TMPDIR)"); }
+
+void HeldTempFile::close() {
+  if (::close(fd_) != 0) fail(ErrorCategory::kStorage, "cannot write " + what_ + " " + path_);
+  fd_ = -1;
 }
 
 }  // namespace coffer

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "util/bytes.h"
+
 namespace coffer {
 
 inline constexpr const char* kHeldTempPrefix = "coffer-restore-";
@@ -32,5 +34,26 @@ struct SweepResult {
   uint64_t bytes = 0;
 };
 SweepResult remove_abandoned_temps();
+
+// A held 0600 temp file, removed when this goes (and, should the process be killed, by the next
+// remove_abandoned_temps()). `what` names it in errors ("temporary archive").
+class HeldTempFile {
+ public:
+  explicit HeldTempFile(std::string what);
+  ~HeldTempFile();
+  HeldTempFile(const HeldTempFile&) = delete;
+  HeldTempFile& operator=(const HeldTempFile&) = delete;
+  // Appends; throws coffer::Error (kStorage) naming the file, free space and TMPDIR.
+  void write(ByteView data);
+  // Closes the file for writing (it stays on disk until this object goes).
+  void close();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string what_;
+  int fd_ = -1;
+  int lock_fd_ = -1;
+  std::string path_;
+};
 
 }  // namespace coffer

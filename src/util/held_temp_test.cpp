@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "testing/fixtures.h"
+
 namespace coffer {
 namespace {
 
@@ -18,9 +20,7 @@ namespace fs = std::filesystem;
 class HeldTempTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "coffer-heldtest-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = test_support::make_temp_dir("coffer-heldtest");
     const char* old = std::getenv("TMPDIR");
     if (old) old_tmpdir_ = old;
     ::setenv("TMPDIR", dir_.c_str(), 1);
@@ -110,6 +110,22 @@ TEST_F(HeldTempTest, OnlyTheRestorePrefixIsSwept) {
   EXPECT_TRUE(fs::exists(dir_ / "other-file"));
   EXPECT_TRUE(fs::exists(dir_ / "coffer-new-abcdef"));
   EXPECT_FALSE(fs::exists(dir_ / (std::string(kHeldTempPrefix) + "old123")));
+}
+
+TEST_F(HeldTempTest, AHeldTempFileIsWrittenAndRemovedWithTheObject) {
+  std::string path;
+  {
+    HeldTempFile f("temporary archive");
+    path = f.path();
+    EXPECT_EQ(fs::path(path).parent_path(), dir_);
+    f.write(ByteView(reinterpret_cast<const uint8_t*>("PGDMP"), 5));
+    f.close();
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "PGDMP");
+    EXPECT_EQ(remove_abandoned_temps().removed, 0u);  // held while the object lives
+  }
+  EXPECT_FALSE(fs::exists(path));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // DumpDirectory on a real local repository holding a hand-built custom archive as a dump: the
 // pipes give each table's COPY text as pg_restore reads it, large objects are staged as files,
 // and what cannot be served is refused (the caller stages the dump) or fails the pipe.
-#include "engine/dump_directory.h"
+#include "source/postgres/dump_directory.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -19,7 +19,7 @@
 #include "source/postgres/pg_archive_test_builder.h"
 #include "testing/fixtures.h"
 
-namespace coffer {
+namespace coffer::pg {
 namespace fs = std::filesystem;
 namespace {
 
@@ -34,7 +34,7 @@ class DumpDirectoryTest : public ::testing::Test {
     test_support::TempRepository t = test_support::make_temp_repository("coffer-dumpdir", true);
     dir_ = t.dir;
     repo_ = std::move(t.repo);
-    archive_ = pg::valid_archive(14, 20000);  // table 5: 20,000 rows, more than a pipe holds
+    archive_ = valid_archive(14, 20000);  // table 5: 20,000 rows, more than a pipe holds
     ChunkStore store(*repo_, {}, 1);
     MemorySource src(ByteView(archive_.out));
     // Small chunks, so that blocks start and end inside chunks.
@@ -49,7 +49,7 @@ class DumpDirectoryTest : public ::testing::Test {
 
   fs::path dir_;
   std::unique_ptr<Repository> repo_;
-  pg::ArchiveBuilder archive_;
+  ArchiveBuilder archive_;
   std::vector<ChunkRef> dump_;
   DatabasePart part_;
 };
@@ -64,7 +64,7 @@ TEST_F(DumpDirectoryTest, ServesEachTableAsAPipeAndStagesLargeObjects) {
   EXPECT_EQ(d->staged_bytes(), archive_.starts.at(5) - archive_.starts.at(4));  // the large objects' block
   d->open();
   const std::string path = d->path();
-  EXPECT_EQ(read_file(path + "/toc.dat")[pg::archive::kFormatBytePos], pg::archive::kFormatDirectory);
+  EXPECT_EQ(read_file(path + "/toc.dat")[archive::kFormatBytePos], archive::kFormatDirectory);
   // Numbered largest first for pg_restore (pg_archive_directory.h): dump id 5, the largest
   // table, is 1.dat; dump id 2 stays 2.dat.
   EXPECT_TRUE(fs::is_fifo(path + "/1.dat"));
@@ -114,4 +114,4 @@ TEST_F(DumpDirectoryTest, AWrongBlockFailsItsPipeWithoutEndOfFile) {
   ::close(fd);
 }
 
-}  // namespace coffer
+}  // namespace coffer::pg

@@ -1,4 +1,4 @@
-#include "engine/dump_directory.h"
+#include "source/postgres/dump_directory.h"
 
 #include <unistd.h>
 
@@ -15,7 +15,7 @@
 #include "util/fd_io.h"
 #include "util/held_temp.h"
 
-namespace coffer {
+namespace coffer::pg {
 namespace fs = std::filesystem;
 namespace {
 
@@ -24,7 +24,7 @@ constexpr size_t kWriteBytes = 256 << 10;
 // Descriptors left for everything else (the repository, pg_restore's pipes, S3 connections).
 constexpr size_t kSpareDescriptors = 256;
 
-class CopyTextSink : public pg::BlockSink {
+class CopyTextSink : public BlockSink {
  public:
   explicit CopyTextSink(const std::function<void(ByteView)>& out) : out_(out), buf_(kWriteBytes) {}
   void data(ByteView bytes) override {
@@ -124,10 +124,10 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
     auto next = std::upper_bound(starts.begin(), starts.end(), offset);
     sizes[id] = (next == starts.end() ? dump_bytes : *next) - offset;
   }
-  pg::DirectoryToc toc;
+  DirectoryToc toc;
   try {
-    toc = pg::to_directory_toc(head, sizes);
-  } catch (const pg::archive::Unparseable& e) {
+    toc = to_directory_toc(head, sizes);
+  } catch (const archive::Unparseable& e) {
     *why_not = std::string("the dump's table of contents cannot be rewritten: ") + e.what();
     return nullptr;
   }
@@ -136,7 +136,7 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
     *why_not = "the recorded data blocks do not match the dump's table of contents";
     return nullptr;
   }
-  for (const pg::DirectoryEntry& e : toc.data) {
+  for (const DirectoryEntry& e : toc.data) {
     auto it = part.data_blocks.find(e.dump_id);
     if (it == part.data_blocks.end()) {
       *why_not = "no data block is recorded for " + e.label;
@@ -189,19 +189,19 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
 void DumpDirectory::produce(const Entry& e, const std::function<void(ByteView)>& out) const {
   try {
     if (e.entry.blobs) {
-      pg::BlobFilesSink sink(dir_);
-      pg::BlockReader reader(int_size_, e.entry.dump_id, sink);
+      BlobFilesSink sink(dir_);
+      BlockReader reader(int_size_, e.entry.dump_id, sink);
       read_range(e.begin, e.end, [&](ByteView b) { reader.feed(b); });
-      if (!reader.done()) throw pg::archive::Unparseable("its data block ends early");
+      if (!reader.done()) throw archive::Unparseable("its data block ends early");
       sink.finish();
       return;
     }
     CopyTextSink sink(out);
-    pg::BlockReader reader(int_size_, e.entry.dump_id, sink);
+    BlockReader reader(int_size_, e.entry.dump_id, sink);
     read_range(e.begin, e.end, [&](ByteView b) { reader.feed(b); });
-    if (!reader.done()) throw pg::archive::Unparseable("its data block ends early");
+    if (!reader.done()) throw archive::Unparseable("its data block ends early");
     sink.flush();
-  } catch (const pg::archive::Unparseable& why) {
+  } catch (const archive::Unparseable& why) {
     fail(ErrorCategory::kDamaged, "the dump's data for " + e.entry.label + " cannot be read: " + why.what());
   } catch (const Error& why) {
     fail(why.category(), "the dump's data for " + e.entry.label + ": " + why.what());
@@ -239,4 +239,4 @@ void DumpDirectory::finish() {
   if (std::exception_ptr e = server_->failure()) std::rethrow_exception(e);
 }
 
-}  // namespace coffer
+}  // namespace coffer::pg

@@ -22,7 +22,7 @@
 #include "source/postgres/pg_archive_directory.h"
 #include "util/pipe_server.h"
 
-namespace coffer {
+namespace coffer::pg {
 
 class DumpDirectory {
  public:
@@ -57,7 +57,7 @@ class DumpDirectory {
 
  private:
   struct Entry {
-    pg::DirectoryEntry entry;
+    DirectoryEntry entry;
     uint64_t begin = 0, end = 0;  // its data block in the dump
     bool piped = false;
   };
@@ -82,4 +82,4 @@ class DumpDirectory {
   size_t piped_ = 0;
 };
 
-}  // namespace coffer
+}  // namespace coffer::pg
