@@ -1,6 +1,5 @@
 #include "engine/backup_id.h"
 
-#include <cstdio>
 #include <ctime>
 
 namespace coffer {
@@ -23,16 +22,6 @@ std::string make_backup_id(BackupType type, std::chrono::system_clock::time_poin
     std::string id = base + "_" + std::to_string(n);
     if (!taken(id)) return id;
   }
-}
-
-std::string iso8601_utc(std::chrono::system_clock::time_point when) {
-  std::tm tm = utc(when);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch()).count() % 1000000;
-  char frac[16];
-  std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(micros));
-  return std::string(buf) + frac;
 }
 
 }  // namespace coffer

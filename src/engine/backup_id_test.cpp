@@ -11,8 +11,6 @@ TEST(BackupId, ReadableUtcName) {
   EXPECT_EQ(make_backup_id(BackupType::kFull, t, [](auto&) { return false; }), "full_20241201_020000");
   EXPECT_EQ(make_backup_id(BackupType::kIncremental, t, [](auto&) { return false; }),
             "incremental_20241201_020000");
-  EXPECT_EQ(iso8601_utc(t), "2024-12-01T02:00:00.000000Z");
-  EXPECT_EQ(iso8601_utc(t + std::chrono::microseconds(1500)), "2024-12-01T02:00:00.001500Z");
 }
 
 TEST(BackupId, UniqueWithinOneSecond) {

@@ -379,7 +379,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
 
   info.type = options.type;
   info.hostname = hostname();
-  info.timestamp = iso8601_utc(started);
+  info.timestamp = format_iso8601_utc(started);
   info.has_files = want_files;
 
   // The last dump is looked for only when deltas can use it: a full backup then reads no manifest.

@@ -12,6 +12,7 @@
 #include "coffer/backup_types.h"
 #include "coffer/error.h"
 #include "engine/backup_id.h"
+#include "util/clock.h"
 #include "repo/manifest.h"
 #include "repo/repo_lock.h"
 #include "util/redact.h"
@@ -58,7 +59,7 @@ nlohmann::json BackupLog::read_or_set_aside() {
     return read();
   } catch (const Error& e) {
     if (e.category() != ErrorCategory::kDamaged) throw;
-    std::string stamp = iso8601_utc(std::chrono::system_clock::now());
+    std::string stamp = format_iso8601_utc(std::chrono::system_clock::now());
     stamp.erase(std::remove(stamp.begin(), stamp.end(), ':'), stamp.end());
     fs::path aside = path_.string() + ".damaged-" + stamp;
     if (::rename(path_.c_str(), aside.c_str()) != 0)
@@ -155,7 +156,7 @@ void log_failed_attempt(const fs::path& backup_dir, const std::string& backup_ty
     BackupLog(backup_dir, warn)
         .append_with_new_id({{"backup_id", nullptr},
                              {"backup_type", backup_type},
-                             {"timestamp", iso8601_utc(started)},
+                             {"timestamp", format_iso8601_utc(started)},
                              {"status", "failed"},
                              {"size_bytes", 0},
                              {"file_path", nullptr},

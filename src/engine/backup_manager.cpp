@@ -15,7 +15,6 @@
 
 #include "codec/compression.h"
 #include "config/config_loader.h"
-#include "engine/backup_id.h"
 #include "engine/backup_job.h"
 #include "engine/backup_log.h"
 #include "engine/cleanup_job.h"
@@ -473,7 +472,7 @@ CleanupResult BackupManager::cleanup(const CleanupOptions& options) {
   auto log = [&](const std::string& status, const CleanupResult* r, const Error* error) {
     nlohmann::json record{{"backup_id", nullptr},
                           {"backup_type", "cleanup"},
-                          {"timestamp", iso8601_utc(job_now())},
+                          {"timestamp", format_iso8601_utc(job_now())},
                           {"status", status},
                           {"duration_seconds",
                            std::chrono::duration<double>(std::chrono::steady_clock::now() - steady).count()},
@@ -506,7 +505,7 @@ CleanupResult BackupManager::cleanup(const CleanupOptions& options) {
       BackupLog(config_.backup_dir, on_warning_)
           .append({{"backup_id", nullptr},
                     {"backup_type", "cleanup"},
-                    {"timestamp", iso8601_utc(job_now())},
+                    {"timestamp", format_iso8601_utc(job_now())},
                     {"status", "started"},
                     {"metadata", {{"removing", ids}, {"policy", ""}}}});
     };
