@@ -35,8 +35,6 @@ using files::FileEntry;
 
 namespace {
 
-std::string hostname() { return this_host(); }  // the lock's host name (COFFER_HOSTNAME in tests)
-
 bool unchanged(const FileEntry& now, const FileEntry& before) {
   return before.type == EntryType::kFile && now.size == before.size && now.mtime_ns == before.mtime_ns &&
          now.ctime_ns == before.ctime_ns && now.inode == before.inode;
@@ -378,7 +376,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   if (want_files) roots = files::name_roots(config.backup_paths);
 
   info.type = options.type;
-  info.hostname = hostname();
+  info.hostname = this_host();
   info.timestamp = format_iso8601_utc(started);
   info.has_files = want_files;
 

@@ -14,7 +14,7 @@
 #include "engine/backup_id.h"
 #include "util/clock.h"
 #include "repo/manifest.h"
-#include "repo/repo_lock.h"
+#include "util/host.h"
 #include "util/redact.h"
 
 namespace coffer {

@@ -1,6 +1,5 @@
 #include "engine/restore_target.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,7 +10,7 @@
 #include <thread>
 
 #include "coffer/error.h"
-#include "repo/repo_lock.h"
+#include "util/host.h"
 #include "source/postgres/pg_catalog.h"
 
 namespace coffer {
@@ -45,11 +44,6 @@ std::string marker_field(const std::string& comment, const std::string& key) {
   return comment.substr(at, comment.find(' ', at) - at);
 }
 
-bool process_gone(const std::string& pid) {
-  long p = std::strtol(pid.c_str(), nullptr, 10);
-  return p > 0 && ::kill(static_cast<pid_t>(p), 0) != 0 && errno == ESRCH;
-}
-
 // Drops `name`, ending the sessions still on it where the server can (PostgreSQL 13+): only for
 // coffer's own scratch databases.
 void drop_scratch(pg::Session& admin, const std::string& name) {
@@ -67,7 +61,8 @@ void sweep_scratch_databases(pg::Session& admin, const std::function<void(const 
     const std::string& name = row[0];
     const std::string& comment = row[1];
     if (comment.rfind(kInProgress, 0) != 0) continue;  // kept for inspection, or not ours
-    if (marker_field(comment, "host") != this_host() || !process_gone(marker_field(comment, "pid"))) continue;
+    const int64_t pid = std::strtoll(marker_field(comment, "pid").c_str(), nullptr, 10);
+    if (marker_field(comment, "host") != this_host() || !process_gone(pid)) continue;
     try {
       drop_scratch(admin, name);
       if (warn) warn("dropped database " + name + ", the scratch database of a restore that was killed (" + comment + ")");

@@ -46,19 +46,9 @@ LockRecord parse_lock(const std::string& key, const std::string& text) {
   return r;
 }
 
-bool process_gone(int64_t pid) { return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
-
 bool conflicts(bool exclusive, const LockRecord& other) { return exclusive || other.exclusive; }
 
 }  // namespace
-
-std::string this_host() {
-  // Testing hook: COFFER_HOSTNAME lets one machine play several hosts (two-host lock tests).
-  if (const char* name = std::getenv("COFFER_HOSTNAME"); name && *name) return name;
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 std::optional<std::string> stale_reason(const LockRecord& lock, TimePoint now, milliseconds stale_after,
                                         const std::string& host) {

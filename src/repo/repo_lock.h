@@ -36,6 +36,7 @@
 
 #include "storage/storage.h"
 #include "util/clock.h"
+#include "util/host.h"
 
 namespace coffer {
 
@@ -61,8 +62,6 @@ struct LockOwner {
   std::string host;  // empty: this host
   int64_t pid = 0;   // 0: this process
 };
-
-std::string this_host();
 
 // Why `lock` is stale, or nullopt when it is live.
 std::optional<std::string> stale_reason(const LockRecord& lock, TimePoint now, std::chrono::milliseconds stale_after,

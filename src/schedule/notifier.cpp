@@ -17,7 +17,7 @@
 
 #include "coffer/error.h"
 #include "util/redact.h"
-#include "repo/repo_lock.h"
+#include "util/host.h"
 #include "util/clock.h"
 
 extern char** environ;

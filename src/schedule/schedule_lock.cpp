@@ -11,16 +11,11 @@
 
 #include "coffer/error.h"
 #include "util/clock.h"
+#include "util/host.h"
 
 namespace coffer::schedule {
 
 namespace {
-
-std::string host_name() {
-  if (const char* h = std::getenv("COFFER_HOSTNAME"); h && *h) return h;  // tests play two hosts
-  char buf[256] = {};
-  return ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "unknown host";
-}
 
 std::string read_all(int fd) {
   std::string text;
@@ -49,7 +44,7 @@ std::unique_ptr<ScheduleLock> ScheduleLock::acquire(const std::filesystem::path&
                                     "): only one scheduler per repository, or every slot would run twice. Stop "
                                     "that one first, or use it");
   }
-  const std::string me = "pid " + std::to_string(::getpid()) + " on " + host_name() + ", started " +
+  const std::string me = "pid " + std::to_string(::getpid()) + " on " + this_host() + ", started " +
                          format_iso8601_utc(std::chrono::system_clock::now()) + "\n";
   // Best effort: the flock is the lock; the text only names its holder.
   const bool named = ::ftruncate(fd, 0) == 0 && ::pwrite(fd, me.data(), me.size(), 0) == static_cast<ssize_t>(me.size());
