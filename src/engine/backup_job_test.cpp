@@ -13,7 +13,7 @@
 #include "repo/tree_stream.h"
 #include "repo/chunk_store.h"
 #include "source/files/tree_walker.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 #include "testing/fixtures.h"
 
 namespace coffer {

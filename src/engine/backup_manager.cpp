@@ -27,7 +27,7 @@
 #include "repo/pins.h"
 #include "repo/repo_lock.h"
 #include "repo/repository.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 #include "util/clock.h"
 
 namespace coffer {

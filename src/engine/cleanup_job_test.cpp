@@ -16,7 +16,7 @@
 #include "engine/verify_job.h"
 #include "repo/chunk_store.h"
 #include "repo/pins.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 
 namespace coffer {
 namespace fs = std::filesystem;

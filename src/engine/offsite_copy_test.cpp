@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "coffer/error.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 #include "storage/s3/s3_test_env.h"
 
 namespace coffer {

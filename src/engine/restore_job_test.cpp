@@ -11,7 +11,7 @@
 #include "coffer/error.h"
 #include "repo/tree_stream.h"
 #include "repo/chunk_store.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 #include "testing/fixtures.h"
 
 namespace coffer {

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "coffer/error.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 
 namespace coffer {
 namespace {

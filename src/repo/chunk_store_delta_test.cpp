@@ -8,7 +8,7 @@
 
 #include "coffer/error.h"
 #include "repo/chunk_store.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 #include "testing/fixtures.h"
 
 namespace coffer {

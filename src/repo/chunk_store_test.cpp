@@ -12,7 +12,7 @@
 
 #include "coffer/error.h"
 #include "storage/faulty_storage.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 
 namespace coffer {
 namespace fs = std::filesystem;

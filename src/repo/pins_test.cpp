@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 
 namespace coffer {
 namespace fs = std::filesystem;

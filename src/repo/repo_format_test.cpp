@@ -11,7 +11,7 @@
 #include "repo/object_sealer.h"
 #include "repo/pack.h"
 #include "repo/repository.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 #include "storage/storage.h"
 
 namespace coffer {

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "coffer/error.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 
 namespace coffer {
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "coffer/error.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 #include "testing/fixtures.h"
 
 namespace coffer {

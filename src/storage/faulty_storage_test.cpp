@@ -7,7 +7,7 @@
 #include <set>
 
 #include "coffer/error.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 
 namespace coffer {
 namespace fs = std::filesystem;

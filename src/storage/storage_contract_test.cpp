@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "coffer/error.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 #include "storage/s3/s3_storage.h"
 #include "storage/s3/s3_test_env.h"
 

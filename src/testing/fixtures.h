@@ -10,7 +10,7 @@
 
 #include "coffer/error.h"
 #include "repo/repository.h"
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 
 namespace coffer::test_support {
 

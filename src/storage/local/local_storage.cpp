@@ -1,4 +1,4 @@
-#include "storage/local_storage.h"
+#include "storage/local/local_storage.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
