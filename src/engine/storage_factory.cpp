@@ -1,12 +1,11 @@
 #include "engine/storage_factory.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <limits>
 
 #include "coffer/error.h"
-#include "storage/faulty_storage.h"
 #include "storage/local/local_storage.h"
+#include "testing/storage_fault_hook.h"
 
 namespace coffer {
 
@@ -54,16 +53,9 @@ bool repository_on_s3(const BackupConfig& config, bool source_s3) {
   return source_s3 || config.s3_mode == S3Mode::kRepository;
 }
 
-// Testing hook: COFFER_STORAGE_FAULTS makes chosen storage calls fail (see faulty_storage.h).
-static std::shared_ptr<Storage> with_injected_faults(std::shared_ptr<Storage> storage, bool temp_names_hidden) {
-  const char* spec = std::getenv(kStorageFaultsVariable);
-  if (!spec || !*spec) return storage;
-  return std::make_shared<FaultyStorage>(std::move(storage), parse_storage_faults(spec), temp_names_hidden);
-}
-
 std::shared_ptr<Storage> make_repository_storage(const BackupConfig& config, bool source_s3, bool read_only) {
-  if (repository_on_s3(config, source_s3)) return with_injected_faults(make_s3_storage(config), false);
-  return with_injected_faults(std::make_shared<LocalStorage>(config.backup_dir, read_only), true);
+  if (repository_on_s3(config, source_s3)) return test_hooks::with_storage_faults(make_s3_storage(config), false);
+  return test_hooks::with_storage_faults(std::make_shared<LocalStorage>(config.backup_dir, read_only), true);
 }
 
 }  // namespace coffer

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "coffer/error.h"
-#include "storage/faulty_storage.h"
+#include "testing/faulty_storage.h"
 #include "storage/local/local_storage.h"
 
 namespace coffer {

@@ -1,4 +1,4 @@
-#include "storage/faulty_storage.h"
+#include "testing/faulty_storage.h"
 
 #include <unistd.h>
 
@@ -20,7 +20,7 @@ using Fault = StorageFaultRule::Fault;
 [[noreturn]] void bad_rule(std::string_view rule, const std::string& why) {
   fail(ErrorCategory::kConfig, std::string(kStorageFaultsVariable) + ": rule '" + std::string(rule) + "' " + why +
                                    " (expected OP:PREFIX:WHEN:FAULT[:seed=N], e.g. put:data/:3:enospc; "
-                                   "see src/storage/faulty_storage.h, or unset the variable)");
+                                   "see src/testing/faulty_storage.h, or unset the variable)");
 }
 
 std::vector<std::string_view> split(std::string_view text, char sep) {

@@ -1,4 +1,4 @@
-#include "storage/faulty_storage.h"
+#include "testing/faulty_storage.h"
 
 #include <gtest/gtest.h>
 

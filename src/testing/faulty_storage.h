@@ -1,6 +1,7 @@
 // A Storage decorator that makes chosen operations fail, to prove that coffer ends every storage
 // fault in either a whole backup or a clean, logged failure. A testing hook, not a setting:
-// storage_factory.cpp wraps the repository's storage in it when COFFER_STORAGE_FAULTS is set.
+// testing/storage_fault_hook.h wraps the repository's storage in it when COFFER_STORAGE_FAULTS
+// is set; unit tests wrap a storage in it directly.
 //
 // COFFER_STORAGE_FAULTS is a comma-separated list of rules  OP:PREFIX:WHEN:FAULT[:seed=N]
 //   OP      put (also put_if_absent), get, head, list, remove
