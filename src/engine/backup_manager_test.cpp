@@ -1,6 +1,7 @@
 // The library API end to end on real files: BackupManager with a BackupConfig, no CLI.
 #include "coffer/backup_manager.h"
 #include "coffer/error.h"
+#include "testing/fixtures.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -27,8 +28,7 @@ std::string read_file(const fs::path& p) {
 class BackupManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-manager-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = test_support::make_temp_dir("coffer-manager");
     config_.backup_dir = dir_ / "repo";
     config_.backup_paths = {dir_ / "uploads"};
     config_.passphrase = "library passphrase";

@@ -17,6 +17,7 @@
 #include "repo/chunk_store.h"
 #include "repo/pins.h"
 #include "storage/local/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -57,8 +58,7 @@ const char* const kFailpoints[] = {"cleanup-after-manifests-removed", "cleanup-a
 class CleanupJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-cleanup-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
+    dir_ = test_support::make_temp_dir("coffer-cleanup");
     storage_ = std::make_shared<LocalStorage>(dir_);
     RepositoryParams p;
     p.encrypted = encrypted_;

@@ -11,6 +11,7 @@
 #include "coffer/error.h"
 #include "storage/local/local_storage.h"
 #include "storage/s3/s3_test_env.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace {
@@ -48,9 +49,7 @@ class RecordingStorage : public Storage {
 class OffsiteCopyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "coffer-offsite-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = test_support::make_temp_dir("coffer-offsite");
     local_ = std::make_unique<LocalStorage>(dir_);
     local_->put("config", text(config_of("1111")));
     for (const char* key : {"keys/k1", "data/aa/p1", "data/bb/p2", "index/i1", "snapshots/full_1", "pins/full_1",

@@ -13,6 +13,7 @@
 #include "coffer/error.h"
 #include "testing/faulty_storage.h"
 #include "storage/local/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -40,8 +41,7 @@ RepositoryParams fast_params(bool encrypted) {
 class ChunkStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-chunkstore-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = test_support::make_temp_dir("coffer-chunkstore");
   }
   void TearDown() override { fs::remove_all(dir_); }
   fs::path dir_;

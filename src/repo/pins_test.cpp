@@ -5,13 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "storage/local/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
 
 TEST(PinsTest, AddListRemove) {
-  char tmpl[] = "/tmp/coffer-pins-XXXXXX";
-  fs::path dir = ::mkdtemp(tmpl);
+  fs::path dir = test_support::make_temp_dir("coffer-pins");
   LocalStorage storage(dir);
   EXPECT_TRUE(read_pins(storage).empty());
   EXPECT_TRUE(add_pin(storage, "full_20241201_020000"));

@@ -13,6 +13,7 @@
 #include "repo/repository.h"
 #include "storage/local/local_storage.h"
 #include "storage/storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace {
@@ -68,8 +69,7 @@ TEST_P(RepoFormat, PackRoundTripAndDamage) {
 TEST_P(RepoFormat, PackWriterStoresWhatPackBuilderBuilds) {
   MasterKeys keys = generate_master_keys();
   ObjectSealer sealer(keys, GetParam(), ChunkIdFunction::kKeyedBlake3);
-  char tmpl[] = "/tmp/coffer-packwriter-XXXXXX";
-  const std::string dir = ::mkdtemp(tmpl);
+  const std::string dir = test_support::make_temp_dir("coffer-packwriter").string();
   LocalStorage storage(dir);
   const std::vector<std::string> texts = {"alpha", "beta!", std::string(100000, 'g')};
   PackBuilder builder;

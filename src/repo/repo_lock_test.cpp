@@ -13,6 +13,7 @@
 
 #include "coffer/error.h"
 #include "storage/local/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -55,8 +56,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 class RepoLockTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-lock-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
+    dir_ = test_support::make_temp_dir("coffer-lock");
     storage_ = std::make_unique<LocalStorage>(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }

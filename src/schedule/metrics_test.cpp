@@ -8,6 +8,7 @@
 
 #include "coffer/error.h"
 #include "util/clock.h"
+#include "testing/fixtures.h"
 
 namespace coffer::schedule {
 namespace {
@@ -94,8 +95,8 @@ TEST(Metrics, TextFormatHasHelpAndTypeForEveryFamily) {
 }
 
 TEST(Metrics, WriteFileIsAtomicAndComplete) {
-  auto dir = std::filesystem::temp_directory_path() / ("coffer-metrics-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  test_support::TempDir tmp("coffer-metrics");
+  const std::filesystem::path& dir = tmp.path;
   Metrics m(at("2026-01-01T00:00:00Z"));
   m.record(job("full", "2026-01-01T02:00:00Z", 3, true, 5));
   m.write_file(dir / "coffer.prom");
@@ -104,7 +105,6 @@ TEST(Metrics, WriteFileIsAtomicAndComplete) {
   EXPECT_EQ(content, m.render());
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);  // no temp file left
   EXPECT_THROW(m.write_file(dir / "missing" / "coffer.prom"), Error);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(MetricsSettings, ParsesAndRejectsWithTheSettingsName) {

@@ -10,6 +10,7 @@
 
 #include "coffer/error.h"
 #include "util/clock.h"
+#include "testing/fixtures.h"
 
 namespace coffer::schedule {
 namespace {
@@ -34,20 +35,13 @@ JobRun failed_full() {
   return r;
 }
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("coffer-notify-" + std::to_string(getpid()) + "-" +
-                                               std::to_string(reinterpret_cast<uintptr_t>(this)));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
-
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 TEST(Notifier, FailedJobRunsTheCommandWithDetailsAndWithoutSecrets) {
-  TempDir dir;
+  test_support::TempDir dir{"coffer-notify"};
   setenv("DB_PASSWORD", "s3cr3t-db-pw", 1);
   setenv("BACKUP_PASSPHRASE", "s3cr3t-pass", 1);
   NotifySettings s;
@@ -67,7 +61,7 @@ TEST(Notifier, FailedJobRunsTheCommandWithDetailsAndWithoutSecrets) {
 }
 
 TEST(Notifier, SuccessRunsOnlyWhenAskedForAlways) {
-  TempDir dir;
+  test_support::TempDir dir{"coffer-notify"};
   JobRun ok = failed_full();
   ok.ok = true;
   ok.error.clear();
@@ -92,7 +86,7 @@ TEST(Notifier, FailingCommandIsReportedNotThrown) {
 }
 
 TEST(Notifier, HangingCommandAndItsChildrenAreKilledAtTheTimeout) {
-  TempDir dir;
+  test_support::TempDir dir{"coffer-notify"};
   NotifySettings s;
   s.timeout = std::chrono::seconds(1);
   // A child that ignores SIGTERM and keeps the output pipe open, and a parent that waits for it.

@@ -6,15 +6,15 @@
 #include <gtest/gtest.h>
 
 #include "coffer/error.h"
+#include "testing/fixtures.h"
 
 namespace coffer::schedule {
 namespace {
 namespace fs = std::filesystem;
 
 TEST(ScheduleLockTest, SecondSchedulerIsRefusedNamingTheFirst) {
-  std::string tmpl = (fs::temp_directory_path() / "coffer-schedlock-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-  const fs::path dir = fs::path(tmpl) / "repo";  // not there yet: made
+  test_support::TempDir tmp("coffer-schedlock");
+  const fs::path dir = tmp.path / "repo";  // not there yet: made
   {
     auto first = ScheduleLock::acquire(dir);
     try {
@@ -29,7 +29,6 @@ TEST(ScheduleLockTest, SecondSchedulerIsRefusedNamingTheFirst) {
   }
   // Released with its holder: the next one starts.
   EXPECT_NO_THROW(ScheduleLock::acquire(dir));
-  fs::remove_all(tmpl);
 }
 
 }  // namespace

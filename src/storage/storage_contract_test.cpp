@@ -12,6 +12,7 @@
 #include "storage/local/local_storage.h"
 #include "storage/s3/s3_storage.h"
 #include "storage/s3/s3_test_env.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace {
@@ -20,8 +21,7 @@ struct LocalBackend {
   static constexpr size_t kManyKeys = 300;  // no pages on disk; each file costs two fsyncs
   std::filesystem::path dir;
   std::unique_ptr<Storage> make() {
-    char tmpl[] = "/tmp/coffer-contract-XXXXXX";
-    dir = mkdtemp(tmpl);
+    dir = test_support::make_temp_dir("coffer-contract");
     return std::make_unique<LocalStorage>(dir / "repo");
   }
   void cleanup(Storage*) {

@@ -8,6 +8,7 @@
 
 #include "coffer/error.h"
 #include "storage/local/local_storage.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -15,8 +16,7 @@ namespace fs = std::filesystem;
 class FaultyStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-faulty-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = test_support::make_temp_dir("coffer-faulty");
     local_ = std::make_shared<LocalStorage>(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }

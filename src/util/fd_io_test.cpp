@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "coffer/error.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace {
@@ -43,9 +44,8 @@ TEST(FdIo, FailureNamesWhatWasWritten) {
 }
 
 TEST(FdIo, NewFilesAreOnlyTheCallersAndNeverReplaceOne) {
-  char tmpl[] = "/tmp/coffer-fdio-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string path = std::string(tmpl) + "/f";
+  test_support::TempDir dir("coffer-fdio");
+  const std::string path = (dir.path / "f").string();
   write_new_file(path, as_bytes("contents"));
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
@@ -58,8 +58,6 @@ TEST(FdIo, NewFilesAreOnlyTheCallersAndNeverReplaceOne) {
     EXPECT_EQ(e.category(), ErrorCategory::kStorage);
     EXPECT_NE(std::string(e.what()).find("cannot create " + path), std::string::npos) << e.what();
   }
-  ::unlink(path.c_str());
-  ::rmdir(tmpl);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "coffer/error.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace {
@@ -21,8 +22,7 @@ namespace fs = std::filesystem;
 class PipeServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-pipes-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = test_support::make_temp_dir("coffer-pipes");
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }

@@ -1,4 +1,5 @@
 #include "source/files/dir_warmer.h"
+#include "testing/fixtures.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@ namespace fs = std::filesystem;
 class DirWarmerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("coffer-dir-warmer-" + std::to_string(::getpid()));
+    dir_ = test_support::make_temp_dir("coffer-dir-warmer");
     for (int i = 0; i < 20; ++i) {
       fs::create_directories(dir_ / std::to_string(i));
       std::ofstream(dir_ / std::to_string(i) / "f") << i;

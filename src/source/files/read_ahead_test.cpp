@@ -1,4 +1,5 @@
 #include "source/files/read_ahead.h"
+#include "testing/fixtures.h"
 
 #include <gtest/gtest.h>
 
@@ -25,8 +26,7 @@ bool eventually(F done) {
 class ReadAheadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("coffer-read-ahead-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    dir_ = test_support::make_temp_dir("coffer-read-ahead");
     for (int i = 0; i < 6; ++i) std::ofstream(dir_ / std::to_string(i)) << std::string(1000, 'x');
   }
   void TearDown() override { fs::remove_all(dir_); }

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "coffer/error.h"
+#include "testing/fixtures.h"
 
 namespace coffer::files {
 namespace {
@@ -23,9 +24,7 @@ namespace fs = std::filesystem;
 class TreeWalkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "coffer-walk-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = test_support::make_temp_dir("coffer-walk");
   }
   void TearDown() override {
     std::error_code ec;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "coffer/error.h"
+#include "testing/fixtures.h"
 
 namespace coffer::files {
 namespace {
@@ -95,9 +96,7 @@ class TreeWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // Not "coffer-restore-": a database restore running meanwhile sweeps those (util/held_temp.h).
-    std::string tmpl = (fs::temp_directory_path() / "coffer-tree-writer-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = test_support::make_temp_dir("coffer-tree-writer-test");
     target_ = dir_ / "target";
     outside_ = dir_ / "outside";
     fs::create_directory(outside_);

@@ -10,6 +10,7 @@
 #include "source/postgres/pg_restore_runner.h"
 #include "source/postgres/pg_test_env.h"
 #include "util/subprocess.h"
+#include "testing/fixtures.h"
 
 namespace coffer::pg {
 namespace {
@@ -78,8 +79,7 @@ TEST_F(PgArchiveOffsetsTest, RepairedStreamMatchesWhatPgDumpWritesToAFile) {
 }
 
 TEST(ArchiveOffsets, LeavesWhatItCannotParseUntouched) {
-  char tmpl[] = "/tmp/coffer-offsets-bad-XXXXXX";
-  fs::path dir = mkdtemp(tmpl);
+  fs::path dir = test_support::make_temp_dir("coffer-offsets-bad");
   std::string path = (dir / "junk").string();
   std::string junk = "PGDMP\x01\x0e\x00\x04\x08\x01 and then garbage that is not an archive";
   std::ofstream(path, std::ios::binary) << junk;

@@ -20,6 +20,7 @@
 #include "source/postgres/pg_database_props.h"  // sql_identifier, sql_literal
 #include "source/postgres/pg_dump_stream.h"
 #include "util/bytes.h"
+#include "testing/fixtures.h"
 
 namespace coffer::pg {
 
@@ -120,9 +121,7 @@ class PgTestWithDir : public PgTestBase {
   void SetUp() override {
     PgTestBase::SetUp();
     if (HasFailure()) return;
-    char tmpl[] = "/tmp/coffer-pgtest-XXXXXX";
-    if (::mkdtemp(tmpl)) dir_ = tmpl;
-    if (dir_.empty()) GTEST_FAIL() << "mkdtemp failed";
+    dir_ = test_support::make_temp_dir("coffer-pgtest");
   }
   void TearDown() override {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);

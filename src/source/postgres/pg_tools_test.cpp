@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "coffer/error.h"
+#include "testing/fixtures.h"
 
 namespace coffer::pg {
 namespace {
@@ -105,8 +106,7 @@ TEST(PostgresToolsSelectTest, NoCandidatesNamesThePackage) {
 class PostgresToolsFolderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-pgtools-XXXXXX";
-    root_ = mkdtemp(tmpl);
+    root_ = test_support::make_temp_dir("coffer-pgtools");
   }
   void TearDown() override {
     ::unsetenv("COFFER_PG_BIN");

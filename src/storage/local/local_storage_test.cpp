@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "coffer/error.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -14,8 +15,7 @@ namespace fs = std::filesystem;
 class LocalStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-storage-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = test_support::make_temp_dir("coffer-storage");
   }
   void TearDown() override { fs::remove_all(dir_); }
   fs::path dir_;

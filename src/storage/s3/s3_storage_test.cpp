@@ -23,6 +23,7 @@
 #include "coffer/error.h"
 #include "storage/s3/s3_test_env.h"
 #include "util/subprocess.h"
+#include "testing/fixtures.h"
 
 namespace coffer {
 namespace {
@@ -216,8 +217,7 @@ class S3Awscli : public ::testing::Test {
     server_ = *s;
     ASSERT_TRUE(fs::exists("/usr/bin/aws")) << "Debian's awscli is missing: run scripts/setup.sh";
     prefix_ = s3test::unique_prefix("awscli");
-    char tmpl[] = "/tmp/coffer-awscli-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = test_support::make_temp_dir("coffer-awscli");
   }
   void TearDown() override {
     std::error_code ec;
@@ -489,8 +489,7 @@ void write_self_signed_cert(const fs::path& cert, const fs::path& key) {
 TEST(S3Tls, VerifiesTheServerCertificateAgainstTheCaBundle) {
   auto server = s3test::server("COFFER_TEST_S3");
   ASSERT_TRUE(server) << s3test::kHowToRun;
-  char tmpl[] = "/tmp/coffer-tls-XXXXXX";
-  fs::path dir = mkdtemp(tmpl);
+  fs::path dir = test_support::make_temp_dir("coffer-tls");
   write_self_signed_cert(dir / "cert.pem", dir / "key.pem");
   Proxy proxy = start_proxy(server->endpoint, {"--rate", "0", "--tls", (dir / "cert.pem").string(),
                                                (dir / "key.pem").string()});
