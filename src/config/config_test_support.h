@@ -2,7 +2,6 @@
 // message of the configuration error a call throws. For *_test.cpp files.
 #pragma once
 
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -13,15 +12,14 @@
 #include <gtest/gtest.h>
 
 #include "coffer/error.h"
+#include "testing/fixtures.h"
 
 namespace coffer::config_test {
 
 class TempDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "coffer-config-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = test_support::make_temp_dir("coffer-config");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
