@@ -53,11 +53,12 @@ command -v "$CXX" >/dev/null || { echo "fuzz.sh: $CXX not found (apt-get install
 
 # The sources the targets reach, compiled into one archive: the linker takes what each needs.
 SOURCES="util/bytes.cpp codec/crypto.cpp codec/compression.cpp codec/delta.cpp chunk/chunker.cpp repo/keys.cpp
-  repo/object_sealer.cpp repo/pack.cpp repo/index.cpp repo/manifest.cpp repo/repository.cpp
+  repo/object_sealer.cpp repo/pack.cpp repo/index.cpp repo/manifest.cpp repo/repository.cpp repo/repository_identity.cpp
   repo/chunk_store.cpp repo/tree_stream.cpp repo/file_entry.cpp util/failpoint.cpp
   config/config_loader.cpp config/settings.cpp config/config_file.cpp
   config/interpreter.cpp config/passphrase.cpp config/aws_credentials.cpp schedule/cron_expr.cpp storage/storage.cpp
-  source/postgres/pg_archive_directory.cpp source/postgres/pg_archive_blocks.cpp util/fd_io.cpp"
+  source/postgres/pg_archive_directory.cpp source/postgres/pg_archive_blocks.cpp util/fd_io.cpp util/redact.cpp
+  util/clock.cpp"
 # Same definitions and libraries as CMake's coffer_core (spdlog/fmt shared, toml++ compiled).
 DEFINES="-DFMT_SHARED -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -DSPDLOG_SHARED_LIB
   -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1"
