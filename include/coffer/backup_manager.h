@@ -27,6 +27,7 @@
 #include "coffer/backup_config.h"
 #include "coffer/backup_types.h"
 #include "coffer/error.h"
+#include "coffer/history.h"
 
 namespace coffer {
 
@@ -68,6 +69,12 @@ class BackupManager {
   // exclusive lock; a dry run reads and reports only, under a shared lock. Packs are never
   // changed. See engine/repair_index.h.
   RepairIndexResult repair_index(bool dry_run = false);
+
+  // The attempts BACKUP_DIR/backup_log.json records (create and cleanup, success or failure),
+  // oldest first; none when there is no log yet. Throws Error(kDamaged) when the log is not a
+  // JSON array of records (the next create or cleanup sets it aside). Needs no repository and no
+  // passphrase. See newest_success() in history.h for when each job last succeeded.
+  std::vector<HistoryRecord> history() const;
 
   // Total size in bytes of the repository's objects (local folder or S3 prefix), backup_log.json
   // excluded. 0 when there is no repository yet. Needs no passphrase.

@@ -1,7 +1,6 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/cli.h"
-#include "engine/backup_log.h"
 
 namespace coffer::cli {
 
@@ -24,10 +23,9 @@ Runner add_create(CLI::App& app, GlobalOptions& g) {
     } catch (const Error& e) {
       // An invalid configuration is a failed attempt too: log it where BACKUP_DIR points.
       const config::Sources sources = sources_of(g);
-      log_failed_attempt(config::backup_dir_hint(sources), *type, std::chrono::system_clock::now(), 0,
-                         nlohmann::json::object(), config::setting_hint(sources, "DB_NAME"), e.what(),
-                         category_name(e.category()), {},
-                         [](const std::string& w) { spdlog::warn("{}", w); });
+      log_failed_create(config::backup_dir_hint(sources), *backup_type_from_name(*type),
+                        config::setting_hint(sources, "DB_NAME"), e,
+                        [](const std::string& w) { spdlog::warn("{}", w); });
       throw;
     }
     BackupScope scope = *only == "database" ? BackupScope::kDatabase

@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "cli/cli.h"
-#include "engine/backup_log.h"
 #include "engine/storage_factory.h"
 #include "schedule/metrics.h"
 #include "schedule/metrics_server.h"
@@ -34,26 +33,23 @@ void install_stop_handlers() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-// Backups known before this start, per type (newest success), and cleanups from the log: seeds
-// "last success" for status and metrics. nullopt per type when there is none.
+// When each job last succeeded before this start (backups from the repository, cleanups from the
+// log): seeds "last success" for metrics, and the full backup's for the catch-up. A job that
+// never succeeded is absent.
 std::map<std::string, TimePoint> last_successes(const GlobalOptions& g) {
   std::map<std::string, TimePoint> newest;
-  auto note = [&](const std::string& job, std::optional<TimePoint> t) {
-    if (t && (!newest.count(job) || *t > newest[job])) newest[job] = *t;
-  };
   try {
     auto manager = make_manager(g);
-    for (const BackupInfo& b : manager->list_backups()) note(backup_type_name(b.type), parse_iso8601_utc(b.timestamp));
-    nlohmann::json log = nlohmann::json::array();
+    const std::vector<BackupInfo> backups = manager->list_backups();
+    std::vector<HistoryRecord> history;
     try {
-      log = BackupLog(manager->config().backup_dir).read();
+      history = manager->history();
     } catch (const Error& e) {
       if (e.category() != ErrorCategory::kDamaged) throw;
       spdlog::warn("{}", e.what());  // the first backup sets it aside; it must not stop the service
     }
-    for (const auto& rec : log)
-      if (rec.is_object() && rec.value("backup_type", "") == "cleanup" && rec.value("status", "") == "success")
-        note("cleanup", parse_iso8601_utc(rec.value("timestamp", "")));
+    for (const char* job : {"full", "incremental", "differential", "cleanup"})
+      if (std::optional<JobSuccess> s = newest_success(job, backups, history)) newest[job] = s->time;
   } catch (const Error& e) {
     if (e.category() != ErrorCategory::kNotFound) throw;  // no repository yet: nothing to seed
   }
@@ -65,13 +61,9 @@ std::map<std::string, TimePoint> last_successes(const GlobalOptions& g) {
 std::optional<TimePoint> newest_offsite(const BackupConfig& config) {
   std::optional<TimePoint> newest;
   try {
-    for (const auto& rec : BackupLog(config.backup_dir).read()) {
-      if (!rec.is_object() || rec.value("status", "") != "success" || !rec.contains("metadata")) continue;
-      const auto& m = rec["metadata"];
-      if (!m.is_object() || !m.contains("offsite") || !m["offsite"].is_object() ||
-          m["offsite"].value("status", "") != "copied")
-        continue;
-      std::optional<TimePoint> t = parse_iso8601_utc(rec.value("timestamp", ""));
+    for (const HistoryRecord& rec : BackupManager(config).history()) {
+      if (rec.status != "success" || !rec.backup.offsite || !rec.backup.offsite->copied) continue;
+      std::optional<TimePoint> t = parse_iso8601_utc(rec.timestamp);
       if (t && (!newest || *t > *newest)) newest = t;
     }
   } catch (const Error& e) {

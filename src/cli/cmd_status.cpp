@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/cli.h"
-#include "engine/backup_log.h"
 #include "schedule/schedule_config.h"
 #include "util/clock.h"
 
@@ -64,41 +63,33 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
       repo_exists = false;
     }
 
+    const std::vector<HistoryRecord> history = manager->history();
     nlohmann::json types = nlohmann::json::object();
-    for (const char* t : {"full", "incremental", "differential", "cleanup"})
-      types[t] = {{"last_success", nullptr}, {"last_failure", nullptr}};
+    for (const char* t : {"full", "incremental", "differential", "cleanup"}) {
+      nlohmann::json last_success = nullptr;
+      if (std::optional<JobSuccess> s = newest_success(t, backups, history)) {
+        last_success = {{"time", s->timestamp}, {"age_seconds", seconds_between(s->time, now)}};
+        if (!s->backup_id.empty()) last_success["backup_id"] = s->backup_id;
+      }
+      types[t] = {{"last_success", last_success}, {"last_failure", nullptr}};
+    }
     std::optional<TimePoint> newest;
     std::string newest_id;
     const BackupInfo* newest_info = nullptr;
-    for (const BackupInfo& b : backups) {  // oldest first: the last one seen per type wins
+    for (const BackupInfo& b : backups) {
       std::optional<TimePoint> t = parse_iso8601_utc(b.timestamp);
-      if (!t) continue;
-      double age = seconds_between(*t, now);
-      types[backup_type_name(b.type)]["last_success"] = {
-          {"backup_id", b.backup_id}, {"time", b.timestamp}, {"age_seconds", age}};
-      if (!newest || *t > *newest) newest = t, newest_id = b.backup_id, newest_info = &b;
+      if (t && (!newest || *t > *newest)) newest = t, newest_id = b.backup_id, newest_info = &b;
     }
     // Whether the newest backup's manifest is on S3 (S3_MODE=copy); unknown when S3 could not be asked.
     const bool offsite_known = newest_info && newest_info->offsite.has_value();
     const bool offsite_yes = offsite_known && *newest_info->offsite;
-    nlohmann::json log = BackupLog(manager->config().backup_dir).read();
     nlohmann::json last_error = nullptr;
-    for (const auto& rec : log) {
-      if (!rec.is_object()) continue;
-      std::string type = rec.value("backup_type", "");
-      std::string status = rec.value("status", "");
-      if (!types.contains(type)) continue;
-      if (status == "failed") {
-        nlohmann::json f = {{"time", rec.value("timestamp", "")},
-                            {"error", rec.contains("error") && rec["error"].is_string() ? rec["error"] : "unknown"}};
-        types[type]["last_failure"] = f;
-        last_error = f;
-        last_error["type"] = type;
-      } else if (type == "cleanup" && status == "success") {
-        std::string ts = rec.value("timestamp", "");
-        std::optional<TimePoint> t = parse_iso8601_utc(ts);
-        types[type]["last_success"] = {{"time", ts}, {"age_seconds", t ? seconds_between(*t, now) : 0.0}};
-      }
+    for (const HistoryRecord& rec : history) {  // oldest first: the last failure per type wins
+      if (rec.status != "failed" || !types.contains(rec.backup_type)) continue;
+      nlohmann::json f = {{"time", rec.timestamp}, {"error", rec.error.empty() ? std::string("unknown") : rec.error}};
+      types[rec.backup_type]["last_failure"] = f;
+      last_error = f;
+      last_error["type"] = rec.backup_type;
     }
 
     nlohmann::json jobs = nlohmann::json::array();

@@ -12,8 +12,9 @@
 #include "coffer/backup_types.h"
 #include "coffer/error.h"
 #include "engine/backup_id.h"
-#include "util/clock.h"
+#include "engine/history_json.h"
 #include "repo/manifest.h"
+#include "util/clock.h"
 #include "util/host.h"
 #include "util/redact.h"
 
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 BackupLog::BackupLog(fs::path backup_dir, Warn warn)
     : path_(std::move(backup_dir) / "backup_log.json"), warn_(std::move(warn)) {}
 
-nlohmann::json BackupLog::read() const {
+nlohmann::json BackupLog::read_json() const {
   std::ifstream in(path_);
   if (!in) return nlohmann::json::array();
   std::stringstream ss;
@@ -38,25 +39,39 @@ nlohmann::json BackupLog::read() const {
   }
 }
 
-std::set<std::string> BackupLog::ids() const {
-  std::set<std::string> out;
-  nlohmann::json log;
-  try {
-    log = read();
-  } catch (const Error&) {
-    return out;
-  }
+namespace {
+
+std::vector<HistoryRecord> records_of(const nlohmann::json& log) {
+  std::vector<HistoryRecord> out;
   for (const auto& rec : log)
-    if (rec.is_object() && rec.contains("backup_id") && rec["backup_id"].is_string())
-      out.insert(rec["backup_id"].get<std::string>());
+    if (rec.is_object()) out.push_back(history_record_from_json(rec));
   return out;
+}
+
+std::set<std::string> ids_of(const std::vector<HistoryRecord>& records) {
+  std::set<std::string> out;
+  for (const HistoryRecord& r : records)
+    if (!r.backup_id.empty()) out.insert(r.backup_id);
+  return out;
+}
+
+}  // namespace
+
+std::vector<HistoryRecord> BackupLog::read() const { return records_of(read_json()); }
+
+std::set<std::string> BackupLog::ids() const {
+  try {
+    return ids_of(read());
+  } catch (const Error&) {
+    return {};
+  }
 }
 
 // Called under the log's lock. A damaged log would block every backup; its bytes are kept
 // under a new name for whoever wants to look at them.
 nlohmann::json BackupLog::read_or_set_aside() {
   try {
-    return read();
+    return read_json();
   } catch (const Error& e) {
     if (e.category() != ErrorCategory::kDamaged) throw;
     std::string stamp = format_iso8601_utc(std::chrono::system_clock::now());
@@ -85,27 +100,21 @@ nlohmann::json redacted(const nlohmann::json& j) {
 
 }  // namespace
 
-void BackupLog::append(const nlohmann::json& record) {
-  update([&](nlohmann::json& log) { log.push_back(redacted(record)); });
+void BackupLog::append(const HistoryRecord& record) {
+  update([&](nlohmann::json& log) { log.push_back(redacted(history_record_json(record))); });
 }
 
-std::string BackupLog::append_with_new_id(nlohmann::json record, const std::string& backup_type,
-                                          std::chrono::system_clock::time_point started,
+std::string BackupLog::append_with_new_id(HistoryRecord record, std::chrono::system_clock::time_point started,
                                           const std::function<bool(const std::string&)>& taken) {
-  std::string id;
   update([&](nlohmann::json& log) {
-    std::set<std::string> logged;
-    for (const auto& rec : log)
-      if (rec.is_object() && rec.contains("backup_id") && rec["backup_id"].is_string())
-        logged.insert(rec["backup_id"].get<std::string>());
-    auto type = backup_type_from_name(backup_type).value_or(BackupType::kFull);
-    id = make_backup_id(type, started, [&](const std::string& candidate) {
+    const std::set<std::string> logged = ids_of(records_of(log));
+    auto type = backup_type_from_name(record.backup_type).value_or(BackupType::kFull);
+    record.backup_id = make_backup_id(type, started, [&](const std::string& candidate) {
       return logged.count(candidate) > 0 || (taken && taken(candidate));
     });
-    record["backup_id"] = id;
-    log.push_back(redacted(record));
+    log.push_back(redacted(history_record_json(record)));
   });
-  return id;
+  return record.backup_id;
 }
 
 void BackupLog::update(const std::function<void(nlohmann::json& log)>& change) {
@@ -136,43 +145,44 @@ void BackupLog::update(const std::function<void(nlohmann::json& log)>& change) {
   }
 }
 
-void log_failed_attempt(const fs::path& backup_dir, const std::string& backup_type,
-                        std::chrono::system_clock::time_point started, double duration_seconds,
-                        nlohmann::json metadata, const std::string& db_name, const std::string& error,
-                        const std::string& category, const std::function<bool(const std::string&)>& taken,
-                        const BackupLog::Warn& warn) {
+HistoryRecord failed_attempt_record(BackupType type, std::chrono::system_clock::time_point started,
+                                    double duration_seconds, const std::string& db_name, const Error& error) {
+  HistoryRecord r;
+  r.backup_type = backup_type_name(type);
+  r.timestamp = format_iso8601_utc(started);
+  r.status = "failed";
+  r.duration_seconds = duration_seconds;
+  r.error = error.what();
+  r.error_category = category_name(error.category());
+  // The guide's fields, for failed attempts too: which database it was for (shaped as in a
+  // successful record, which has more to say about it), and where.
+  if (!db_name.empty()) r.backup.database = HistoryRecord::Database{db_name};
+  r.backup.host = this_host();
+  return r;
+}
+
+void log_failed_attempt(const fs::path& backup_dir, const HistoryRecord& record,
+                        std::chrono::system_clock::time_point started,
+                        const std::function<bool(const std::string&)>& taken, const BackupLog::Warn& warn) {
   try {
     std::error_code ec;
     if (!fs::is_directory(backup_dir, ec)) return;
-    if (!metadata.is_object()) metadata = nlohmann::json::object();
-    // The guide's fields, for failed attempts too: which database it was for (shaped as in a
-    // successful record, which has more to say about it), and where.
-    if (!metadata.contains("database"))
-      metadata["database"] = db_name.empty() ? nlohmann::json(nullptr) : nlohmann::json{{"name", db_name}};
-    if (!metadata.contains("host")) metadata["host"] = this_host();
-    if (!metadata.contains("hostname")) metadata["hostname"] = metadata["host"];
-    for (const char* field : {"compressed", "encrypted"})
-      if (!metadata.contains(field)) metadata[field] = nullptr;
-    BackupLog(backup_dir, warn)
-        .append_with_new_id({{"backup_id", nullptr},
-                             {"backup_type", backup_type},
-                             {"timestamp", format_iso8601_utc(started)},
-                             {"status", "failed"},
-                             {"size_bytes", 0},
-                             {"file_path", nullptr},
-                             {"metadata", metadata},
-                             {"duration_seconds", duration_seconds},
-                             {"bytes_added", 0},
-                             {"file_count", 0},
-                             {"warnings", nlohmann::json::array()},
-                             {"error", error},
-                             {"error_category", category}},
-                            backup_type, started, [&](const std::string& id) {
-                              // A local repository's manifests, even when it could not be opened.
-                              return (taken && taken(id)) || fs::exists(backup_dir / manifest_key(id), ec);
-                            });
+    BackupLog(backup_dir, warn).append_with_new_id(record, started, [&](const std::string& id) {
+      // A local repository's manifests, even when it could not be opened.
+      return (taken && taken(id)) || fs::exists(backup_dir / manifest_key(id), ec);
+    });
   } catch (const std::exception&) {
     // ignored on purpose: the attempt's own error is the one to report
+  }
+}
+
+void log_failed_create(const fs::path& backup_dir, BackupType type, const std::string& db_name, const Error& error,
+                       const std::function<void(const std::string&)>& warn) {
+  try {
+    const auto now = std::chrono::system_clock::now();
+    log_failed_attempt(backup_dir, failed_attempt_record(type, now, 0, db_name, error), now, {}, warn);
+  } catch (const std::exception&) {
+    // ignored on purpose: the configuration's own error is the one to report
   }
 }
 

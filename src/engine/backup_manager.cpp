@@ -122,16 +122,54 @@ void BackupManager::init_repository() {
   repo_ = Repository::init(storage, params);
 }
 
-static nlohmann::json database_log_json(const DatabaseInfo& d) {
-  return {{"name", d.name},
-          {"server_version", d.server_version},
-          {"pg_dump_version", d.pg_dump_version},
-          {"size_bytes", d.size_bytes},
-          {"dump_bytes", d.dump_bytes},
-          {"table_count", d.tables.size()},
-          {"duration_seconds", d.duration_seconds},
-          {"globals", d.globals}};
+namespace {
+
+HistoryRecord::Database logged_database(const DatabaseInfo& d) {
+  HistoryRecord::Database db;
+  db.name = d.name;
+  db.dumped = true;
+  db.server_version = d.server_version;
+  db.pg_dump_version = d.pg_dump_version;
+  db.size_bytes = d.size_bytes;
+  db.dump_bytes = d.dump_bytes;
+  db.table_count = d.tables.size();
+  db.duration_seconds = d.duration_seconds;
+  db.globals = d.globals;
+  return db;
 }
+
+// backup_log.json's record of a committed backup.
+HistoryRecord success_record(const BackupInfo& info, const CompressionSpec& compression, bool encrypted,
+                             const std::string& file_path) {
+  HistoryRecord r;
+  r.backup_id = info.backup_id;
+  r.backup_type = backup_type_name(info.type);
+  r.timestamp = info.timestamp;
+  r.status = "success";
+  r.duration_seconds = info.duration_seconds;
+  r.warnings = info.warnings;
+  HistoryRecord::Backup& b = r.backup;
+  b.size_bytes = info.size_bytes;
+  b.file_path = file_path;
+  b.bytes_added = info.bytes_added;
+  b.file_count = info.file_count;
+  b.host = info.hostname;
+  b.compressed = compression.codec != Codec::kNone;
+  b.compression = codec_name(compression.codec);
+  b.encrypted = encrypted;
+  if (info.database) b.database = logged_database(*info.database);
+  b.parent = info.parent;
+  b.files_read = info.files_read;
+  b.has_files = info.has_files;
+  b.offsite = info.offsite_copy;
+  b.pinned = info.pinned;
+  b.unreadable = info.unreadable;
+  return r;
+}
+
+}  // namespace
+
+std::vector<HistoryRecord> BackupManager::history() const { return BackupLog(config_.backup_dir).read(); }
 
 void BackupManager::check_offsite_before_backup() {
   // A bad S3 setting fails here (Error(kConfig), exit 2), not after the backup is committed.
@@ -180,7 +218,6 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
       info.pinned = true;
     }
     // Still under the shared lock: no cleanup can delete packs while they are being copied.
-    nlohmann::json offsite = nullptr;
     if (config_.s3_mode == S3Mode::kCopy && !source_s3_) {
       OffsiteCopyResult copy;
       try {
@@ -190,38 +227,12 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
         copy.error = std::string("off-site copy failed: ") + e.what();
       }
       info.offsite_copy = BackupInfo::OffsiteCopy{copy.copied, copy.error, copy.objects, copy.bytes};
-      offsite = {{"status", copy.copied ? "copied" : "failed"},
-                 {"error", copy.copied ? nlohmann::json(nullptr) : nlohmann::json(copy.error)},
-                 {"objects", copy.objects},
-                 {"bytes", copy.bytes}};
     }
+    const std::string manifest_path = repository_on_s3(config_, source_s3_)
+                                          ? repo.storage().describe() + "/" + manifest_key(info.backup_id)
+                                          : (config_.backup_dir / manifest_key(info.backup_id)).string();
     BackupLog(config_.backup_dir, on_warning_)
-        .append({{"backup_id", info.backup_id},
-                 {"backup_type", backup_type_name(info.type)},
-                 {"timestamp", info.timestamp},
-                 {"status", "success"},
-                 {"size_bytes", info.size_bytes},
-                 {"file_path", repository_on_s3(config_, source_s3_)
-                                   ? repo.storage().describe() + "/" + manifest_key(info.backup_id)
-                                   : (config_.backup_dir / manifest_key(info.backup_id)).string()},
-                 {"metadata",
-                  {{"compressed", compression.codec != Codec::kNone},
-                   {"compression", codec_name(compression.codec)},
-                   {"encrypted", repo.encrypted()},
-                   {"parent", info.parent},
-                   {"host", info.hostname},
-                   {"hostname", info.hostname},  // for readers of older logs
-                   {"files_read", info.files_read},
-                   {"files", info.has_files},
-                   {"database", info.database ? database_log_json(*info.database) : nlohmann::json(nullptr)},
-                   {"offsite", offsite}}},
-                 {"duration_seconds", info.duration_seconds},
-                 {"bytes_added", info.bytes_added},
-                 {"file_count", info.file_count},
-                 {"pinned", info.pinned},
-                 {"incomplete", info.incomplete()},
-                 {"unreadable", info.unreadable},
-                 {"warnings", info.warnings}});
+        .append(success_record(info, compression, repo.encrypted(), manifest_path));
     return info;
   } catch (const Error& e) {
     std::set<std::string> committed;
@@ -232,13 +243,13 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
       // the repository is out of reach: the log's own ids still count
     }
     auto in_repository = [&committed](const std::string& id) { return committed.count(id) > 0; };
-    log_failed_attempt(config_.backup_dir, backup_type_name(type), started,
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - steady).count(),
-                       {{"compressed", compression.codec != Codec::kNone},
-                        {"compression", codec_name(compression.codec)},
-                        {"encrypted", opened ? opened->encrypted() : config_.encryption}},
-                       scope == BackupScope::kFiles ? "" : config_.db_name, e.what(), category_name(e.category()),
-                       in_repository, on_warning_);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - steady).count();
+    HistoryRecord failed =
+        failed_attempt_record(type, started, seconds, scope == BackupScope::kFiles ? "" : config_.db_name, e);
+    failed.backup.compressed = compression.codec != Codec::kNone;
+    failed.backup.compression = codec_name(compression.codec);
+    failed.backup.encrypted = opened ? opened->encrypted() : config_.encryption;
+    log_failed_attempt(config_.backup_dir, failed, started, in_repository, on_warning_);
     throw;
   }
 }
@@ -434,28 +445,22 @@ VerifyResult BackupManager::verify(const VerifyOptions& options) {
   if (!o.backup_id && !source_s3_) {
     std::vector<std::string> ids = repo.list_backup_ids();
     std::set<std::string> present(ids.begin(), ids.end()), removed;
-    nlohmann::json log;
+    std::vector<HistoryRecord> log;
     try {
-      log = BackupLog(config_.backup_dir).read();
+      log = history();
     } catch (const Error& e) {
       result.problems.push_back({"", "", "backup_log.json", std::string("cannot read the backup log: ") + e.what()});
       result.ok = false;
     }
     // Cleanups log what they remove before removing it ("removing"), and what they removed.
-    for (const auto& rec : log) {
-      if (!rec.is_object() || rec.value("backup_type", "") != "cleanup" || !rec.contains("metadata") ||
-          !rec["metadata"].is_object() || rec["metadata"].value("dry_run", false))
-        continue;
-      for (const char* field : {"removing", "removed"})
-        if (rec["metadata"].contains(field) && rec["metadata"][field].is_array())
-          for (const auto& id : rec["metadata"][field])
-            if (id.is_string()) removed.insert(id.get<std::string>());
+    for (const HistoryRecord& rec : log) {
+      if (!rec.is_cleanup() || rec.cleanup.dry_run) continue;
+      removed.insert(rec.cleanup.removing.begin(), rec.cleanup.removing.end());
+      removed.insert(rec.cleanup.removed.begin(), rec.cleanup.removed.end());
     }
-    for (const auto& rec : log) {
-      if (!rec.is_object() || rec.value("status", "") != "success" || !rec.contains("backup_id") ||
-          !rec["backup_id"].is_string())
-        continue;
-      const std::string id = rec["backup_id"].get<std::string>();
+    for (const HistoryRecord& rec : log) {
+      if (rec.status != "success") continue;
+      const std::string& id = rec.backup_id;
       if (!present.count(id) && !removed.count(id) && is_valid_backup_id(id)) {
         result.problems.push_back({id, "", manifest_key(id),
                                    "recorded as successful in backup_log.json but missing from the repository "
@@ -470,23 +475,23 @@ VerifyResult BackupManager::verify(const VerifyOptions& options) {
 CleanupResult BackupManager::cleanup(const CleanupOptions& options) {
   auto steady = std::chrono::steady_clock::now();
   auto log = [&](const std::string& status, const CleanupResult* r, const Error* error) {
-    nlohmann::json record{{"backup_id", nullptr},
-                          {"backup_type", "cleanup"},
-                          {"timestamp", format_iso8601_utc(job_now())},
-                          {"status", status},
-                          {"duration_seconds",
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() - steady).count()},
-                          {"metadata",
-                           {{"removed", r ? r->removed : std::vector<std::string>{}},
-                            {"bytes_freed", r ? r->bytes_freed : 0},
-                            {"packs_deleted", r ? r->packs_deleted : 0},
-                            {"packs_rewritten", r ? r->packs_rewritten : 0},
-                            {"dry_run", options.dry_run},
-                            {"policy", r ? r->policy : ""}}},
-                          {"warnings", r ? r->warnings : std::vector<std::string>{}}};
+    HistoryRecord record;
+    record.backup_type = "cleanup";
+    record.timestamp = format_iso8601_utc(job_now());
+    record.status = status;
+    record.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - steady).count();
+    record.cleanup.dry_run = options.dry_run;
+    if (r) {
+      record.warnings = r->warnings;
+      record.cleanup.removed = r->removed;
+      record.cleanup.bytes_freed = r->bytes_freed;
+      record.cleanup.packs_deleted = r->packs_deleted;
+      record.cleanup.packs_rewritten = r->packs_rewritten;
+      record.cleanup.policy = r->policy;
+    }
     if (error) {
-      record["error"] = error->what();
-      record["error_category"] = category_name(error->category());
+      record.error = error->what();
+      record.error_category = category_name(error->category());
     }
     BackupLog(config_.backup_dir, on_warning_).append(record);
   };
@@ -502,12 +507,12 @@ CleanupResult BackupManager::cleanup(const CleanupOptions& options) {
     o.on_warning = on_warning_;
     o.check_lock = [&held] { held->check_held(); };
     o.before_removing = [&](const std::vector<std::string>& ids) {
-      BackupLog(config_.backup_dir, on_warning_)
-          .append({{"backup_id", nullptr},
-                    {"backup_type", "cleanup"},
-                    {"timestamp", format_iso8601_utc(job_now())},
-                    {"status", "started"},
-                    {"metadata", {{"removing", ids}, {"policy", ""}}}});
+      HistoryRecord started;
+      started.backup_type = "cleanup";
+      started.timestamp = format_iso8601_utc(job_now());
+      started.status = "started";
+      started.cleanup.removing = ids;
+      BackupLog(config_.backup_dir, on_warning_).append(started);
     };
     CleanupResult result = run_cleanup(repo, o);
     log("success", &result, nullptr);
