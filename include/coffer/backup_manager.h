@@ -80,6 +80,11 @@ class BackupManager {
   // excluded. 0 when there is no repository yet. Needs no passphrase.
   uint64_t repository_bytes();
 
+  // Checks the S3 settings (S3_BUCKET, the credentials, S3_ENDPOINT, ...) without asking S3:
+  // throws Error(kConfig) naming what is missing or bad. For commands that reach S3 only later
+  // (cleanup of the off-site copy, the scheduler's jobs), so a bad setting fails them at start.
+  void check_s3_settings() const;
+
   // Called during long operations, a few times a second at most.
   void set_progress_callback(std::function<void(const Progress&)> cb) { on_progress_ = std::move(cb); }
   // Called for each warning (skipped or changed files, ...) as it happens.

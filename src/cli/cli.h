@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "coffer/backup_manager.h"
-#include "config/config_loader.h"
-#include "util/bytes.h"
+#include "coffer/config_loader.h"
+#include "coffer/human_bytes.h"
 
 namespace coffer::cli {
 

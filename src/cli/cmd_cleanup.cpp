@@ -3,7 +3,6 @@
 #include <optional>
 
 #include "cli/cli.h"
-#include "engine/storage_factory.h"
 
 namespace coffer::cli {
 
@@ -65,7 +64,7 @@ Runner add_cleanup(CLI::App& app, GlobalOptions& g) {
     const std::string acts_on = g.source == "s3" || manager->config().s3_mode == S3Mode::kRepository
                                     ? "s3"
                                     : "local";
-    if (copy_mode) make_s3_storage(manager->config());  // a bad S3 setting fails now, not after the local cleanup
+    if (copy_mode) manager->check_s3_settings();  // a bad S3 setting fails now, not after the local cleanup
     CleanupResult r = manager->cleanup(*o);
     // In copy mode the off-site copy follows the same policy: clean it up too, right after.
     std::optional<CleanupResult> offsite;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/cli.h"
+#include "coffer/clock.h"
 #include "engine/storage_factory.h"
 #include "schedule/metrics.h"
 #include "schedule/metrics_server.h"
@@ -14,7 +15,6 @@
 #include "schedule/schedule_config.h"
 #include "schedule/schedule_lock.h"
 #include "schedule/scheduler.h"
-#include "util/clock.h"
 
 namespace coffer::cli {
 

@@ -8,8 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/cli.h"
+#include "coffer/clock.h"
 #include "schedule/schedule_config.h"
-#include "util/clock.h"
 
 namespace coffer::cli {
 

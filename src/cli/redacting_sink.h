@@ -7,7 +7,7 @@
 
 #include <spdlog/sinks/sink.h>
 
-#include "util/redact.h"
+#include "coffer/redact.h"
 
 namespace coffer::cli {
 

@@ -5,11 +5,11 @@
 #include <cstdlib>
 
 #include "coffer/error.h"
+#include "coffer/redact.h"
 #include "config/config_file.h"
 #include "config/interpreter.h"
 #include "config/raw_settings.h"
 #include "config/settings.h"
-#include "util/redact.h"
 
 namespace coffer::config {
 namespace {

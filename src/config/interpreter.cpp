@@ -13,9 +13,9 @@
 
 #include "codec/compression.h"
 #include "coffer/error.h"
+#include "coffer/redact.h"
 #include "config/aws_credentials.h"
 #include "config/settings.h"
-#include "util/redact.h"
 
 namespace coffer::config {
 namespace {

@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "coffer/clock.h"
 #include "coffer/error.h"
 #include "engine/backup_id.h"
 #include "engine/database_backup.h"
@@ -24,9 +25,8 @@
 #include "source/files/file_source.h"
 #include "source/files/read_ahead.h"
 #include "source/files/tree_walker.h"
-#include "util/two_ended_cursor.h"
-#include "util/clock.h"
 #include "util/failpoint.h"
+#include "util/two_ended_cursor.h"
 
 namespace coffer {
 namespace fs = std::filesystem;

@@ -10,13 +10,13 @@
 #include <sstream>
 
 #include "coffer/backup_types.h"
+#include "coffer/clock.h"
 #include "coffer/error.h"
+#include "coffer/redact.h"
 #include "engine/backup_id.h"
 #include "engine/history_json.h"
 #include "repo/manifest.h"
-#include "util/clock.h"
 #include "util/host.h"
-#include "util/redact.h"
 
 namespace coffer {
 namespace fs = std::filesystem;

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "coffer/clock.h"
 #include "testing/fixtures.h"
-#include "util/clock.h"
 
 namespace coffer {
 

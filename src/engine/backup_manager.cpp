@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "codec/compression.h"
+#include "coffer/clock.h"
 #include "config/config_loader.h"
 #include "engine/backup_job.h"
 #include "engine/backup_log.h"
@@ -28,7 +29,6 @@
 #include "repo/repo_lock.h"
 #include "repo/repository.h"
 #include "storage/local/local_storage.h"
-#include "util/clock.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -168,6 +168,8 @@ HistoryRecord success_record(const BackupInfo& info, const CompressionSpec& comp
 }
 
 }  // namespace
+
+void BackupManager::check_s3_settings() const { make_s3_storage(config_); }
 
 std::vector<HistoryRecord> BackupManager::history() const { return BackupLog(config_.backup_dir).read(); }
 

@@ -20,9 +20,9 @@
 #include <functional>
 
 #include "coffer/backup_types.h"
+#include "coffer/clock.h"
 #include "engine/retention_policy.h"
 #include "repo/repository.h"
-#include "util/clock.h"
 
 namespace coffer {
 

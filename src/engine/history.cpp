@@ -1,6 +1,6 @@
 #include "coffer/history.h"
 
-#include "util/clock.h"
+#include "coffer/clock.h"
 
 namespace coffer {
 

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "util/clock.h"
+#include "coffer/clock.h"
 
 namespace coffer {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "coffer/clock.h"
 #include "repo/manifest.h"
-#include "util/clock.h"
 
 namespace coffer {
 

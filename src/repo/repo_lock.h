@@ -34,8 +34,8 @@
 #include <thread>
 #include <vector>
 
+#include "coffer/clock.h"
 #include "storage/storage.h"
-#include "util/clock.h"
 #include "util/host.h"
 
 namespace coffer {

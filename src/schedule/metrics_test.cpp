@@ -6,8 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include "coffer/clock.h"
 #include "coffer/error.h"
-#include "util/clock.h"
 #include "testing/fixtures.h"
 
 namespace coffer::schedule {

@@ -15,10 +15,10 @@
 #include <set>
 #include <vector>
 
+#include "coffer/clock.h"
 #include "coffer/error.h"
-#include "util/redact.h"
+#include "coffer/redact.h"
 #include "util/host.h"
-#include "util/clock.h"
 
 extern char** environ;
 

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <map>
 
+#include "coffer/clock.h"
 #include "coffer/error.h"
-#include "util/clock.h"
 #include "testing/fixtures.h"
 
 namespace coffer::schedule {

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include "coffer/clock.h"
 #include "coffer/error.h"
-#include "util/clock.h"
 #include "util/host.h"
 
 namespace coffer::schedule {

@@ -4,8 +4,8 @@
 
 #include <exception>
 
+#include "coffer/clock.h"
 #include "coffer/error.h"
-#include "util/clock.h"
 
 namespace coffer::schedule {
 

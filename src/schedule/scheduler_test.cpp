@@ -6,7 +6,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "util/clock.h"
+#include "coffer/clock.h"
 
 namespace coffer::schedule {
 namespace {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "coffer/error.h"
+#include "coffer/human_bytes.h"
 
 namespace coffer {
 

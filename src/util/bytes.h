@@ -20,7 +20,5 @@ inline std::string to_string(ByteView b) { return {reinterpret_cast<const char*>
 std::string to_hex(ByteView b);
 // Throws coffer::Error(kInput) on odd length or a non-hex digit.
 Bytes from_hex(std::string_view hex);
-// "512 B", "1.5 MiB", "2.0 GiB": sizes in messages and progress lines.
-std::string human_bytes(uint64_t n);
 
 }  // namespace coffer

@@ -1,4 +1,4 @@
-#include "util/clock.h"
+#include "coffer/clock.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "coffer/error.h"
-#include "util/bytes.h"
+#include "coffer/human_bytes.h"
 
 namespace coffer {
 

@@ -1,4 +1,4 @@
-#include "util/redact.h"
+#include "coffer/redact.h"
 
 #include <gtest/gtest.h>
 

@@ -6,9 +6,9 @@
 #include <thread>
 
 #include "coffer/error.h"
+#include "coffer/redact.h"
 #include "storage/s3/s3_call.h"
 #include "storage/s3/s3_xml.h"
-#include "util/redact.h"
 
 namespace coffer {
 namespace {

@@ -1,7 +1,7 @@
 // Wall-clock time for coffer's jobs, with a test hook: when the environment variable COFFER_NOW
 // holds an ISO 8601 UTC time ("2024-12-01T02:00:00Z"), job_now() returns it instead of the
 // system time, so integration tests can make backups "on" simulated days and run cleanup "later".
-// Locks never use it: their times must be comparable across processes (see repo/repo_lock.h).
+// Locks never use it: their times must be comparable across processes (src/repo/repo_lock.h).
 #pragma once
 
 #include <chrono>
