@@ -1,5 +1,5 @@
 #include "cli/cli.h"
-#include "schedule/schedule_config.h"
+#include "coffer/schedule_service.h"
 
 namespace coffer::cli {
 

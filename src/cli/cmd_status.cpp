@@ -9,7 +9,7 @@
 
 #include "cli/cli.h"
 #include "coffer/clock.h"
-#include "schedule/schedule_config.h"
+#include "coffer/schedule_service.h"
 
 namespace coffer::cli {
 
@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-double max_age_hours(const schedule::EnvLookup& settings) {
+double max_age_hours(const schedule::ScheduleService::Settings& settings) {
   std::optional<std::string> v = settings("STATUS_MAX_AGE_HOURS");
   if (!v || v->empty()) return 26;
   char* end = nullptr;
@@ -45,7 +45,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
   return [&g] {
     const auto settings = service_settings_of(g);
     const double limit_h = max_age_hours(settings);
-    schedule::ScheduleConfig sc = schedule::load_schedule_config(settings);
+    const schedule::ScheduleService service(settings);
     auto manager = make_manager(g, kReading);
     std::vector<std::string> warnings;  // the off-site check's, shown and kept for the verdict
     manager->set_warning_callback([&warnings](const std::string& w) {
@@ -93,10 +93,10 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
     }
 
     nlohmann::json jobs = nlohmann::json::array();
-    for (const auto& j : sc.jobs) {
+    for (const schedule::JobRuns& j : service.next_runs(now, 3)) {
       nlohmann::json runs = nlohmann::json::array();
-      for (TimePoint t : j.cron.next_n(now, sc.time_zone, 3)) runs.push_back(format_iso8601_utc(t));
-      jobs.push_back({{"job", j.name}, {"cron", j.cron.text()}, {"next_runs", runs}});
+      for (TimePoint t : j.next_runs) runs.push_back(format_iso8601_utc(t));
+      jobs.push_back({{"job", j.job}, {"cron", j.cron}, {"next_runs", runs}});
     }
 
     const double newest_age = newest ? seconds_between(*newest, now) : -1;
@@ -147,7 +147,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                                         : nlohmann::json(nullptr)},
                   {"types", types},
                   {"last_error", last_error},
-                  {"schedule", {{"time_zone", sc.time_zone}, {"jobs", jobs}}},
+                  {"schedule", {{"time_zone", service.time_zone()}, {"jobs", jobs}}},
                   {"repository", {{"path", dir.string()}, {"size_bytes", repo_bytes}, {"backups", backups.size()}}}});
     } else {
       std::printf("status: %s\n", healthy ? "OK" : ("PROBLEM: " + problem).c_str());
@@ -163,7 +163,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                     s.is_null() ? "-" : short_time(s["time"].get<std::string>()).c_str(),
                     s.is_null() ? "-" : age_text(s["age_seconds"].get<double>()).c_str(), fail_text.c_str());
       }
-      std::printf("next runs (%s):\n", sc.time_zone.c_str());
+      std::printf("next runs (%s):\n", service.time_zone().c_str());
       for (const auto& j : jobs)
         std::printf("  %-13s %-20s %s\n", j["job"].get<std::string>().c_str(), j["cron"].get<std::string>().c_str(),
                     j["next_runs"].empty() ? "never" : short_time(j["next_runs"][0].get<std::string>()).c_str());

@@ -12,9 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include "coffer/schedule_service.h"
 #include "config/config_loader.h"
 #include "config/settings.h"
-#include "schedule/schedule_config.h"
 
 namespace coffer::config {
 namespace {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "coffer/error.h"
+#include "coffer/schedule_service.h"
 
 namespace coffer::schedule {
 

@@ -43,8 +43,4 @@ std::optional<int> small_whole_number(const std::string& text);
 // config::service_settings).
 ScheduleConfig load_schedule_config(const EnvLookup& env);
 
-// What a service setting (BACKUP_SCHEDULE_*, TZ, STATUS_MAX_AGE_HOURS, METRICS_*, NOTIFY_*) is
-// when unset, as `coffer config` shows it ("off" for a job that is off); "" when it has none.
-std::string default_service_setting(const std::string& name);
-
 }  // namespace coffer::schedule

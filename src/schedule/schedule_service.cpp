@@ -1,0 +1,191 @@
+#include "coffer/schedule_service.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "coffer/backup_manager.h"
+#include "coffer/human_bytes.h"
+#include "schedule/metrics.h"
+#include "schedule/metrics_server.h"
+#include "schedule/notifier.h"
+#include "schedule/schedule_config.h"
+#include "schedule/schedule_lock.h"
+#include "schedule/scheduler.h"
+
+namespace coffer::schedule {
+
+namespace {
+
+using ManagerFactory = ScheduleService::ManagerFactory;
+
+// When each job last succeeded before this start (backups from the repository, cleanups from the
+// log): seeds "last success" for metrics, and the full backup's for the catch-up. A job that
+// never succeeded is absent.
+std::map<std::string, TimePoint> last_successes(const ManagerFactory& make_manager) {
+  std::map<std::string, TimePoint> newest;
+  try {
+    auto manager = make_manager();
+    const std::vector<BackupInfo> backups = manager->list_backups();
+    std::vector<HistoryRecord> history;
+    try {
+      history = manager->history();
+    } catch (const Error& e) {
+      if (e.category() != ErrorCategory::kDamaged) throw;
+      spdlog::warn("{}", e.what());  // the first backup sets it aside; it must not stop the service
+    }
+    for (const char* job : {"full", "incremental", "differential", "cleanup"})
+      if (std::optional<JobSuccess> s = newest_success(job, backups, history)) newest[job] = s->time;
+  } catch (const Error& e) {
+    if (e.category() != ErrorCategory::kNotFound) throw;  // no repository yet: nothing to seed
+  }
+  return newest;
+}
+
+// When the newest backup that reached S3 was made (S3_MODE=copy), from backup_log.json: seeds the
+// off-site age metric, without asking S3 at start.
+std::optional<TimePoint> newest_offsite(const BackupManager& manager) {
+  std::optional<TimePoint> newest;
+  try {
+    for (const HistoryRecord& rec : manager.history()) {
+      if (rec.status != "success" || !rec.backup.offsite || !rec.backup.offsite->copied) continue;
+      std::optional<TimePoint> t = parse_iso8601_utc(rec.timestamp);
+      if (t && (!newest || *t > *newest)) newest = t;
+    }
+  } catch (const Error& e) {
+    spdlog::warn("metrics: cannot read the backup log: {}", e.what());
+  }
+  return newest;
+}
+
+// Each job gets a fresh manager, so a cleanup's changes are seen by the next backup.
+std::function<JobOutput()> job_for(const std::string& name, const ManagerFactory& make_manager) {
+  if (auto type = backup_type_from_name(name))
+    return [make_manager, type = *type] {
+      BackupInfo b = make_manager()->create_backup(type);
+      std::string summary = b.backup_id + ": " + std::to_string(b.file_count) + " files" +
+                            (b.database ? " and database " + b.database->name : "") + ", " +
+                            human_bytes(b.bytes_added) + " added";
+      if (b.incomplete()) {  // committed, so not a failure; the summary (and the hook) must say so
+        summary += ", INCOMPLETE: " + std::to_string(b.unreadable.size()) + " path(s) could not be read, first " +
+                   b.unreadable.front();
+        spdlog::warn("backup {}", summary);
+      } else {
+        spdlog::info("backup {}", summary);
+      }
+      JobOutput out{b.backup_id, b.bytes_added, 0, summary};
+      if (b.offsite_copy) {
+        out.offsite_copied = b.offsite_copy->copied;
+        // As `create` exits 6: the job failed, though the backup is usable locally.
+        if (!b.offsite_copy->copied)
+          out.failure = "backup " + b.backup_id + " is committed locally but NOT off-site: " + b.offsite_copy->error;
+      }
+      return out;
+    };
+  if (name == "cleanup")
+    return [make_manager] {
+      CleanupResult r = make_manager()->cleanup();
+      std::string summary = std::to_string(r.removed.size()) + " backups removed, " + human_bytes(r.bytes_freed) + " freed";
+      spdlog::info("cleanup: {}", summary);
+      return JobOutput{"", 0, r.bytes_freed, summary};
+    };
+  return [make_manager] {
+    VerifyResult r = make_manager()->verify();
+    if (!r.ok)
+      fail(ErrorCategory::kDamaged, "verify found " + std::to_string(r.problems.size()) +
+                                        " problem(s): run `coffer verify` for details");
+    std::string summary = std::to_string(r.backups_checked) + " backups, " + std::to_string(r.chunks_checked) +
+                          " chunks checked";
+    spdlog::info("verify: {}", summary);
+    return JobOutput{"", 0, 0, summary};
+  };
+}
+
+// Metrics after each job: record it, re-measure the repository, rewrite the textfile. Failures
+// here are logged, never allowed to stop the scheduler.
+void update_metrics(Metrics& metrics, const MetricsSettings& ms, const ManagerFactory& make_manager) {
+  try {
+    metrics.set_repository_bytes(make_manager()->repository_bytes());
+  } catch (const std::exception& e) {
+    spdlog::warn("metrics: cannot measure the repository: {}", e.what());
+  }
+  if (ms.file.empty()) return;
+  try {
+    metrics.write_file(ms.file);
+  } catch (const std::exception& e) {
+    spdlog::warn("metrics: {}", e.what());
+  }
+}
+
+}  // namespace
+
+ScheduleService::ScheduleService(Settings settings)
+    : settings_(std::move(settings)), schedule_(std::make_unique<const ScheduleConfig>(load_schedule_config(settings_))) {}
+
+ScheduleService::~ScheduleService() = default;
+
+const std::string& ScheduleService::time_zone() const { return schedule_->time_zone; }
+
+std::vector<JobRuns> ScheduleService::next_runs(TimePoint after, int count) const {
+  std::vector<JobRuns> out;
+  for (const JobSchedule& j : schedule_->jobs)
+    out.push_back({j.name, j.cron.text(), j.cron.next_n(after, schedule_->time_zone, count)});
+  return out;
+}
+
+int ScheduleService::run(const ManagerFactory& make_manager, const Control& control) {
+  const std::unique_ptr<BackupManager> configured = make_manager();  // a bad setting fails now
+  const BackupConfig& cfg = configured->config();
+  if (cfg.s3_mode != S3Mode::kOff) configured->check_s3_settings();  // and so does a bad S3 one
+  if (schedule_->jobs.empty()) fail(ErrorCategory::kConfig, "every BACKUP_SCHEDULE_* job is off: nothing to schedule");
+  const MetricsSettings ms = load_metrics_settings(settings_);
+  Notifier notifier(load_notify_settings(settings_));
+  // Held until this run ends: a second scheduler on this repository stops here.
+  const auto only_scheduler = ScheduleLock::acquire(cfg.backup_dir);
+
+  const std::map<std::string, TimePoint> known = last_successes(make_manager);
+  auto metrics = std::make_shared<Metrics>(std::chrono::system_clock::now());
+  for (const auto& [job, t] : known) metrics->seed_last_success(job, t);
+  if (cfg.s3_mode == S3Mode::kCopy)
+    if (std::optional<TimePoint> t = newest_offsite(*configured)) metrics->seed_newest_offsite(*t);
+  std::unique_ptr<MetricsServer> server;
+  if (ms.port != 0) {  // a port in use fails here, before any job
+    server = std::make_unique<MetricsServer>(ms.address, ms.port, [metrics] { return metrics->render(); });
+    spdlog::info("metrics: http://{}:{}/metrics", ms.address, server->port());
+  }
+  update_metrics(*metrics, ms, make_manager);
+
+  std::vector<ScheduledTask> tasks;
+  for (const JobSchedule& j : schedule_->jobs) tasks.push_back({j.name, j.cron, job_for(j.name, make_manager)});
+  SchedulerOptions opts;
+  opts.time_zone = schedule_->time_zone;
+  if (auto it = known.find("full"); it != known.end()) opts.last_full = it->second;
+  opts.max_jobs = control.max_jobs;
+
+  if (control.started) control.started();
+  const std::function<bool()> stop = control.stop_requested ? control.stop_requested : [] { return false; };
+  SchedulerHooks hooks;
+  hooks.now = [] { return std::chrono::system_clock::now(); };
+  hooks.sleep_until = [stop](TimePoint until) {
+    // Short steps: a stop (or a clock change) is noticed within a second.
+    auto left = until - std::chrono::system_clock::now();
+    if (left > std::chrono::seconds(1)) left = std::chrono::seconds(1);
+    if (left > decltype(left)::zero() && !stop()) std::this_thread::sleep_for(left);
+  };
+  hooks.stop_requested = stop;
+  hooks.job_finished = [&](const JobRun& run) {
+    metrics->record(run);
+    update_metrics(*metrics, ms, make_manager);
+    notifier.job_finished(run);
+  };
+
+  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] %^%l%$: %v");  // a service log wants times
+  spdlog::info("coffer schedule started (pid {})", static_cast<long>(getpid()));
+  Scheduler scheduler(std::move(tasks), std::move(hooks), opts);
+  return scheduler.run();
+}
+
+}  // namespace coffer::schedule
