@@ -54,6 +54,16 @@ struct SettingView {
 // Loads like load() and also reports the origin of every setting, in a stable order.
 std::vector<SettingView> describe(const Sources& sources);
 
+// A setting that has a command-line flag (`--backup-dir DIR` sets BACKUP_DIR): the flag, the
+// setting it sets (its key in Sources::flags) and the flag's help text.
+struct SettingFlag {
+  std::string flag;  // "--backup-dir"
+  std::string name;  // "BACKUP_DIR"
+  std::string help;
+};
+// Every setting that has a flag, in display order.
+std::vector<SettingFlag> setting_flags();
+
 // The settings of the scheduler service (BACKUP_SCHEDULE_*, TZ, STATUS_MAX_AGE_HOURS, METRICS_*,
 // NOTIFY_*) as their winning source gives them (flags > environment > file), unvalidated: the
 // schedule module checks them. Unset ones are absent.

@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 namespace coffer::cli {
 

@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 namespace coffer::cli {
 

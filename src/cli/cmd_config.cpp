@@ -1,4 +1,4 @@
-#include "cli/cli.h"
+#include "cli.h"
 #include "coffer/schedule_service.h"
 
 namespace coffer::cli {

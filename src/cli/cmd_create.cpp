@@ -1,6 +1,6 @@
 #include <spdlog/spdlog.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 namespace coffer::cli {
 

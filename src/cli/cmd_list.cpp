@@ -1,6 +1,6 @@
 #include <algorithm>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 namespace coffer::cli {
 

@@ -1,5 +1,5 @@
 // `coffer pin <id>` and `coffer unpin <id>`: a pinned backup is never removed by cleanup.
-#include "cli/cli.h"
+#include "cli.h"
 
 namespace coffer::cli {
 namespace {

@@ -1,5 +1,5 @@
 // `coffer repair index`: rebuild the index from the packs (lost or damaged index files).
-#include "cli/cli.h"
+#include "cli.h"
 
 namespace coffer::cli {
 

@@ -5,7 +5,7 @@
 
 #include <csignal>
 
-#include "cli/cli.h"
+#include "cli.h"
 #include "coffer/clock.h"
 #include "coffer/schedule_service.h"
 

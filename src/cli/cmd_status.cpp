@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 #include "coffer/clock.h"
 #include "coffer/schedule_service.h"
 

@@ -1,5 +1,5 @@
 // The text after `coffer --help`'s option list: examples and the environment variables.
-#include "cli/cli.h"
+#include "cli.h"
 
 namespace coffer::cli {
 

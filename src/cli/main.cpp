@@ -6,9 +6,8 @@
 
 #include <iostream>
 
-#include "cli/cli.h"
-#include "cli/redacting_sink.h"
-#include "config/settings.h"
+#include "cli.h"
+#include "redacting_sink.h"
 
 using namespace coffer;
 
@@ -29,11 +28,9 @@ int main(int argc, char** argv) {
   cli::GlobalOptions g;
   app.add_option("--config", g.config_file, "TOML config file (keys: lower-case setting names)");
   // The settings that have a flag (--backup-dir, ...): the settings table names them.
-  for (const config::Setting& s : config::settings()) {
-    if (s.flag.empty()) continue;
+  for (const config::SettingFlag& f : config::setting_flags())
     app.add_option_function<std::string>(
-        s.flag, [&g, name = s.name](const std::string& v) { g.flags[name] = v; }, config::flag_help(s));
-  }
+        f.flag, [&g, name = f.name](const std::string& v) { g.flags[name] = v; }, f.help);
   app.add_option("--source", g.source,
                  "where list, restore, verify and cleanup find the repository: local (BACKUP_DIR, or S3 with "
                  "S3_MODE=repository) or s3 (the S3 copy; for a machine whose BACKUP_DIR is empty)")

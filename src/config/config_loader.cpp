@@ -84,6 +84,13 @@ std::string display_value(const BackupConfig& c, const std::string& name) {
 
 }  // namespace
 
+std::vector<SettingFlag> setting_flags() {
+  std::vector<SettingFlag> out;
+  for (const Setting& s : settings())
+    if (!s.flag.empty()) out.push_back({s.flag, s.name, flag_help(s)});
+  return out;
+}
+
 const std::vector<std::string>& setting_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;

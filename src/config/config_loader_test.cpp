@@ -325,6 +325,23 @@ TEST_F(ConfigLoaderTest, UnknownFlagNameIsAnInternalError) {
   }
 }
 
+TEST_F(ConfigLoaderTest, SettingFlagsFillTheFlagsTheLoaderReads) {
+  const std::vector<config::SettingFlag> flags = config::setting_flags();
+  ASSERT_FALSE(flags.empty());
+  EXPECT_EQ(flags.front().flag, "--backup-dir");
+  EXPECT_EQ(flags.front().name, "BACKUP_DIR");
+  EXPECT_NE(flags.front().help.find("(BACKUP_DIR)"), std::string::npos) << flags.front().help;
+  for (const config::SettingFlag& f : flags) {
+    EXPECT_EQ(f.flag.rfind("--", 0), 0u) << f.flag;
+    EXPECT_NE(std::find(config::setting_names().begin(), config::setting_names().end(), f.name),
+              config::setting_names().end())
+        << f.name;
+  }
+  Sources s;
+  s.flags[flags.front().name] = "/srv/from-flag";
+  EXPECT_EQ(config::load(s).backup_dir, "/srv/from-flag");
+}
+
 TEST_F(ConfigLoaderTest, ProcessEnvironmentReadsOnlyKnownSettings) {
   ::setenv("S3_BUCKET", "env-bucket-123", 1);
   ::setenv("COFFER_UNRELATED_TEST_VAR", "x", 1);
