@@ -12,6 +12,7 @@
 namespace coffer {
 
 enum class S3Mode { kOff, kCopy, kRepository };
+enum class DbBackupMode { kLogical, kPhysical };
 
 struct BackupConfig {
   // Where the repository and backup_log.json live. Default: ./backups
@@ -55,6 +56,20 @@ struct BackupConfig {
   std::string db_name;
   std::string db_user;
   std::optional<std::string> db_password;  // secret
+
+  // Physical backups and the WAL archive (docs/pitr.md). DB_BACKUP_MODE: logical (pg_dump, the
+  // default: needs no access to the server's files) or physical (a base backup of the whole
+  // cluster, restorable to any moment with the WAL that `coffer wal-push` archives).
+  DbBackupMode db_backup_mode = DbBackupMode::kLogical;
+  // DB_DATA_DIR: the cluster's data folder. Empty: the server's data_directory (physical backup),
+  // the working folder (wal-push and wal-fetch, which PostgreSQL runs there).
+  std::filesystem::path db_data_dir;
+  // ARCHIVE_TIMEOUT: seconds a physical backup waits for the WAL segment that makes it consistent
+  // to reach the archive before it fails. Default: 60.
+  int archive_timeout_seconds = 60;
+  // WAL_KEY_CACHE: wal-push and wal-fetch keep the unwrapped keys in a 0600 cache file
+  // (repo/key_cache.h says what that costs). Default: true.
+  bool wal_key_cache = true;
 
   // S3 (S3_BUCKET, S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
   // Keys left unset are read from the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE,

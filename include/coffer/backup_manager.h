@@ -56,6 +56,18 @@ class BackupManager {
   RestoreResult restore_from_backup(const std::string& backup_id, const RestoreOptions& options = {});
   VerifyResult verify(const VerifyOptions& options = {});
 
+  // Point-in-time recovery (docs/pitr.md). archive_command = 'coffer wal-push %p' stores each WAL
+  // file of the cluster in DB_DATA_DIR (default: the working folder, where PostgreSQL runs it),
+  // durably, before it returns; the same file again is fine, other content under its name is
+  // refused. Neither call takes the repository lock; both use the key cache (WAL_KEY_CACHE).
+  WalPushResult wal_push(const std::string& path);
+  // restore_command = 'coffer wal-fetch %f %p': false when the archive does not hold `name`
+  // (recovery asks for files past the end of the archive: that is how it ends).
+  bool wal_fetch(const std::string& name, const std::string& destination);
+  // Writes physical backup `backup_id` ("" or "latest": the newest that ends before the target)
+  // into options.pgdata, set up to recover to the target when the server starts there.
+  PointInTimeResult restore_to_point_in_time(const std::string& backup_id, const PointInTimeOptions& options);
+
   // Applies the retention policy (RETENTION_DAYS, KEEP_*) and deletes the data no remaining
   // backup needs, under the exclusive lock. Crash-safe at every step; see engine/cleanup_job.h.
   CleanupResult cleanup(const CleanupOptions& options = {});
@@ -103,6 +115,8 @@ class BackupManager {
 
  private:
   Repository& repository(bool create_if_missing);
+  // The repository for wal-push and wal-fetch: opened with the key cache, index not loaded.
+  Repository& wal_repository();
   // S3_MODE=copy: checks the S3 settings and that S3 holds this repository (or nothing) before
   // a backup is made (offsite_copy.h). Throws Error(kConfig); S3 out of reach is a warning.
   void check_offsite_before_backup();

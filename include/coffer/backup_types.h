@@ -35,6 +35,23 @@ struct DatabaseInfo {
   bool globals = false;           // roles and tablespaces (pg_dumpall --globals-only) included
 };
 
+// The physical database part of a backup (DB_BACKUP_MODE=physical): a base backup of the whole
+// cluster, restorable to any moment from its stop on with the archived WAL (docs/pitr.md).
+struct PhysicalInfo {
+  std::string cluster;            // "<system identifier>-<major>": the WAL archive it needs
+  std::string server_version;     // e.g. "15.18"
+  int server_version_num = 0;
+  uint32_t timeline = 0;
+  std::string start_lsn, stop_lsn;  // e.g. "0/3000028"
+  std::string start_wal, stop_wal;  // the segments holding them
+  std::string start_time, stop_time;  // the server's clock, ISO 8601 UTC
+  uint64_t data_bytes = 0;        // bytes of the data folder and tablespaces read
+  uint64_t files = 0;
+  bool data_checksums = false;    // whether pages were checked
+  // Pages whose checksum failed, as "<path> block <n>" (at most 1000 listed).
+  std::vector<std::string> page_errors;
+};
+
 // What one backup holds and cost; returned by create and by list.
 struct BackupInfo {
   std::string backup_id;         // e.g. "full_20241201_020000"
@@ -54,7 +71,8 @@ struct BackupInfo {
   std::vector<std::string> unreadable;
   bool incomplete() const { return !unreadable.empty(); }
   std::string hostname;
-  std::optional<DatabaseInfo> database;  // nullopt: the backup holds no database
+  std::optional<DatabaseInfo> database;  // nullopt: the backup holds no database dump
+  std::optional<PhysicalInfo> physical;  // nullopt: no physical database backup
   bool has_files = true;                 // false for --only database backups
   bool pinned = false;                   // kept by every cleanup (create --keep, `coffer pin`)
   // S3_MODE=copy. create: how this run's off-site copy went. list: whether the backup's
@@ -90,6 +108,44 @@ struct RestoreOptions {
   std::vector<std::string> tables;       // only these tables ("t" or "schema.t")
   bool clean = false;                    // restore into a database that has tables (drops them)
   int jobs = 2;                          // pg_restore -j
+};
+
+// What `coffer wal-push` did with one WAL file (BackupManager::wal_push).
+struct WalPushResult {
+  std::string name;              // e.g. "000000010000000000000003"
+  std::string cluster;           // "<system identifier>-<major>": the archive it went to
+  bool already_archived = false; // the same content was stored already (a repeated push)
+  uint64_t bytes = 0;
+  double duration_seconds = 0;
+};
+
+// A point-in-time restore of a physical backup into a new data folder (docs/pitr.md). At most
+// one target; none replays all the archived WAL.
+struct PointInTimeOptions {
+  std::string pgdata;                     // the data folder to write: absent or empty
+  std::optional<std::string> to_time;     // with its UTC offset: "2026-12-05 10:42:17+01"
+  std::optional<std::string> to_lsn;      // "0/3000028"
+  std::optional<std::string> to_xid;
+  std::optional<std::string> to_name;     // a restore point (pg_create_restore_point)
+  bool immediate = false;                 // stop as soon as the backup is consistent
+  std::string target_action = "pause";   // pause, promote or shutdown
+  std::string target_timeline = "latest"; // latest, current or a timeline number
+  std::vector<std::pair<std::string, std::string>> tablespaces;  // old location -> new one
+  // The restore_command the restored server runs to fetch WAL; empty: `program` with this
+  // configuration's repository flags (--backup-dir, --passphrase-file, --source s3).
+  std::string restore_command;
+  std::string program = "coffer";  // the CLI passes its own absolute path
+};
+
+struct PointInTimeResult {
+  std::string backup_id;
+  std::string pgdata;
+  std::string target;         // what recovery stops at, in words
+  uint64_t files_restored = 0;
+  uint64_t bytes_restored = 0;
+  std::string wal_from, wal_to;  // the archived WAL checked to be there (from the backup's start)
+  std::string start_hint;     // how to start the server on pgdata
+  std::vector<std::string> warnings;
 };
 
 struct RowCountMismatch {

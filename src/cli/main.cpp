@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   reg(cli::add_schedule);
   reg(cli::add_status);
   reg(cli::add_repair);
+  reg(cli::add_wal_push);
+  reg(cli::add_wal_fetch);
 
   try {
     app.parse(argc, argv);

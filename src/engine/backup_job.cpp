@@ -19,6 +19,7 @@
 #include "engine/backup_id.h"
 #include "engine/database_backup.h"
 #include "engine/files_backup.h"
+#include "engine/physical_backup.h"
 #include "repo/tree_stream.h"
 #include "repo/chunk_store.h"
 #include "repo/delta_base_picker.h"
@@ -105,16 +106,17 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
 
   bool want_files = options.scope != BackupScope::kDatabase;
   bool want_db = options.scope != BackupScope::kFiles;
+  const bool physical = config.db_backup_mode == DbBackupMode::kPhysical;
   if (options.scope == BackupScope::kAll) {  // back up what is configured
     want_files = !config.backup_paths.empty();
-    want_db = !config.db_name.empty();
+    want_db = !config.db_name.empty() || physical;
     if (!want_files && !want_db)
       fail(ErrorCategory::kConfig,
            "nothing to back up: set BACKUP_PATHS (folders, colon-separated) and/or DB_NAME (the database)");
   }
   if (want_files && config.backup_paths.empty())
     fail(ErrorCategory::kConfig, "BACKUP_PATHS is empty: set it to the folders to back up (colon-separated)");
-  if (want_db && config.db_name.empty())
+  if (want_db && !physical && config.db_name.empty())
     fail(ErrorCategory::kConfig, "DB_NAME is not set: set it to the database to back up");
   std::vector<files::WalkRoot> roots;
   if (want_files) roots = files::name_roots(config.backup_paths);
@@ -126,7 +128,8 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
 
   // The last dump is looked for only when deltas can use it: a full backup then reads no manifest.
   BackupBases bases =
-      find_bases(repo, options.type, want_files, want_db && dump_deltas_enabled(repo) ? config.db_name : "");
+      find_bases(repo, options.type, want_files,
+                 want_db && !physical && dump_deltas_enabled(repo) ? config.db_name : "");
   std::optional<Manifest>& parent = bases.parent;
   if (options.type != BackupType::kFull && !parent) {
     warn(std::string("no earlier ") + (options.type == BackupType::kDifferential ? "full " : "") +
@@ -139,6 +142,7 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   Manifest manifest;
   // The database part runs on its own thread, next to the files part; both feed one store.
   std::optional<DatabasePart> database;
+  std::optional<PhysicalPart> physical_part;
   std::exception_ptr db_failure;
   // Which part failed first: the other one then only stopped because of it ("aborted"), and the
   // error to report is the first one's.
@@ -153,10 +157,14 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
   if (want_db) {
     db_thread = std::thread([&] {
       try {
-        dump_bases = dump_delta_bases(repo, bases.last_dump, warn);
-        // The files part shows progress when there is one; a database-only backup shows the dump's.
-        database = backup_database(store, repo.db_chunker(), config, warn, dump_bases.dump.get(),
-                                   want_files ? std::function<void(const Progress&)>() : options.on_progress);
+        // The files part shows progress when there is one; a database-only backup shows the database's.
+        auto db_progress = want_files ? std::function<void(const Progress&)>() : options.on_progress;
+        if (physical) {
+          physical_part = backup_physical(repo, store, config, {warn, unreadable, db_progress});
+        } else {
+          dump_bases = dump_delta_bases(repo, bases.last_dump, warn);
+          database = backup_database(store, repo.db_chunker(), config, warn, dump_bases.dump.get(), db_progress);
+        }
       } catch (...) {
         db_failure = std::current_exception();
         claim_first(FirstFailure::kDatabase);
@@ -181,6 +189,10 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
     database->dump_list = write_ref_list(store, repo.tree_chunker(), database->dump, dump_bases.list.get());
     manifest.database = std::move(*database);
     info.database = manifest.database->info;
+  }
+  if (physical_part) {
+    manifest.physical = std::move(*physical_part);
+    info.physical = manifest.physical->info;
   }
 
   for (const auto& r : roots) manifest.roots.push_back({r.name, r.source.string()});

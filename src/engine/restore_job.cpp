@@ -94,9 +94,17 @@ FilesRestore::FilesRestore(Repository& repo, const std::string& backup_id, const
   st.options = options;
   const RestoreOptions& opt = st.options.restore;
   Manifest manifest = repo.read_manifest(backup_id);
+  const bool physical = options.physical_roots.has_value();
+  if (physical) {
+    if (!manifest.physical)
+      fail(ErrorCategory::kNotFound, "backup " + backup_id + " holds no physical database backup (made with "
+                                     "DB_BACKUP_MODE=physical); see `coffer list`");
+    manifest.roots.clear();  // the physical part's roots, to the folders asked for
+    for (const auto& [name, folder] : *options.physical_roots) manifest.roots.push_back({name, folder});
+  }
   st.full_tree = [&] {
     try {
-      return read_tree(repo, manifest.tree, backup_id);
+      return read_tree(repo, physical ? manifest.physical->tree : manifest.tree, backup_id);
     } catch (const Error& e) {
       if (e.category() != ErrorCategory::kNotFound) throw;
       fail(ErrorCategory::kDamaged, "the file list of backup " + backup_id + " cannot be read: " + e.what() +

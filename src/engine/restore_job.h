@@ -4,7 +4,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "coffer/backup_types.h"
 #include "repo/repository.h"
@@ -14,6 +17,9 @@ namespace coffer {
 struct RestoreJobOptions {
   RestoreOptions restore;
   bool restore_owner = false;
+  // Restores the physical database part instead of the files: each of its roots ("pgdata",
+  // "tblspc-<oid>") to the folder given here (restore.target and restore.include unused).
+  std::optional<std::map<std::string, std::string>> physical_roots;
   std::function<void(const Progress&)> on_progress;
 };
 

@@ -152,26 +152,32 @@ VerifyResult run_verify(Repository& repo, const VerifyOptions& options,
         }
       }
     }
-    std::vector<files::FileEntry> entries;
-    try {
-      entries = read_tree(repo, m.tree, id);
-    } catch (const Error& e) {
-      result.problems.push_back({id, "", "", std::string("file list unreadable: ") + e.what()});
-      continue;
-    }
-    for (const files::FileEntry& e : entries) {
-      if (e.type != EntryType::kFile) continue;
-      for (const ChunkRef& c : e.chunks) {
-        if (!index.contains(c.id)) {
-          result.problems.push_back({id, e.path, "", "chunk " + to_hex(c.id).substr(0, 16) + " is not in the index"});
-          break;
-        }
-        if (auto it = bad.why.find(c.id); it != bad.why.end()) {
-          result.problems.push_back({id, e.path, "", it->second});
-          break;
+    // The files part, and the physical database part (a tree of the data folder): every file's
+    // chunks indexed and, with read_data, intact.
+    auto check_tree = [&](const std::vector<ChunkRef>& tree, const std::string& what) {
+      std::vector<files::FileEntry> entries;
+      try {
+        entries = read_tree(repo, tree, id);
+      } catch (const Error& e) {
+        result.problems.push_back({id, "", "", what + " unreadable: " + e.what()});
+        return;
+      }
+      for (const files::FileEntry& e : entries) {
+        if (e.type != EntryType::kFile) continue;
+        for (const ChunkRef& c : e.chunks) {
+          if (!index.contains(c.id)) {
+            result.problems.push_back({id, e.path, "", "chunk " + to_hex(c.id).substr(0, 16) + " is not in the index"});
+            break;
+          }
+          if (auto it = bad.why.find(c.id); it != bad.why.end()) {
+            result.problems.push_back({id, e.path, "", it->second});
+            break;
+          }
         }
       }
-    }
+    };
+    if (m.physical) check_tree(m.physical->tree, "physical backup's file list");
+    check_tree(m.tree, "file list");
   }
   result.ok = result.problems.empty();
   return result;

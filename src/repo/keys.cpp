@@ -25,9 +25,16 @@ Key key_from_hex(const nlohmann::json& j, const char* field) {
 
 MasterKeys generate_master_keys() { return {random_key(), random_key(), random_key()}; }
 
+std::string master_keys_to_text(const MasterKeys& keys) { return keys_to_json(keys).dump(); }
+
+MasterKeys master_keys_from_text(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text);
+  return {key_from_hex(j, "encryption"), key_from_hex(j, "id"), key_from_hex(j, "chunker")};
+}
+
 std::string make_key_file(const MasterKeys& keys, const std::optional<std::string>& passphrase,
                           const KdfParams& kdf) {
-  std::string master = keys_to_json(keys).dump();
+  std::string master = master_keys_to_text(keys);
   nlohmann::json file{{"version", 1}};
   if (!passphrase) {
     file["kdf"] = "none";
@@ -79,8 +86,7 @@ MasterKeys open_key_file(const std::string& text, const std::optional<std::strin
     } else {
       fail(ErrorCategory::kDamaged, "key file " + name + " uses an unknown KDF '" + kdf + "'");
     }
-    nlohmann::json j = nlohmann::json::parse(master);
-    return {key_from_hex(j, "encryption"), key_from_hex(j, "id"), key_from_hex(j, "chunker")};
+    return master_keys_from_text(master);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {

@@ -23,6 +23,11 @@ struct MasterKeys {
 
 MasterKeys generate_master_keys();
 
+// The master keys as JSON text ({"encryption","id","chunker"}: hex) and back; the parser throws
+// std::exception on anything malformed (callers say which object was damaged).
+std::string master_keys_to_text(const MasterKeys& keys);
+MasterKeys master_keys_from_text(const std::string& text);
+
 // Serialises the master keys into a key file, wrapped by a key derived from `passphrase`;
 // with no passphrase the keys are stored in the clear (unencrypted repository).
 std::string make_key_file(const MasterKeys& keys, const std::optional<std::string>& passphrase,

@@ -20,6 +20,10 @@ ChunkSet referenced_chunks(Repository& repo, const std::vector<Manifest>& backup
         add(read_ref_list(repo, m.database->dump_list, m.database->info.dump_bytes, "database dump of backup " + id));
         add(m.database->globals);
       }
+      if (m.physical) {
+        add(m.physical->tree);
+        for_each_tree_entry(repo, m.physical->tree, id, [&](files::FileEntry& e) { add(e.chunks); });
+      }
     } catch (const Error& e) {
       if (e.category() != ErrorCategory::kDamaged && e.category() != ErrorCategory::kNotFound) throw;
       fail(ErrorCategory::kDamaged, "cannot tell which data backup " + id + " needs: " + e.what() +

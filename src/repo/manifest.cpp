@@ -109,6 +109,62 @@ DatabasePart database_from_json(const nlohmann::json& j, const std::string& what
   return d;
 }
 
+nlohmann::json physical_to_json(const PhysicalPart& p) {
+  const PhysicalInfo& i = p.info;
+  nlohmann::json tablespaces = nlohmann::json::array();
+  for (const auto& t : p.tablespaces) tablespaces.push_back({{"oid", t.oid}, {"location", t.location}});
+  return {{"format", "pg-base-backup"},
+          {"cluster", i.cluster},
+          {"server_version", i.server_version},
+          {"server_version_num", i.server_version_num},
+          {"timeline", i.timeline},
+          {"start_lsn", i.start_lsn},
+          {"stop_lsn", i.stop_lsn},
+          {"start_wal", i.start_wal},
+          {"stop_wal", i.stop_wal},
+          {"start_time", i.start_time},
+          {"stop_time", i.stop_time},
+          {"data_bytes", i.data_bytes},
+          {"files", i.files},
+          {"data_checksums", i.data_checksums},
+          {"page_errors", i.page_errors},
+          {"backup_label", p.backup_label},
+          {"tablespace_map", p.tablespace_map},
+          {"tablespaces", tablespaces},
+          {"tree", refs_to_json(p.tree)}};
+}
+
+PhysicalPart physical_from_json(const nlohmann::json& j, const std::string& what) {
+  if (j.at("format").get<std::string>() != "pg-base-backup")
+    fail(ErrorCategory::kDamaged, what + " has an unknown physical backup format: upgrade coffer");
+  PhysicalPart p;
+  PhysicalInfo& i = p.info;
+  i.cluster = j.at("cluster").get<std::string>();
+  i.server_version = j.at("server_version").get<std::string>();
+  i.server_version_num = integer<int>(j.at("server_version_num"), what, "server_version_num");
+  i.timeline = integer<uint32_t>(j.at("timeline"), what, "timeline");
+  i.start_lsn = j.at("start_lsn").get<std::string>();
+  i.stop_lsn = j.at("stop_lsn").get<std::string>();
+  i.start_wal = j.at("start_wal").get<std::string>();
+  i.stop_wal = j.at("stop_wal").get<std::string>();
+  i.start_time = j.at("start_time").get<std::string>();
+  i.stop_time = j.at("stop_time").get<std::string>();
+  i.data_bytes = integer<uint64_t>(j.at("data_bytes"), what, "data_bytes");
+  i.files = integer<uint64_t>(j.at("files"), what, "files");
+  i.data_checksums = j.at("data_checksums").get<bool>();
+  i.page_errors = j.at("page_errors").get<std::vector<std::string>>();
+  p.backup_label = j.at("backup_label").get<std::string>();
+  p.tablespace_map = j.at("tablespace_map").get<std::string>();
+  for (const auto& t : j.at("tablespaces")) {
+    PhysicalPart::Tablespace ts{t.at("oid").get<std::string>(), t.at("location").get<std::string>()};
+    if (ts.oid.empty() || ts.oid.find_first_not_of("0123456789") != std::string::npos)
+      fail(ErrorCategory::kDamaged, what + " has a bad tablespace oid");
+    p.tablespaces.push_back(std::move(ts));
+  }
+  p.tree = refs_from_json(j.at("tree"), what);
+  return p;
+}
+
 }  // namespace
 
 nlohmann::json manifest_to_json(const Manifest& m) {
@@ -119,6 +175,7 @@ nlohmann::json manifest_to_json(const Manifest& m) {
   return {{"format_version", m.format_version},
           {"has_files", i.has_files},
           {"database", m.database ? database_to_json(*m.database) : nlohmann::json(nullptr)},
+          {"physical", m.physical ? physical_to_json(*m.physical) : nlohmann::json(nullptr)},
           {"backup_id", i.backup_id},
           {"backup_type", backup_type_name(i.type)},
           {"parent", i.parent},
@@ -171,6 +228,10 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& what) {
     if (j.contains("database") && !j.at("database").is_null()) {
       m.database = database_from_json(j.at("database"), what);
       i.database = m.database->info;
+    }
+    if (j.contains("physical") && !j.at("physical").is_null()) {  // older manifests lack it
+      m.physical = physical_from_json(j.at("physical"), what);
+      i.physical = m.physical->info;
     }
     m.metadata = j.value("metadata", nlohmann::json::object());
     return m;

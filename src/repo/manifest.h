@@ -34,12 +34,27 @@ struct DatabasePart {
   std::map<int64_t, uint64_t> data_blocks;
 };
 
+// The physical part: the data folder (root "pgdata") and each tablespace (root "tblspc-<oid>")
+// as one tree stream, like the files part's, with what recovery needs from pg_backup_stop.
+struct PhysicalPart {
+  PhysicalInfo info;
+  std::vector<ChunkRef> tree;  // chunks of the tree stream (JSON lines of files::FileEntry)
+  std::string backup_label;    // written into the restored data folder, never the live one
+  std::string tablespace_map;
+  struct Tablespace {
+    std::string oid;
+    std::string location;  // at backup time
+  };
+  std::vector<Tablespace> tablespaces;
+};
+
 struct Manifest {
   int format_version = 1;
   BackupInfo info;
   std::vector<ManifestRoot> roots;
   std::vector<ChunkRef> tree;   // chunks of the tree stream (JSON lines of files::FileEntry)
   std::optional<DatabasePart> database;
+  std::optional<PhysicalPart> physical;
   nlohmann::json metadata = nlohmann::json::object();  // compression, encryption, tool version
 };
 

@@ -6,6 +6,7 @@
 
 #include "codec/compression.h"
 #include "coffer/error.h"
+#include "repo/key_cache.h"
 #include "repo/repository_identity.h"
 
 namespace coffer {
@@ -134,7 +135,8 @@ std::unique_ptr<Repository> Repository::init(std::shared_ptr<Storage> storage, c
 }
 
 std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
-                                             const std::optional<std::string>& passphrase) {
+                                             const std::optional<std::string>& passphrase,
+                                             const KeyCache* key_cache) {
   if (!exists(*storage)) refuse_orphaned_objects(*storage);
   if (!exists(*storage))
     fail(ErrorCategory::kNotFound, "no repository in " + storage->describe() +
@@ -181,7 +183,11 @@ std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
     try {
       std::string text = to_string(storage->get(kf.key));
       bool encrypted = nlohmann::json::parse(text).value("kdf", "") != "none";
-      MasterKeys keys = open_key_file(text, passphrase, kf.key);
+      const std::string repository_id = repository_id_of(config_bytes);
+      const bool cacheable = key_cache && encrypted && passphrase;
+      std::optional<MasterKeys> cached;
+      if (cacheable) cached = key_cache->load(repository_id, text, *passphrase);
+      MasterKeys keys = cached ? *cached : open_key_file(text, passphrase, kf.key);
       if (config.contains("config_mac") &&  // configs written before it existed have none
           !(config.at("config_mac").is_string() && config.at("config_mac").get<std::string>() == config_mac(keys, config)))
         fail(ErrorCategory::kDamaged, "repository config in " + where +
@@ -190,8 +196,9 @@ std::unique_ptr<Repository> Repository::open(std::shared_ptr<Storage> storage,
                                           "backup of BACKUP_DIR)");
       // Encryption is decided by the key file, not the plaintext config, so nobody can turn
       // encryption off by editing the config.
+      if (cacheable && !cached) key_cache->store(repository_id, text, *passphrase, keys);
       auto repo = std::unique_ptr<Repository>(new Repository(std::move(storage), keys, encrypted, version, files, tree, db));
-      repo->id_ = repository_id_of(config_bytes);
+      repo->id_ = repository_id;
       return repo;
     } catch (const Error& e) {
       if (!last_error || e.category() == ErrorCategory::kAuth || e.category() == ErrorCategory::kConfig) last_error = e;

@@ -24,6 +24,8 @@
 
 namespace coffer {
 
+class KeyCache;
+
 // 2: packs and index files may hold delta blobs (pack.h). 3: chunk ids are keyed BLAKE3 instead
 // of HMAC-SHA-256 (the id of every byte backed up and restored: 4x faster). Older repositories
 // are read and written in their own format (no deltas in 1, HMAC ids up to 2), so the coffers
@@ -60,8 +62,11 @@ class Repository {
   static std::unique_ptr<Repository> init(std::shared_ptr<Storage> storage, const RepositoryParams& params);
   // Opens an existing one: checks the format version, unwraps the key. Throws Error(kNotFound)
   // when there is none, Error(kConfig) for a newer format, Error(kAuth) for a wrong passphrase.
+  // With a `key_cache` (wal-push, wal-fetch: repo/key_cache.h), the keys come from it when it
+  // holds them for this key file and passphrase, and go into it when it did not.
   static std::unique_ptr<Repository> open(std::shared_ptr<Storage> storage,
-                                          const std::optional<std::string>& passphrase);
+                                          const std::optional<std::string>& passphrase,
+                                          const KeyCache* key_cache = nullptr);
 
   Storage& storage() { return *storage_; }
   const ObjectSealer& sealer() const { return sealer_; }

@@ -1,0 +1,249 @@
+#include "engine/physical_restore.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "coffer/error.h"
+#include "engine/restore_job.h"
+#include "source/postgres/wal/wal_archive.h"
+#include "source/postgres/wal/wal_names.h"
+#include "util/clock.h"
+
+namespace coffer {
+namespace fs = std::filesystem;
+using pg::physical::RecoveryTarget;
+
+namespace {
+
+constexpr uint64_t kSegmentBytes = 16u << 20;  // WAL segment size (initdb's default)
+
+bool empty_or_absent(const fs::path& p) {
+  std::error_code ec;
+  if (!fs::exists(p, ec)) return true;
+  return fs::is_directory(p, ec) && fs::is_empty(p, ec);
+}
+
+uint64_t lsn_of(const std::string& text) { return pg::wal::parse_lsn(text).value_or(0); }
+
+// The newest physical backup that can reach the target (ends before it), or the one asked for.
+Manifest choose_backup(Repository& repo, const std::string& asked, const RecoveryTarget& target) {
+  if (!asked.empty() && asked != "latest") {
+    Manifest m = repo.read_manifest(asked);
+    if (!m.physical)
+      fail(ErrorCategory::kInput, "backup " + asked + " holds no physical database backup (DB_BACKUP_MODE=physical): "
+                                  "a point-in-time restore needs one; see `coffer list`");
+    return m;
+  }
+  std::optional<Manifest> best;
+  for (const std::string& id : repo.list_backup_ids()) {
+    Manifest m = repo.read_manifest(id);
+    if (!m.physical) continue;
+    const PhysicalInfo& p = m.physical->info;
+    if (target.kind == RecoveryTarget::Kind::kTime) {
+      std::optional<TimePoint> stop = parse_iso8601_utc(p.stop_time);
+      if (!stop || *stop > *target.time) continue;
+    }
+    if (target.kind == RecoveryTarget::Kind::kLsn && lsn_of(p.stop_lsn) > *target.lsn) continue;
+    if (!best || p.stop_time > best->physical->info.stop_time) best = std::move(m);
+  }
+  if (!best)
+    fail(ErrorCategory::kNotFound, target.kind == RecoveryTarget::Kind::kTime || target.kind == RecoveryTarget::Kind::kLsn
+                                       ? "no physical backup ends before " + pg::physical::describe(target) +
+                                             ": recovery can only start from a backup made before the target"
+                                       : "the repository holds no physical backup (DB_BACKUP_MODE=physical)");
+  return *best;
+}
+
+// The timelines `history` (a .history file's text) says lead to its timeline.
+std::set<uint32_t> ancestors(const std::string& history) {
+  std::set<uint32_t> out;
+  std::istringstream in(history);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    try {
+      out.insert(static_cast<uint32_t>(std::stoul(line)));
+    } catch (const std::exception&) {
+    }
+  }
+  return out;
+}
+
+// Refuses (kInput) what recovery would fail on later, or silently get wrong.
+void check_reachable(Repository& repo, const PhysicalPart& part, const RecoveryTarget& target,
+                     PointInTimeResult& result) {
+  const PhysicalInfo& p = part.info;
+  if (target.kind == RecoveryTarget::Kind::kTime && *target.time < *parse_iso8601_utc(p.stop_time))
+    fail(ErrorCategory::kInput, pg::physical::describe(target) + " is before the end of backup " +
+                                    result.backup_id + " (" + p.stop_time +
+                                    "): a restore cannot stop before its backup is consistent; pick an older backup");
+  if (target.kind == RecoveryTarget::Kind::kLsn && *target.lsn < lsn_of(p.stop_lsn))
+    fail(ErrorCategory::kInput, pg::physical::describe(target) + " is before the end of backup " + result.backup_id +
+                                    " (LSN " + p.stop_lsn + "); pick an older backup");
+  pg::wal::WalArchive archive(repo, p.cluster);
+  const std::vector<std::string> names = archive.list();
+  const std::set<std::string> have(names.begin(), names.end());
+  // Every segment from the backup's start to its end (to the target for an LSN on its timeline).
+  auto number = [](const std::string& name) {
+    return pg::wal::segment_number(*pg::wal::parse_file_name(name), kSegmentBytes);
+  };
+  uint64_t last = number(p.stop_wal);
+  if (target.kind == RecoveryTarget::Kind::kLsn && target.timeline == "latest")
+    last = std::max(last, pg::wal::segment_of_lsn(*target.lsn, kSegmentBytes));
+  for (uint64_t n = number(p.start_wal); n <= last; ++n) {
+    const std::string seg = pg::wal::segment_name(p.timeline, n, kSegmentBytes);
+    bool found = have.count(seg) > 0;
+    if (!found)  // a later timeline may hold it (the backup's last segment after a promotion)
+      found = std::any_of(names.begin(), names.end(), [&](const std::string& x) { return x.size() == 24 && x.substr(8) == seg.substr(8); });
+    if (!found)
+      fail(ErrorCategory::kNotFound, "the WAL archive lacks segment " + seg + ", which backup " + result.backup_id +
+                                         " needs to reach " + (n <= number(p.stop_wal) ? "consistency" : "the target") +
+                                         ": recovery could not get there. `coffer verify` lists the gaps");
+  }
+  result.wal_from = p.start_wal;
+  result.wal_to = pg::wal::segment_name(p.timeline, last, kSegmentBytes);
+  // A numbered target timeline must descend from the backup's, by the archived history files.
+  if (target.timeline != "latest" && target.timeline != "current") {
+    const uint32_t tli = static_cast<uint32_t>(std::stoul(target.timeline));
+    if (tli < p.timeline)
+      fail(ErrorCategory::kInput, "--target-timeline " + target.timeline + " is older than backup " + result.backup_id +
+                                      "'s timeline " + std::to_string(p.timeline) + ": pick a backup made on it");
+    if (tli > p.timeline) {
+      char name[32];
+      std::snprintf(name, sizeof name, "%08X.history", tli);
+      std::optional<Bytes> history = archive.fetch(name);
+      if (!history)
+        fail(ErrorCategory::kNotFound, "--target-timeline " + target.timeline + ": the archive holds no " + name +
+                                           ", so recovery cannot reach that timeline");
+      if (!ancestors(to_string(*history)).count(p.timeline))
+        fail(ErrorCategory::kInput, "--target-timeline " + target.timeline + " does not descend from backup " +
+                                        result.backup_id + "'s timeline " + std::to_string(p.timeline) + " (" + name +
+                                        "): pick a backup on its history");
+    }
+  }
+}
+
+void write_text(const fs::path& path, const std::string& text, bool append, const struct stat& owner) {
+  {
+    std::ofstream out(path, append ? std::ios::app : std::ios::trunc);
+    out << text;
+    if (!out) fail(ErrorCategory::kStorage, "cannot write " + path.string());
+  }
+  ::chmod(path.c_str(), 0600);
+  if (::geteuid() == 0 && ::chown(path.c_str(), owner.st_uid, owner.st_gid) != 0)
+    fail(ErrorCategory::kStorage, "cannot give " + path.string() + " to the data folder's owner");
+}
+
+}  // namespace
+
+RecoveryTarget recovery_target_of(const PointInTimeOptions& o) {
+  RecoveryTarget t;
+  const int given = int(o.to_time.has_value()) + int(o.to_lsn.has_value()) + int(o.to_xid.has_value()) +
+                    int(o.to_name.has_value()) + int(o.immediate);
+  if (given > 1)
+    fail(ErrorCategory::kInput, "give one target at most: --to-time, --to-lsn, --to-xid, --to-name or --immediate");
+  if (o.to_time) {
+    t.kind = RecoveryTarget::Kind::kTime;
+    t.time = pg::physical::parse_target_time(*o.to_time);
+  } else if (o.to_lsn) {
+    t.kind = RecoveryTarget::Kind::kLsn;
+    t.lsn = pg::wal::parse_lsn(*o.to_lsn);
+    if (!t.lsn) fail(ErrorCategory::kInput, "--to-lsn '" + *o.to_lsn + "' is not an LSN (e.g. 0/3000028)");
+  } else if (o.to_xid) {
+    t.kind = RecoveryTarget::Kind::kXid;
+    t.xid = *o.to_xid;
+  } else if (o.to_name) {
+    t.kind = RecoveryTarget::Kind::kName;
+    t.name = *o.to_name;
+  } else if (o.immediate) {
+    t.kind = RecoveryTarget::Kind::kImmediate;
+  }
+  t.action = o.target_action;
+  t.timeline = o.target_timeline;
+  pg::physical::validate(t);
+  return t;
+}
+
+PointInTimeResult restore_physical(Repository& repo, const PhysicalRestoreRequest& request,
+                                   const std::function<void(const Progress&)>& on_progress,
+                                   const std::function<void(const std::string&)>& warn) {
+  const fs::path pgdata = fs::absolute(request.options.pgdata).lexically_normal();
+  if (request.options.pgdata.empty())
+    fail(ErrorCategory::kInput, "--pgdata names the data folder to restore into (absent or empty)");
+  if (!empty_or_absent(pgdata))
+    fail(ErrorCategory::kInput, "--pgdata " + pgdata.string() + " is not empty: a point-in-time restore writes a "
+                                "whole data folder; give an empty or new folder (stop the server and move the old "
+                                "one aside first to restore in its place)");
+  Manifest m = choose_backup(repo, request.backup_id, request.target);
+  PointInTimeResult result;
+  result.backup_id = m.info.backup_id;
+  result.pgdata = pgdata.string();
+  result.target = pg::physical::describe(request.target);
+  const PhysicalPart& part = *m.physical;
+  check_reachable(repo, part, request.target, result);
+
+  // Where each root goes: the data folder, and each tablespace to its place or where --tablespace moves it.
+  std::map<std::string, std::string> remap(request.options.tablespaces.begin(), request.options.tablespaces.end());
+  std::map<std::string, std::string> roots = {{"pgdata", pgdata.string()}};
+  std::string tablespace_map;
+  for (const auto& t : part.tablespaces) {
+    auto it = remap.find(t.location);
+    const std::string to = it == remap.end() ? t.location : it->second;
+    if (it != remap.end()) remap.erase(it);
+    if (!empty_or_absent(to))
+      fail(ErrorCategory::kInput, "tablespace " + t.oid + " goes to " + to + ", which is not empty: move it with "
+                                  "--tablespace " + t.location + "=NEW");
+    roots["tblspc-" + t.oid] = to;
+    tablespace_map += t.oid + " " + to + "\n";
+  }
+  if (!remap.empty())
+    fail(ErrorCategory::kInput, "--tablespace " + remap.begin()->first + "=...: backup " + result.backup_id +
+                                    " has no tablespace there");
+
+  RestoreJobOptions job;
+  job.restore_owner = request.restore_owner;
+  job.physical_roots = roots;
+  job.on_progress = on_progress;
+  RestoreResult files = run_restore(repo, result.backup_id, job);
+  result.files_restored = files.files_restored;
+  result.bytes_restored = files.bytes_restored;
+
+  // What recovery reads, written as the data folder's owner.
+  struct stat owner {};
+  if (::stat((pgdata / "PG_VERSION").c_str(), &owner) != 0)
+    fail(ErrorCategory::kDamaged, "backup " + result.backup_id + " restored no PG_VERSION into " + pgdata.string());
+  write_text(pgdata / "backup_label", part.backup_label, false, owner);
+  if (!part.tablespaces.empty()) write_text(pgdata / "tablespace_map", tablespace_map, false, owner);
+  for (const auto& t : part.tablespaces) {  // the links follow the map (the server redoes them too)
+    const fs::path link = pgdata / "pg_tblspc" / t.oid;
+    std::error_code ec;
+    fs::remove(link, ec);
+    fs::create_symlink(roots["tblspc-" + t.oid], link, ec);
+    if (ec) fail(ErrorCategory::kStorage, "cannot link " + link.string() + ": " + ec.message());
+    if (::geteuid() == 0) (void)::lchown(link.c_str(), owner.st_uid, owner.st_gid);
+  }
+  write_text(pgdata / "recovery.signal", "", false, owner);
+  write_text(pgdata / "postgresql.auto.conf", pg::physical::recovery_settings(request.target, request.restore_command),
+             true, owner);
+  for (const char* folder : {"pg_wal/archive_status"}) {
+    fs::create_directories(pgdata / folder);
+    ::chmod((pgdata / folder).c_str(), 0700);
+    if (::geteuid() == 0) (void)::chown((pgdata / folder).c_str(), owner.st_uid, owner.st_gid);
+  }
+  result.start_hint = "pg_ctl -D " + pgdata.string() + " start   (recovery runs to " + result.target +
+                      (request.target.kind == RecoveryTarget::Kind::kLatest ? "" : ", then " + request.target.action) + ")";
+  if (warn && !part.info.page_errors.empty())
+    warn("backup " + result.backup_id + " recorded " + std::to_string(part.info.page_errors.size()) +
+         " page(s) whose checksum failed (first: " + part.info.page_errors.front() + "); WAL replay rewrites a page "
+         "only when the WAL holds a full image of it");
+  return result;
+}
+
+}  // namespace coffer

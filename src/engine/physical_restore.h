@@ -1,0 +1,33 @@
+// A point-in-time restore (docs/pitr.md): a physical backup written into a new data folder with
+// what PostgreSQL needs to recover from it to the target (backup_label, tablespace_map,
+// recovery.signal, restore_command and the target in postgresql.auto.conf). Everything that can
+// be refused is refused before anything is written: a data folder that is not empty, a target
+// before the backup's end, WAL missing between the backup's start and its end (or an LSN
+// target), a target timeline the archived history does not reach.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "coffer/backup_types.h"
+#include "repo/repository.h"
+#include "source/postgres/physical/recovery_target.h"
+
+namespace coffer {
+
+struct PhysicalRestoreRequest {
+  std::string backup_id;  // "" or "latest": the newest physical backup that ends before the target
+  PointInTimeOptions options;
+  pg::physical::RecoveryTarget target;  // parsed from options
+  std::string restore_command;          // resolved (never empty)
+  bool restore_owner = false;           // as root: the files get the owner they had (postgres)
+};
+
+// Parses and checks the target options (one target at most, a time with its offset, ...).
+pg::physical::RecoveryTarget recovery_target_of(const PointInTimeOptions& options);
+
+PointInTimeResult restore_physical(Repository& repo, const PhysicalRestoreRequest& request,
+                                   const std::function<void(const Progress&)>& on_progress,
+                                   const std::function<void(const std::string&)>& warn);
+
+}  // namespace coffer
