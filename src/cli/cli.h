@@ -43,6 +43,7 @@ void print_json(const nlohmann::json& j);
 std::string short_time(const std::string& iso);
 nlohmann::json to_json(const BackupInfo& b);
 nlohmann::json to_json(const DatabaseInfo& d);
+nlohmann::json to_json(const PhysicalInfo& p);
 
 // Progress line on stderr when it is a terminal; a no-op otherwise.
 class ProgressLine {

@@ -75,10 +75,27 @@ nlohmann::json to_json(const DatabaseInfo& d) {
           {"globals", d.globals}};
 }
 
+nlohmann::json to_json(const PhysicalInfo& p) {
+  return {{"cluster", p.cluster},
+          {"server_version", p.server_version},
+          {"timeline", p.timeline},
+          {"start_lsn", p.start_lsn},
+          {"stop_lsn", p.stop_lsn},
+          {"start_wal", p.start_wal},
+          {"stop_wal", p.stop_wal},
+          {"start_time", p.start_time},
+          {"stop_time", p.stop_time},
+          {"data_bytes", p.data_bytes},
+          {"files", p.files},
+          {"data_checksums", p.data_checksums},
+          {"page_errors", p.page_errors}};
+}
+
 nlohmann::json to_json(const BackupInfo& b) {
   return {{"backup_id", b.backup_id},
           {"files", b.has_files},
           {"database", b.database ? to_json(*b.database) : nlohmann::json(nullptr)},
+          {"physical", b.physical ? to_json(*b.physical) : nlohmann::json(nullptr)},
           {"backup_type", backup_type_name(b.type)},
           {"timestamp", b.timestamp},
           {"status", b.status},
