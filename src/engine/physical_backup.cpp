@@ -102,7 +102,8 @@ PhysicalPart backup_physical(Repository& repo, ChunkStore& store, const BackupCo
   PhysicalPart part;
   PhysicalInfo& info = part.info;
   phys::BackupStart start = session.start("coffer " + format_iso8601_utc(job_now()), true);
-  const fs::path data_dir = config.db_data_dir.empty() ? fs::path(start.data_directory) : config.db_data_dir;
+  fs::path data_dir = (config.db_data_dir.empty() ? fs::path(start.data_directory) : config.db_data_dir).lexically_normal();
+  if (data_dir.filename().empty()) data_dir = data_dir.parent_path();  // "/srv/pg/" -> "/srv/pg"
   const pg::wal::ClusterId cluster = pg::wal::read_cluster_id(data_dir);
   if (cluster.system_identifier != start.system_identifier)
     fail(ErrorCategory::kConfig, "DB_DATA_DIR " + data_dir.string() + " holds the cluster with system identifier " +
