@@ -13,6 +13,7 @@ std::string help_footer() {
   coffer restore latest --type files --target /tmp/restore --include uploads/2024
   coffer restore latest --type files --existing skip     # in place: only what is missing
   coffer restore <backup_id> --type database --target-db school_check
+  coffer restore latest --type database --pgdata /srv/pg/restored --to-time '2026-12-05 10:42:17+01'
   coffer verify --read-data
   coffer cleanup --dry-run
   coffer status
@@ -26,6 +27,7 @@ Environment variables (flags beat them; they beat the --config file):
   RETENTION_DAYS, KEEP_LAST, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY, KEEP_YEARLY
   LOCK_WAIT_SECONDS           how long to wait for a conflicting lock (default 0)
   DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD   PostgreSQL (libpq's PG* variables work too)
+  DB_BACKUP_MODE, DB_DATA_DIR, ARCHIVE_TIMEOUT, WAL_KEY_CACHE   physical backups and WAL (docs/pitr.md)
   S3_BUCKET, S3_MODE, S3_REGION, S3_ENDPOINT, S3_PREFIX, S3_PATH_STYLE, S3_STORAGE_CLASS,
   S3_SSE, S3_SSE_KMS_KEY_ID, S3_VERIFY_TLS, S3_CA_BUNDLE, S3_RETRY_SECONDS
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE

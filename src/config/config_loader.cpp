@@ -59,6 +59,10 @@ std::string display_value(const BackupConfig& c, const std::string& name) {
   if (name == "DB_PORT") return std::to_string(c.db_port);
   if (name == "DB_NAME") return c.db_name;
   if (name == "DB_USER") return c.db_user;
+  if (name == "DB_BACKUP_MODE") return c.db_backup_mode == DbBackupMode::kPhysical ? "physical" : "logical";
+  if (name == "DB_DATA_DIR") return c.db_data_dir.string();
+  if (name == "ARCHIVE_TIMEOUT") return std::to_string(c.archive_timeout_seconds);
+  if (name == "WAL_KEY_CACHE") return c.wal_key_cache ? "true" : "false";
   if (name == "DB_PASSWORD") return secret(c.db_password);
   if (name == "S3_BUCKET") return c.s3_bucket;
   if (name == "S3_REGION") return c.s3_region;

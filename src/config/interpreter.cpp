@@ -52,6 +52,16 @@ class Interpreter {
     if (auto v = get("DB_NAME")) c.db_name = v->text;
     if (auto v = get("DB_USER")) c.db_user = v->text;
     if (auto v = get("DB_PASSWORD")) c.db_password = secret_value("DB_PASSWORD", *v);
+    if (auto v = get("DB_BACKUP_MODE")) {
+      const std::string t = lower_case(v->text);
+      if (t == "logical") c.db_backup_mode = DbBackupMode::kLogical;
+      else if (t == "physical") c.db_backup_mode = DbBackupMode::kPhysical;
+      else invalid("DB_BACKUP_MODE", *v, "logical (pg_dump) or physical (base backup and WAL archive)");
+    }
+    if (auto v = get("DB_DATA_DIR")) c.db_data_dir = path_value("DB_DATA_DIR", *v);
+    if (auto v = get("ARCHIVE_TIMEOUT"))
+      c.archive_timeout_seconds = int_in_range("ARCHIVE_TIMEOUT", *v, 1, 86400, "a whole number of seconds from 1 to 86400");
+    if (auto v = get("WAL_KEY_CACHE")) c.wal_key_cache = bool_value("WAL_KEY_CACHE", *v);
     if (auto v = get("S3_BUCKET")) c.s3_bucket = v->text;
     if (auto v = get("S3_REGION")) c.s3_region = v->text;
     if (auto v = get("AWS_ACCESS_KEY_ID")) c.aws_access_key_id = v->text;

@@ -16,6 +16,7 @@
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/wal/cluster_id.h"
 #include "source/postgres/wal/wal_archive.h"
+#include "source/postgres/wal/wal_names.h"
 #include "util/clock.h"
 
 namespace coffer {
@@ -97,7 +98,9 @@ void wait_for_archived(Repository& repo, const std::string& cluster, const std::
 
 PhysicalPart backup_physical(Repository& repo, ChunkStore& store, const BackupConfig& config,
                              const PhysicalBackupHooks& hooks) {
-  pg::Connection conn(config);
+  BackupConfig server = config;  // the whole cluster is backed up: any database reaches it
+  if (server.db_name.empty()) server.db_name = "postgres";
+  pg::Connection conn(server);
   phys::BackupSession session(conn);
   PhysicalPart part;
   PhysicalInfo& info = part.info;

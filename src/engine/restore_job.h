@@ -17,10 +17,10 @@ namespace coffer {
 struct RestoreJobOptions {
   RestoreOptions restore;
   bool restore_owner = false;
+  std::function<void(const Progress&)> on_progress;
   // Restores the physical database part instead of the files: each of its roots ("pgdata",
   // "tblspc-<oid>") to the folder given here (restore.target and restore.include unused).
   std::optional<std::map<std::string, std::string>> physical_roots;
-  std::function<void(const Progress&)> on_progress;
 };
 
 // A files restore in two steps. The constructor reads the file list and looks at every place a
