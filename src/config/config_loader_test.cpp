@@ -97,6 +97,11 @@ std::vector<SettingCase> setting_cases() {
       {"DB_NAME", "app", "\"app\"", [](auto& c) { return c.db_name; }},
       {"DB_USER", "bob", "\"bob\"", [](auto& c) { return c.db_user; }},
       {"DB_PASSWORD", "pw", "\"pw\"", [=](auto& c) { return secret(c.db_password); }},
+      {"DB_BACKUP_MODE", "physical", "\"physical\"",
+       [](auto& c) { return std::string(c.db_backup_mode == DbBackupMode::kPhysical ? "physical" : "logical"); }},
+      {"DB_DATA_DIR", "/pg/data", "\"/pg/data\"", [](auto& c) { return c.db_data_dir.string(); }},
+      {"ARCHIVE_TIMEOUT", "90", "90", [](auto& c) { return std::to_string(c.archive_timeout_seconds); }},
+      {"WAL_KEY_CACHE", "false", "false", [](auto& c) { return std::string(c.wal_key_cache ? "true" : "false"); }},
       {"S3_BUCKET", "bkt", "\"bkt\"", [](auto& c) { return c.s3_bucket; }},
       {"S3_REGION", "eu-west-1", "\"eu-west-1\"", [](auto& c) { return c.s3_region; }},
       {"AWS_ACCESS_KEY_ID", "AKIA1", "\"AKIA1\"", [](auto& c) { return c.aws_access_key_id; }},
@@ -202,7 +207,8 @@ TEST_F(ConfigLoaderTest, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
     if (sc.name == "COMPRESSION" || sc.name == "COMPRESSION_ALGORITHM") continue;  // own test
     // Enumerations, booleans and URLs: "8"/"9" are not valid values; S3ModesAndDefaults covers them.
     static const std::set<std::string> non_numeric = {"S3_MODE", "S3_ENDPOINT", "S3_PREFIX", "S3_PATH_STYLE",
-                                                      "S3_SSE", "S3_VERIFY_TLS", "DB_COMPRESSION_KEEP_UP"};
+                                                      "S3_SSE", "S3_VERIFY_TLS", "DB_COMPRESSION_KEEP_UP",
+                                                      "DB_BACKUP_MODE", "WAL_KEY_CACHE"};
     if (non_numeric.count(sc.name)) continue;
     SCOPED_TRACE(sc.name);
     const std::string key = lower(sc.name);

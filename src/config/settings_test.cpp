@@ -68,6 +68,7 @@ TEST(SettingsTest, FlagsAreUniqueAndNoSecretHasOne) {
                                                        {"--compression", "COMPRESSION"},
                                                        {"--compression-level", "COMPRESSION_LEVEL"},
                                                        {"--encryption", "ENCRYPTION"},
+                                                       {"--db-mode", "DB_BACKUP_MODE"},
                                                        {"--retention-days", "RETENTION_DAYS"}}));
 }
 

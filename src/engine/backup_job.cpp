@@ -64,6 +64,16 @@ bool dump_deltas_enabled(Repository& repo) {
   return !(off && std::string(off) == "off");
 }
 
+// The newest backup with a physical part: its relation files are the bases of the new one's deltas.
+std::optional<Manifest> last_physical(Repository& repo) {
+  std::optional<Manifest> last;
+  for (const std::string& id : repo.list_backup_ids()) {
+    Manifest m = repo.read_manifest(id);
+    if (m.physical && (!last || m.physical->info.stop_time > last->physical->info.stop_time)) last = std::move(m);
+  }
+  return last;
+}
+
 // Pairs the new dump's chunks, and the chunks of its chunk list, with the last dump's (deltas).
 // None without a last dump, or when its chunk list cannot be read: the backup then stores
 // changed chunks whole, and verify reports the damage.
@@ -160,7 +170,8 @@ BackupInfo run_backup(Repository& repo, const BackupConfig& config, const Backup
         // The files part shows progress when there is one; a database-only backup shows the database's.
         auto db_progress = want_files ? std::function<void(const Progress&)>() : options.on_progress;
         if (physical) {
-          physical_part = backup_physical(repo, store, config, {warn, unreadable, db_progress});
+          std::optional<Manifest> last = dump_deltas_enabled(repo) ? last_physical(repo) : std::nullopt;
+          physical_part = backup_physical(repo, store, config, {warn, unreadable, db_progress}, last ? &*last : nullptr);
         } else {
           dump_bases = dump_delta_bases(repo, bases.last_dump, warn);
           database = backup_database(store, repo.db_chunker(), config, warn, dump_bases.dump.get(), db_progress);

@@ -167,6 +167,7 @@ std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, const s
     if (state[i] == kGrown) earlier = std::move(e.chunks);
     std::unique_ptr<ByteSource> checked = rules.check ? rules.check(*opened.source, e) : nullptr;
     const ChunkerParams* chunker = rules.chunker ? rules.chunker(e) : nullptr;
+    std::unique_ptr<DeltaBaseSource> bases = rules.delta_bases ? rules.delta_bases(e) : nullptr;
     e.chunks = store.add_stream(
         checked ? *checked : static_cast<ByteSource&>(*opened.source), BlobType::kData,
         chunker ? *chunker : repo.file_chunker(),
@@ -175,7 +176,7 @@ std::vector<FileEntry> backup_files(Repository& repo, ChunkStore& store, const s
           progress.bytes_done += n;
           report(false);
         },
-        nullptr, earlier.empty() ? nullptr : &earlier, Pace::kRatio, lane);
+        bases.get(), earlier.empty() ? nullptr : &earlier, Pace::kRatio, lane);
     uint64_t read_size = 0;
     for (const ChunkRef& c : e.chunks) read_size += c.size;
     files::FileSource::AfterRead after = opened.source->check(read_size, e.size, e.mtime_ns);

@@ -30,6 +30,9 @@ struct FileRules {
   // A source to read instead of `file`, wrapping it (a check on the bytes as they pass); null to
   // read `file` itself.
   std::function<std::unique_ptr<ByteSource>(ByteSource& file, const files::FileEntry& entry)> check;
+  // The stored chunks a file's new chunks may be stored as deltas against (the same file in the
+  // last backup: a relation file's page changed in a few bytes); null for none.
+  std::function<std::unique_ptr<DeltaBaseSource>(const files::FileEntry& entry)> delta_bases;
   // Whether a file whose size, mtime, ctime and inode match the parent's is taken as unchanged.
   bool reuse_unchanged = true;
   // Whether a file that changed while read is worth a warning (not in a live data folder).

@@ -4,11 +4,13 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
 #include "coffer/error.h"
 #include "engine/files_backup.h"
+#include "repo/delta_base_picker.h"
 #include "repo/tree_stream.h"
 #include "source/postgres/physical/backup_session.h"
 #include "source/postgres/physical/data_dir_rules.h"
@@ -97,7 +99,7 @@ void wait_for_archived(Repository& repo, const std::string& cluster, const std::
 }  // namespace
 
 PhysicalPart backup_physical(Repository& repo, ChunkStore& store, const BackupConfig& config,
-                             const PhysicalBackupHooks& hooks) {
+                             const PhysicalBackupHooks& hooks, const Manifest* last) {
   BackupConfig server = config;  // the whole cluster is backed up: any database reaches it
   if (server.db_name.empty()) server.db_name = "postgres";
   pg::Connection conn(server);
@@ -164,6 +166,19 @@ PhysicalPart backup_physical(Repository& repo, ChunkStore& store, const BackupCo
                                                             info.page_errors.push_back(where + " block " +
                                                                                        std::to_string(block));
                                                         });
+    };
+  }
+  // The last backup's relation files by path: a page changed in a few bytes (a row's xmax, the
+  // page LSN) is then stored as a delta of a few dozen bytes against the page as it was.
+  std::unordered_map<std::string, std::vector<ChunkRef>> last_files;
+  if (last && last->physical && last->physical->info.cluster == info.cluster) {
+    for_each_tree_entry(repo, last->physical->tree, last->info.backup_id, [&](files::FileEntry& e) {
+      if (e.type == files::EntryType::kFile && rules.chunker(e)) last_files.emplace(e.path, std::move(e.chunks));
+    });
+    rules.delta_bases = [&](const files::FileEntry& e) -> std::unique_ptr<DeltaBaseSource> {
+      auto it = last_files.find(e.path);
+      if (it == last_files.end()) return nullptr;
+      return std::make_unique<DeltaBasePicker>(it->second);
     };
   }
   BackupInfo counts;

@@ -26,7 +26,9 @@ struct PhysicalBackupHooks {
 
 // Throws coffer::Error (the store is then to be aborted): a server that cannot take one (with
 // what to set), DB_DATA_DIR of another cluster, WAL not archived within ARCHIVE_TIMEOUT.
+// `last`: the newest earlier physical backup of this cluster, if any; a relation file's changed
+// chunks are stored as deltas against its chunks at the same place (null: stored whole).
 PhysicalPart backup_physical(Repository& repo, ChunkStore& store, const BackupConfig& config,
-                             const PhysicalBackupHooks& hooks);
+                             const PhysicalBackupHooks& hooks, const Manifest* last);
 
 }  // namespace coffer

@@ -35,9 +35,9 @@ TEST_F(WalArchiveTest, StoresFetchesAndListsEveryKind) {
             WalArchive::Pushed::kStored);
   EXPECT_EQ(archive_.push("000000010000000000000004.partial", segment_bytes(9), zstd1_), WalArchive::Pushed::kStored);
   EXPECT_EQ(archive_.fetch("000000010000000000000003"), seg);
-  EXPECT_EQ(archive_.list(), (std::vector<std::string>{"00000002.history", "000000010000000000000003",
+  EXPECT_EQ(archive_.list(), (std::vector<std::string>{"000000010000000000000003",
                                                         "000000010000000000000003.00000028.backup",
-                                                        "000000010000000000000004.partial"}));
+                                                        "000000010000000000000004.partial", "00000002.history"}));
   EXPECT_FALSE(archive_.fetch("000000010000000000000005"));  // missing is not an error
   EXPECT_TRUE(fs::exists(t_.dir / "wal/7312345678901234567-15/0000000100000000/000000010000000000000003"));
   EXPECT_TRUE(fs::exists(t_.dir / "wal/7312345678901234567-15/history/00000002.history"));
