@@ -290,7 +290,11 @@ class StorageFaultsTest(CofferTestCase):
                 r = self.coffer("--json", "cleanup", env=dict(policy, **{FAULTS: spec}))
                 outcomes[spec] = r.code
                 if r.code == 0:
-                    self.assertIn(spec, may_pass, f"cleanup succeeded although {spec} must make it fail:\n{r}")
+                    # Which packs end up mostly garbage depends on how the backups' threads filled
+                    # them: a round may remove no pack, and then a fault on removing one cannot fire.
+                    removed_no_pack = r.json()["packs_deleted"] == 0 and r.json()["packs_rewritten"] == 0
+                    if not (spec.startswith("remove:data/") and removed_no_pack):
+                        self.assertIn(spec, may_pass, f"cleanup succeeded although {spec} must make it fail:\n{r}")
                 else:
                     check_fails_cleanly(r)
                     self.assertTrue(2 <= r.code <= 69, f"exit code outside 2..69 under {spec}:\n{r}")
