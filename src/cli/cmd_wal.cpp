@@ -2,7 +2,7 @@
 // archive's two calls, one per file, made by PostgreSQL (docs/pitr.md).
 #include <spdlog/spdlog.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 namespace coffer::cli {
 namespace {

@@ -19,7 +19,7 @@
 #include "source/postgres/wal/cluster_id.h"
 #include "source/postgres/wal/wal_archive.h"
 #include "source/postgres/wal/wal_names.h"
-#include "util/clock.h"
+#include "coffer/clock.h"
 
 namespace coffer {
 namespace fs = std::filesystem;

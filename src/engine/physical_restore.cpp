@@ -14,7 +14,7 @@
 #include "engine/restore_job.h"
 #include "source/postgres/wal/wal_archive.h"
 #include "source/postgres/wal/wal_names.h"
-#include "util/clock.h"
+#include "coffer/clock.h"
 
 namespace coffer {
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "util/clock.h"
+#include "coffer/clock.h"
 
 namespace coffer::pg::physical {
 
