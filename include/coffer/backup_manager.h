@@ -33,6 +33,7 @@ namespace coffer {
 
 class Repository;
 class RepoLock;
+class WalPushState;
 
 class BackupManager {
  public:
@@ -60,6 +61,8 @@ class BackupManager {
   // file of the cluster in DB_DATA_DIR (default: the working folder, where PostgreSQL runs it),
   // durably, before it returns; the same file again is fine, other content under its name is
   // refused. Neither call takes the repository lock; both use the key cache (WAL_KEY_CACHE).
+  // Each push is noted in BACKUP_DIR/wal_push_state.json (status, metrics); the first failure of
+  // a file also goes into backup_log.json (backup_type "wal-push", backup_id the file's name).
   WalPushResult wal_push(const std::string& path);
   // restore_command = 'coffer wal-fetch %f %p': false when the archive does not hold `name`
   // (recovery asks for files past the end of the archive: that is how it ends).
@@ -67,6 +70,9 @@ class BackupManager {
   // Writes physical backup `backup_id` ("" or "latest": the newest that ends before the target)
   // into options.pgdata, set up to recover to the target when the server starts there.
   PointInTimeResult restore_to_point_in_time(const std::string& backup_id, const PointInTimeOptions& options);
+  // The WAL archives, per cluster: this host's record of its pushes and, with `list_archive`,
+  // what the repository holds (one listing; skip it where that is costly, as the metrics do).
+  std::vector<WalArchiveStatus> wal_status(bool list_archive = true);
 
   // Applies the retention policy (RETENTION_DAYS, KEEP_*) and deletes the data no remaining
   // backup needs, under the exclusive lock. Crash-safe at every step; see engine/cleanup_job.h.
@@ -117,6 +123,8 @@ class BackupManager {
   Repository& repository(bool create_if_missing);
   // The repository for wal-push and wal-fetch: opened with the key cache, index not loaded.
   Repository& wal_repository();
+  void note_failed_push(WalPushState& state, const std::string& path, std::chrono::system_clock::time_point started_at,
+                        std::chrono::steady_clock::time_point started, const Error& error);
   // S3_MODE=copy: checks the S3 settings and that S3 holds this repository (or nothing) before
   // a backup is made (offsite_copy.h). Throws Error(kConfig); S3 out of reach is a warning.
   void check_offsite_before_backup();

@@ -45,11 +45,23 @@ struct PhysicalInfo {
   std::string start_lsn, stop_lsn;  // e.g. "0/3000028"
   std::string start_wal, stop_wal;  // the segments holding them
   std::string start_time, stop_time;  // the server's clock, ISO 8601 UTC
+  uint64_t wal_segment_bytes = 16u << 20;  // the cluster's wal_segment_size
   uint64_t data_bytes = 0;        // bytes of the data folder and tablespaces read
   uint64_t files = 0;
   bool data_checksums = false;    // whether pages were checked
   // Pages whose checksum failed, as "<path> block <n>" (at most 1000 listed).
   std::vector<std::string> page_errors;
+  // list_backups(): the moments this backup restores to, from the WAL archive as it is now.
+  // From stop_time (consistent) to the end of the newest segment that follows it without a gap
+  // on the latest timeline descending from this one (docs/pitr.md, "The restore window").
+  struct Window {
+    std::string earliest;          // stop_time
+    std::string latest_wal;        // the last segment recovery can read; "" when it cannot reach
+                                   // stop_wal (the backup is not restorable)
+    std::string latest_time;       // when latest_wal was archived, if this host pushed it; else ""
+    std::string first_missing;     // the segment where the archive has a gap; "" when none
+  };
+  std::optional<Window> window;
 };
 
 // What one backup holds and cost; returned by create and by list.
@@ -196,6 +208,8 @@ struct VerifyResult {
   bool ok = true;
   uint64_t backups_checked = 0;
   uint64_t chunks_checked = 0;
+  uint64_t wal_files_checked = 0;  // archived WAL files found in the physical backups' chains
+                                   // (read and opened with read_data)
   std::vector<VerifyProblem> problems;
 };
 
@@ -225,8 +239,27 @@ struct CleanupResult {
   uint64_t packs_rewritten = 0;          // packs mostly garbage whose live data was copied
   uint64_t packs_written = 0;            // new packs holding that copied data
   uint64_t bytes_freed = 0;              // storage bytes released (dry run: an estimate)
+  // The WAL archive (docs/pitr.md, "Retention"): files older than the oldest kept physical
+  // backup's start segment go, per cluster; a cluster with no kept physical backup keeps all.
+  uint64_t wal_files_removed = 0;        // dry run: that would be
+  uint64_t wal_bytes_freed = 0;          // included in bytes_freed
   std::vector<std::string> warnings;
   double duration_seconds = 0;
+};
+
+// The WAL archive of one cluster, for `status` (BackupManager::wal_status).
+struct WalArchiveStatus {
+  std::string cluster;          // "<system identifier>-<major>"
+  uint64_t files = 0;           // every archived file (segments, partial, history, backup)
+  uint64_t bytes = 0;           // as stored
+  std::string newest_segment;   // the newest segment in the archive ("" when none)
+  // From this host's record of its pushes (BACKUP_DIR/wal_push_state.json), when present:
+  std::string last_archived;    // the last file a push stored
+  std::string last_archived_time;
+  std::string last_failed;      // the last file a push failed on, since the last success ("" when none)
+  std::string last_failed_time;
+  std::string last_error;
+  uint64_t failed_pushes = 0;   // failures since the last success
 };
 
 // What `coffer repair index` found and did.

@@ -44,6 +44,7 @@ std::string short_time(const std::string& iso);
 nlohmann::json to_json(const BackupInfo& b);
 nlohmann::json to_json(const DatabaseInfo& d);
 nlohmann::json to_json(const PhysicalInfo& p);
+nlohmann::json to_json(const PhysicalInfo::Window& w);
 
 // Progress line on stderr when it is a terminal; a no-op otherwise.
 class ProgressLine {

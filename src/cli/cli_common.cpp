@@ -75,6 +75,15 @@ nlohmann::json to_json(const DatabaseInfo& d) {
           {"globals", d.globals}};
 }
 
+nlohmann::json to_json(const PhysicalInfo::Window& w) {
+  auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
+  return {{"earliest", w.earliest},
+          {"latest_wal", opt(w.latest_wal)},
+          {"latest_time", opt(w.latest_time)},
+          {"first_missing", opt(w.first_missing)},
+          {"restorable", !w.latest_wal.empty()}};
+}
+
 nlohmann::json to_json(const PhysicalInfo& p) {
   return {{"cluster", p.cluster},
           {"server_version", p.server_version},
@@ -88,7 +97,9 @@ nlohmann::json to_json(const PhysicalInfo& p) {
           {"data_bytes", p.data_bytes},
           {"files", p.files},
           {"data_checksums", p.data_checksums},
-          {"page_errors", p.page_errors}};
+          {"page_errors", p.page_errors},
+          {"wal_segment_bytes", p.wal_segment_bytes},
+          {"restore_window", p.window ? to_json(*p.window) : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json to_json(const BackupInfo& b) {

@@ -26,6 +26,8 @@ nlohmann::json result_json(const CleanupResult& r, const std::string& acts_on) {
           {"packs_rewritten", r.packs_rewritten},
           {"packs_written", r.packs_written},
           {"bytes_freed", r.bytes_freed},
+          {"wal_files_removed", r.wal_files_removed},
+          {"wal_bytes_freed", r.wal_bytes_freed},
           {"warnings", r.warnings},
           {"duration_seconds", r.duration_seconds}};
 }
@@ -49,6 +51,10 @@ void print_result(const CleanupResult& r) {
                 r.removed.size(), static_cast<unsigned long long>(r.packs_deleted),
                 static_cast<unsigned long long>(r.packs_rewritten), human_bytes(r.bytes_freed).c_str(),
                 static_cast<unsigned long long>(r.bytes_freed), r.duration_seconds);
+  if (r.wal_files_removed)
+    std::printf("WAL archive: %s %llu files older than the oldest kept physical backup (%s)\n",
+                r.dry_run ? "would remove" : "removed", static_cast<unsigned long long>(r.wal_files_removed),
+                human_bytes(r.wal_bytes_freed).c_str());
 }
 
 }  // namespace

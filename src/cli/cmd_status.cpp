@@ -36,6 +36,24 @@ std::string age_text(double seconds) {
 
 double seconds_between(TimePoint a, TimePoint b) { return std::chrono::duration<double>(b - a).count(); }
 
+nlohmann::json text_or_null(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); }
+
+nlohmann::json wal_status_json(const WalArchiveStatus& w, TimePoint now) {
+  std::optional<TimePoint> pushed = parse_iso8601_utc(w.last_archived_time);
+  const bool listed = w.files > 0 || !w.newest_segment.empty();
+  return {{"cluster", w.cluster},
+          {"files", listed ? nlohmann::json(w.files) : nlohmann::json(nullptr)},
+          {"bytes", listed ? nlohmann::json(w.bytes) : nlohmann::json(nullptr)},
+          {"newest_segment", text_or_null(w.newest_segment)},
+          {"last_archived", text_or_null(w.last_archived)},
+          {"last_archived_time", text_or_null(w.last_archived_time)},
+          {"last_archived_age_seconds", pushed ? nlohmann::json(seconds_between(*pushed, now)) : nlohmann::json(nullptr)},
+          {"failed_pushes", w.failed_pushes},
+          {"last_failed", text_or_null(w.last_failed)},
+          {"last_failed_time", text_or_null(w.last_failed_time)},
+          {"last_error", text_or_null(w.last_error)}};
+}
+
 }  // namespace
 
 Runner add_status(CLI::App& app, GlobalOptions& g) {
@@ -124,6 +142,31 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
         problems.push_back("the last " + name + " failed at " + short_time(f["time"].get<std::string>()) + ": " +
                            f["error"].get<std::string>());
     }
+    // The WAL archives (point-in-time recovery): a failing archive fills pg_wal until the server stops.
+    std::vector<WalArchiveStatus> wal;
+    try {
+      wal = manager->wal_status(repo_exists);
+    } catch (const Error& e) {
+      spdlog::warn("WAL archive status unknown: {}", e.what());
+    }
+    nlohmann::json wal_json = nlohmann::json::array();
+    for (const WalArchiveStatus& w : wal) {
+      nlohmann::json j = wal_status_json(w, now);
+      const BackupInfo* newest_physical = nullptr;
+      for (const BackupInfo& b : backups)
+        if (b.physical && b.physical->cluster == w.cluster) newest_physical = &b;
+      j["restore_window"] = newest_physical ? (nlohmann::json{{"backup_id", newest_physical->backup_id}, {"window", newest_physical->physical->window
+                                                                                          ? to_json(*newest_physical->physical->window)
+                                                                                          : nlohmann::json(nullptr)}}) : nlohmann::json(nullptr);
+      wal_json.push_back(j);
+      if (w.failed_pushes > 0)
+        problems.push_back("WAL archiving of cluster " + w.cluster + " is failing: " + std::to_string(w.failed_pushes) +
+                           " failed pushes, the last at " + short_time(w.last_failed_time) + " on " + w.last_failed +
+                           ": " + w.last_error + " (PostgreSQL keeps WAL in pg_wal until a push succeeds)");
+      if (newest_physical && newest_physical->physical->window && !newest_physical->physical->window->first_missing.empty())
+        problems.push_back("the WAL archive of cluster " + w.cluster + " has a gap at " +
+                           newest_physical->physical->window->first_missing + ": `coffer verify` for details");
+    }
     const bool healthy = problems.empty();
     std::string problem;
     for (const std::string& p : problems) problem += (problem.empty() ? "" : "; ") + p;
@@ -147,6 +190,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                                         : nlohmann::json(nullptr)},
                   {"types", types},
                   {"last_error", last_error},
+                  {"wal", wal_json},
                   {"schedule", {{"time_zone", service.time_zone()}, {"jobs", jobs}}},
                   {"repository", {{"path", dir.string()}, {"size_bytes", repo_bytes}, {"backups", backups.size()}}}});
     } else {
@@ -170,6 +214,17 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
       if (copy_mode)
         std::printf("off-site (S3_MODE=copy): newest backup %s\n",
                     !newest ? "-" : !offsite_known ? "unknown (S3 unreachable)" : offsite_yes ? "copied" : "NOT copied");
+      for (const auto& w : wal_json)
+        std::printf("WAL archive %s: %s files, %s, newest %s, last push %s%s\n", w["cluster"].get<std::string>().c_str(),
+                    w["files"].is_null() ? "?" : std::to_string(w["files"].get<uint64_t>()).c_str(),
+                    w["bytes"].is_null() ? "?" : human_bytes(w["bytes"].get<uint64_t>()).c_str(),
+                    w["newest_segment"].is_null() ? "-" : w["newest_segment"].get<std::string>().c_str(),
+                    w["last_archived_age_seconds"].is_null()
+                        ? "unknown on this host"
+                        : (age_text(w["last_archived_age_seconds"].get<double>()) + " ago").c_str(),
+                    w["failed_pushes"].get<uint64_t>() ? (", " + std::to_string(w["failed_pushes"].get<uint64_t>()) +
+                                                          " FAILED pushes since").c_str()
+                                                       : "");
       std::printf("repository: %s, %s in %zu backups\n", dir.string().c_str(), human_bytes(repo_bytes).c_str(),
                   backups.size());
     }

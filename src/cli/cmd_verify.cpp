@@ -26,7 +26,7 @@ Runner add_verify(CLI::App& app, GlobalOptions& g) {
         problems.push_back({{"backup_id", opt(p.backup_id)}, {"path", opt(p.path)}, {"object", opt(p.object)},
                             {"problem", p.problem}});
       print_json({{"ok", r.ok}, {"backups_checked", r.backups_checked}, {"chunks_checked", r.chunks_checked},
-                  {"problems", problems}});
+                  {"wal_files_checked", r.wal_files_checked}, {"problems", problems}});
     } else {
       clear_progress();
       for (const auto& p : r.problems) {
@@ -36,9 +36,11 @@ Runner add_verify(CLI::App& app, GlobalOptions& g) {
         std::printf("DAMAGED %s%s\n", where.c_str(), p.problem.c_str());
       }
       if (!g.quiet || !r.ok)
-        std::printf("%s: %llu backups checked%s, %zu problems\n", r.ok ? "ok" : "DAMAGED",
+        std::printf("%s: %llu backups checked%s%s, %zu problems\n", r.ok ? "ok" : "DAMAGED",
                     static_cast<unsigned long long>(r.backups_checked),
                     o.read_data ? (", " + std::to_string(r.chunks_checked) + " chunks read").c_str() : "",
+                    r.wal_files_checked ? (", " + std::to_string(r.wal_files_checked) + " WAL segments " +
+                                           (o.read_data ? "read" : "present")).c_str() : "",
                     r.problems.size());
     }
     return r.ok ? 0 : 1;

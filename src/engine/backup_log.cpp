@@ -17,6 +17,7 @@
 #include "engine/history_json.h"
 #include "repo/manifest.h"
 #include "util/host.h"
+#include "util/locked_file.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -118,31 +119,12 @@ std::string BackupLog::append_with_new_id(HistoryRecord record, std::chrono::sys
 }
 
 void BackupLog::update(const std::function<void(nlohmann::json& log)>& change) {
-  fs::path lock_path = path_.string() + ".lock";
-  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0)
-    fail(ErrorCategory::kStorage, "cannot open " + lock_path.string() + ": " + std::strerror(errno));
-  struct Unlock {
-    int fd;
-    ~Unlock() { ::close(fd); }  // closing releases the flock
-  } unlock{lock_fd};
-  if (::flock(lock_fd, LOCK_EX) != 0)
-    fail(ErrorCategory::kStorage, "cannot lock " + lock_path.string() + ": " + std::strerror(errno));
-
-  nlohmann::json log = read_or_set_aside();
-  change(log);
-  // Error texts can quote bytes that are not UTF-8 (a damaged file, an odd file name): replaced.
-  std::string text = log.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  fs::path tmp = path_.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) fail(ErrorCategory::kStorage, "cannot write " + tmp.string() + ": " + std::strerror(errno));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    fail(ErrorCategory::kStorage, "cannot write " + path_.string() + ": " + std::strerror(ok ? errno : err));
-  }
+  with_file_lock(path_.string() + ".lock", [&] {
+    nlohmann::json log = read_or_set_aside();
+    change(log);
+    // Error texts can quote bytes that are not UTF-8 (a damaged file, an odd file name): replaced.
+    replace_file(path_, log.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", true);
+  });
 }
 
 HistoryRecord failed_attempt_record(BackupType type, std::chrono::system_clock::time_point started,

@@ -18,6 +18,8 @@
 #include "config/config_loader.h"
 #include "engine/backup_job.h"
 #include "engine/backup_log.h"
+#include "engine/wal_check.h"
+#include "engine/wal_push_state.h"
 #include "engine/cleanup_job.h"
 #include "engine/database_restore.h"
 #include "engine/offsite_copy.h"
@@ -256,7 +258,24 @@ BackupInfo BackupManager::create_backup(BackupType type, BackupScope scope, bool
   }
 }
 
-std::vector<BackupInfo> BackupManager::list_backups() { return committed_backups(true); }
+std::vector<BackupInfo> BackupManager::list_backups() {
+  std::vector<BackupInfo> out = committed_backups(true);
+  if (std::any_of(out.begin(), out.end(), [](const BackupInfo& b) { return b.physical.has_value(); })) {
+    // Each physical backup's restore window, from the WAL archive as it is now: a view, so a
+    // WAL archive that cannot be read is a warning, not a failed list.
+    try {
+      const std::map<std::string, WalArchiveStatus> pushes = WalPushState(config_.backup_dir).read();
+      fill_restore_windows(repository(false), out, [&](const std::string& name) {
+        for (const auto& [cluster, s] : pushes)
+          if (s.last_archived == name) return s.last_archived_time;
+        return std::string();
+      });
+    } catch (const Error& e) {
+      if (on_warning_) on_warning_(std::string("restore windows unknown: ") + e.what());
+    }
+  }
+  return out;
+}
 
 std::vector<BackupInfo> BackupManager::committed_backups(bool with_offsite) {
   Repository& repo = repository(false);

@@ -4,16 +4,25 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+
+#include <spdlog/spdlog.h>
 
 #include "coffer/backup_manager.h"
 #include "coffer/error.h"
 #include "config/config_loader.h"
 #include "engine/physical_restore.h"
 #include "engine/storage_factory.h"
+#include "engine/backup_log.h"
 #include "engine/wal_jobs.h"
+#include "engine/wal_push_state.h"
 #include "repo/key_cache.h"
 #include "repo/repo_lock.h"
 #include "repo/repository.h"
+#include "source/postgres/wal/cluster_id.h"
+#include "source/postgres/wal/wal_archive.h"
+#include "source/postgres/wal/wal_names.h"
+#include "util/host.h"
 
 namespace coffer {
 namespace fs = std::filesystem;
@@ -45,8 +54,23 @@ Repository& BackupManager::wal_repository() {
 
 WalPushResult BackupManager::wal_push(const std::string& path) {
   const auto started = std::chrono::steady_clock::now();
-  WalPushOutcome o = push_wal_file(wal_repository(), path, data_dir_of(config_),
-                                   wal_compression(configured_compression(config_)));
+  const auto started_at = std::chrono::system_clock::now();
+  WalPushState state(config_.backup_dir);
+  const bool noting = fs::is_directory(config_.backup_dir);  // S3 repositories may have no local folder
+  WalPushOutcome o;
+  try {
+    o = push_wal_file(wal_repository(), path, data_dir_of(config_), wal_compression(configured_compression(config_)));
+  } catch (const Error& e) {
+    if (noting) note_failed_push(state, path, started_at, started, e);
+    throw;
+  }
+  if (noting) {
+    try {
+      state.stored(o.cluster, o.name, job_now());
+    } catch (const Error& e) {
+      spdlog::warn("cannot note the push in {}: {}", config_.backup_dir.string(), e.what());
+    }
+  }
   WalPushResult r;
   r.name = o.name;
   r.cluster = o.cluster;
@@ -54,6 +78,58 @@ WalPushResult BackupManager::wal_push(const std::string& path) {
   r.bytes = o.bytes;
   r.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return r;
+}
+
+// A failed push, in wal_push_state.json (every one) and backup_log.json (the first of its file,
+// as the archiver retries every few seconds). Never throws: the push's own error is the news.
+void BackupManager::note_failed_push(WalPushState& state, const std::string& path,
+                                     std::chrono::system_clock::time_point started_at,
+                                     std::chrono::steady_clock::time_point started, const Error& error) {
+  const std::string name = fs::path(path).filename().string();
+  std::string cluster = "unknown";
+  try {
+    cluster = pg::wal::read_cluster_id(data_dir_of(config_)).name();
+  } catch (const Error&) {
+  }
+  try {
+    if (!state.failed(cluster, name, job_now(), error.what())) return;
+    HistoryRecord record;
+    record.backup_id = name;
+    record.backup_type = "wal-push";
+    record.timestamp = format_iso8601_utc(started_at);
+    record.status = "failed";
+    record.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    record.error = error.what();
+    record.error_category = category_name(error.category());
+    record.backup.host = this_host();
+    BackupLog(config_.backup_dir).append(record);
+  } catch (const Error& e) {
+    spdlog::warn("cannot note the failed push in {}: {}", config_.backup_dir.string(), e.what());
+  }
+}
+
+std::vector<WalArchiveStatus> BackupManager::wal_status(bool list_archive) {
+  std::map<std::string, WalArchiveStatus> by_cluster = WalPushState(config_.backup_dir).read();
+  if (list_archive) {
+    Repository& repo = repository(false);
+    for (const std::string& cluster : pg::wal::WalArchive::clusters(repo.storage())) {
+      WalArchiveStatus& s = by_cluster[cluster];
+      s.cluster = cluster;
+      pg::wal::WalArchive archive(repo, cluster);
+      for (const pg::wal::WalArchive::File& f : archive.files()) {
+        ++s.files;
+        s.bytes += f.stored_bytes;
+        std::optional<pg::wal::FileName> n = pg::wal::parse_file_name(f.name);
+        if (n && n->kind == pg::wal::FileKind::kSegment &&
+            (s.newest_segment.empty() || pg::wal::position_before(s.newest_segment, f.name) ||
+             (s.newest_segment.substr(8) == f.name.substr(8) && s.newest_segment < f.name)))
+          s.newest_segment = f.name;
+      }
+    }
+  }
+  std::vector<WalArchiveStatus> out;
+  for (auto& [cluster, s] : by_cluster) out.push_back(std::move(s));
+  return out;
 }
 
 bool BackupManager::wal_fetch(const std::string& name, const std::string& destination) {

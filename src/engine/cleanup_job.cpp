@@ -11,6 +11,8 @@
 #include "repo/pack_rewriter.h"
 #include "repo/prune_plan.h"
 #include "repo/pins.h"
+#include "source/postgres/wal/wal_archive.h"
+#include "source/postgres/wal/wal_retention.h"
 #include "util/failpoint.h"
 
 namespace coffer {
@@ -37,6 +39,39 @@ std::vector<PackRecord> indexed_packs(Repository& repo, const std::vector<std::s
   for (const std::string& key : index_keys)
     for (PackRecord& p : repo.read_index_file(key))
       if (seen.insert(p.id).second) out.push_back(std::move(p));
+  return out;
+}
+
+// The WAL files that go with the backups that go, per cluster (docs/pitr.md, "Retention").
+struct WalRemoval {
+  std::string cluster;
+  std::vector<std::string> names;
+};
+
+std::vector<WalRemoval> plan_wal_removal(Repository& repo, const std::vector<Manifest>& kept, uint64_t& files,
+                                         uint64_t& bytes, const std::function<void(const std::string&)>& warn) {
+  std::vector<WalRemoval> out;
+  for (const std::string& cluster : pg::wal::WalArchive::clusters(repo.storage())) {
+    pg::wal::WalArchive archive(repo, cluster);
+    std::vector<pg::wal::WalArchive::File> stored = archive.files();
+    std::vector<std::string> names, starts;
+    for (const auto& f : stored) names.push_back(f.name);
+    for (const Manifest& m : kept)
+      if (m.physical && m.physical->info.cluster == cluster) starts.push_back(m.physical->info.start_wal);
+    if (starts.empty()) {
+      if (!stored.empty())
+        warn("the WAL archive of cluster " + cluster + " (" + std::to_string(stored.size()) +
+             " files) is kept whole: no physical backup of that cluster remains to say which WAL is still needed");
+      continue;
+    }
+    pg::wal::WalRetentionPlan plan = pg::wal::plan_wal_retention(names, starts);
+    if (plan.remove.empty()) continue;
+    std::set<std::string> going(plan.remove.begin(), plan.remove.end());
+    for (const auto& f : stored)
+      if (going.count(f.name)) bytes += f.stored_bytes;
+    files += plan.remove.size();
+    out.push_back({cluster, std::move(plan.remove)});
+  }
   return out;
 }
 
@@ -127,12 +162,14 @@ CleanupResult run_cleanup(Repository& repo, const CleanupJobOptions& o) {
          " chunks that remaining backups need are in no pack: run `coffer verify` to see which files are damaged");
   for (const std::string& id : plan.drop) result.packs_deleted += present.count(id);
   result.packs_deleted += plan.unindexed.size();
+  const std::vector<WalRemoval> wal_removals =
+      plan_wal_removal(repo, kept, result.wal_files_removed, result.wal_bytes_freed, warn);
 
   if (o.cleanup.dry_run) {
     result.packs_rewritten = plan.rewrite.size();
     uint64_t estimate = plan.drop_bytes + plan.rewrite_garbage_bytes;
     for (const std::string& id : result.removed) estimate += manifest_sizes[manifest_key(id)];
-    result.bytes_freed = estimate;
+    result.bytes_freed = estimate + result.wal_bytes_freed;
     result.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
   }
@@ -193,6 +230,13 @@ CleanupResult run_cleanup(Repository& repo, const CleanupJobOptions& o) {
     spdlog::info("removed {} bytes of temp files left by interrupted backups", temp_bytes);
     freed += static_cast<int64_t>(temp_bytes);
   }
+  // (g) WAL older than every kept physical backup's start (wal-push only adds newer files).
+  check_lock();
+  for (const WalRemoval& w : wal_removals) {
+    pg::wal::WalArchive archive(repo, w.cluster);
+    for (const std::string& name : w.names) archive.remove(name);
+  }
+  freed += static_cast<int64_t>(result.wal_bytes_freed);
   result.bytes_freed = freed > 0 ? static_cast<uint64_t>(freed) : 0;
   result.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

@@ -11,7 +11,8 @@
 //   (d) remove every older index file;
 //   (e) remove the packs no index lists any more: dropped and rewritten ones, and leftovers of
 //       interrupted backups or cleanups (safe because the exclusive lock keeps backups out);
-//   (f) remove the temp files of packs that killed backups were writing (same reason).
+//   (f) remove the temp files of packs that killed backups were writing (same reason);
+//   (g) remove the archived WAL older than every kept physical backup (pg/wal/wal_retention.h).
 // Fail points (util/failpoint.h) sit between these steps for the crash tests:
 //   cleanup-after-manifests-removed, cleanup-after-packs-written, cleanup-after-index-written,
 //   cleanup-after-old-indexes-removed, cleanup-during-pack-removal.

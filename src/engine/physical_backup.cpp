@@ -121,6 +121,7 @@ PhysicalPart backup_physical(Repository& repo, ChunkStore& store, const BackupCo
   info.start_lsn = pg::wal::format_lsn(start.lsn);
   info.start_wal = start.wal_file;
   info.start_time = start.time;
+  info.wal_segment_bytes = start.wal_segment_bytes;
   info.data_checksums = start.data_checksums;
   for (const auto& t : start.tablespaces) part.tablespaces.push_back({t.oid, t.location});
 

@@ -22,7 +22,6 @@ using pg::physical::RecoveryTarget;
 
 namespace {
 
-constexpr uint64_t kSegmentBytes = 16u << 20;  // WAL segment size (initdb's default)
 
 bool empty_or_absent(const fs::path& p) {
   std::error_code ec;
@@ -91,14 +90,14 @@ void check_reachable(Repository& repo, const PhysicalPart& part, const RecoveryT
   const std::vector<std::string> names = archive.list();
   const std::set<std::string> have(names.begin(), names.end());
   // Every segment from the backup's start to its end (to the target for an LSN on its timeline).
-  auto number = [](const std::string& name) {
-    return pg::wal::segment_number(*pg::wal::parse_file_name(name), kSegmentBytes);
+  auto number = [&p](const std::string& name) {
+    return pg::wal::segment_number(*pg::wal::parse_file_name(name), p.wal_segment_bytes);
   };
   uint64_t last = number(p.stop_wal);
   if (target.kind == RecoveryTarget::Kind::kLsn && target.timeline == "latest")
-    last = std::max(last, pg::wal::segment_of_lsn(*target.lsn, kSegmentBytes));
+    last = std::max(last, pg::wal::segment_of_lsn(*target.lsn, p.wal_segment_bytes));
   for (uint64_t n = number(p.start_wal); n <= last; ++n) {
-    const std::string seg = pg::wal::segment_name(p.timeline, n, kSegmentBytes);
+    const std::string seg = pg::wal::segment_name(p.timeline, n, p.wal_segment_bytes);
     bool found = have.count(seg) > 0;
     if (!found)  // a later timeline may hold it (the backup's last segment after a promotion)
       found = std::any_of(names.begin(), names.end(), [&](const std::string& x) { return x.size() == 24 && x.substr(8) == seg.substr(8); });
@@ -108,7 +107,7 @@ void check_reachable(Repository& repo, const PhysicalPart& part, const RecoveryT
                                          ": recovery could not get there. `coffer verify` lists the gaps");
   }
   result.wal_from = p.start_wal;
-  result.wal_to = pg::wal::segment_name(p.timeline, last, kSegmentBytes);
+  result.wal_to = pg::wal::segment_name(p.timeline, last, p.wal_segment_bytes);
   // A numbered target timeline must descend from the backup's, by the archived history files.
   if (target.timeline != "latest" && target.timeline != "current") {
     const uint32_t tli = static_cast<uint32_t>(std::stoul(target.timeline));

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "coffer/error.h"
+#include "engine/wal_check.h"
 #include "repo/tree_stream.h"
 
 namespace coffer {
@@ -123,6 +124,7 @@ VerifyResult run_verify(Repository& repo, const VerifyOptions& options,
   } else {
     ids = repo.list_backup_ids();
   }
+  std::vector<Manifest> physical;  // their WAL is checked last
   for (const std::string& id : ids) {
     ++result.backups_checked;
     Manifest m;
@@ -178,7 +180,9 @@ VerifyResult run_verify(Repository& repo, const VerifyOptions& options,
     };
     if (m.physical) check_tree(m.physical->tree, "physical backup's file list");
     check_tree(m.tree, "file list");
+    if (m.physical) physical.push_back(std::move(m));
   }
+  check_wal(repo, physical, options.read_data, result);
   result.ok = result.problems.empty();
   return result;
 }

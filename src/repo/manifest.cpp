@@ -124,6 +124,7 @@ nlohmann::json physical_to_json(const PhysicalPart& p) {
           {"stop_wal", i.stop_wal},
           {"start_time", i.start_time},
           {"stop_time", i.stop_time},
+          {"wal_segment_bytes", i.wal_segment_bytes},
           {"data_bytes", i.data_bytes},
           {"files", i.files},
           {"data_checksums", i.data_checksums},
@@ -149,6 +150,12 @@ PhysicalPart physical_from_json(const nlohmann::json& j, const std::string& what
   i.stop_wal = j.at("stop_wal").get<std::string>();
   i.start_time = j.at("start_time").get<std::string>();
   i.stop_time = j.at("stop_time").get<std::string>();
+  if (j.contains("wal_segment_bytes")) {  // the first physical backups lack it: initdb's default
+    i.wal_segment_bytes = integer<uint64_t>(j.at("wal_segment_bytes"), what, "wal_segment_bytes");
+    if (i.wal_segment_bytes < (1u << 20) || i.wal_segment_bytes > (1u << 30) ||
+        (i.wal_segment_bytes & (i.wal_segment_bytes - 1)))
+      fail(ErrorCategory::kDamaged, what + " has a bad wal_segment_bytes");
+  }
   i.data_bytes = integer<uint64_t>(j.at("data_bytes"), what, "data_bytes");
   i.files = integer<uint64_t>(j.at("files"), what, "files");
   i.data_checksums = j.at("data_checksums").get<bool>();

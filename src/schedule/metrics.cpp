@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "coffer/clock.h"
 #include "coffer/error.h"
 
 namespace coffer::schedule {
@@ -95,8 +96,52 @@ void Metrics::set_repository_bytes(uint64_t bytes) {
   repository_bytes_ = bytes;
 }
 
+void Metrics::set_wal_source(std::function<std::vector<WalArchiveStatus>()> source) {
+  std::lock_guard<std::mutex> lock(mu_);
+  wal_source_ = std::move(source);
+}
+
+namespace {
+
+// Per cluster, from this host's push record: alert on a growing age or any failed push.
+void render_wal(std::ostringstream& out, const std::vector<WalArchiveStatus>& wal, TimePoint at) {
+  if (wal.empty()) return;
+  auto family = [&](const char* name, const char* type, const char* help) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  };
+  family("coffer_wal_last_archived_timestamp_seconds", "gauge",
+         "Unix time of the last WAL file wal-push stored on this host, per cluster.");
+  for (const WalArchiveStatus& w : wal)
+    if (std::optional<TimePoint> t = parse_iso8601_utc(w.last_archived_time))
+      out << "coffer_wal_last_archived_timestamp_seconds{cluster=\"" << w.cluster << "\"} " << number(seconds_of(*t)) << '\n';
+  family("coffer_wal_last_archived_age_seconds", "gauge",
+         "Age of the last WAL file wal-push stored on this host, when the metrics were rendered.");
+  for (const WalArchiveStatus& w : wal)
+    if (std::optional<TimePoint> t = parse_iso8601_utc(w.last_archived_time))
+      out << "coffer_wal_last_archived_age_seconds{cluster=\"" << w.cluster << "\"} "
+          << number(std::chrono::duration<double>(at - *t).count()) << '\n';
+  family("coffer_wal_failed_pushes", "gauge",
+         "Failed wal-push calls since the last successful one, per cluster (PostgreSQL keeps WAL until one succeeds).");
+  for (const WalArchiveStatus& w : wal)
+    out << "coffer_wal_failed_pushes{cluster=\"" << w.cluster << "\"} " << w.failed_pushes << '\n';
+}
+
+}  // namespace
+
 std::string Metrics::render(std::optional<TimePoint> now) const {
   const TimePoint at = now.value_or(std::chrono::system_clock::now());
+  std::vector<WalArchiveStatus> wal;
+  std::function<std::vector<WalArchiveStatus>()> wal_source;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wal_source = wal_source_;
+  }
+  if (wal_source) {
+    try {
+      wal = wal_source();
+    } catch (const std::exception&) {
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   std::ostringstream out;
   auto family = [&](const char* name, const char* type, const char* help) {
@@ -170,6 +215,7 @@ std::string Metrics::render(std::optional<TimePoint> now) const {
     family("coffer_repository_size_bytes", "gauge", "Total size of the repository's objects after the last job.");
     out << "coffer_repository_size_bytes " << *repository_bytes_ << '\n';
   }
+  render_wal(out, wal, at);
   return out.str();
 }
 

@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 
+#include "coffer/backup_types.h"
 #include "schedule/schedule_config.h"
 #include "schedule/scheduler.h"
 
@@ -38,6 +40,9 @@ class Metrics {
   void seed_newest_offsite(TimePoint when);
   void record(const JobRun& run);
   void set_repository_bytes(uint64_t bytes);
+  // The WAL archives' state, asked at each render (this host's push record: cheap, and fresh
+  // for an alert when archiving stalls). Its errors leave the WAL metrics out.
+  void set_wal_source(std::function<std::vector<WalArchiveStatus>()> source);
 
   // `now` (default: the clock) gives the age of the newest off-site copy.
   std::string render(std::optional<TimePoint> now = std::nullopt) const;
@@ -62,7 +67,8 @@ class Metrics {
   TimePoint started_;
   std::map<std::string, PerJob> jobs_;
   std::optional<uint64_t> repository_bytes_;
-  std::optional<TimePoint> newest_offsite_;  // when the newest backup copied off-site was made
+  std::optional<TimePoint> newest_offsite_;
+  std::function<std::vector<WalArchiveStatus>()> wal_source_;  // when the newest backup copied off-site was made
 };
 
 }  // namespace coffer::schedule

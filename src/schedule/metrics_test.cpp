@@ -94,6 +94,28 @@ TEST(Metrics, TextFormatHasHelpAndTypeForEveryFamily) {
   EXPECT_EQ(text.back(), '\n');
 }
 
+TEST(Metrics, WalArchiveAgeAndFailedPushesPerClusterAskedAtEachRender) {
+  Metrics m(at("2026-12-05T10:00:00Z"));
+  EXPECT_EQ(m.render(at("2026-12-05T10:05:00Z")).find("coffer_wal_"), std::string::npos);  // no source, no family
+  int asked = 0;
+  m.set_wal_source([&asked] {
+    ++asked;
+    WalArchiveStatus s;
+    s.cluster = "7345-15";
+    s.last_archived_time = "2026-12-05T10:04:00Z";
+    s.failed_pushes = 3;
+    return std::vector<WalArchiveStatus>{s};
+  });
+  const std::string text = m.render(at("2026-12-05T10:05:00Z"));
+  EXPECT_NE(text.find("coffer_wal_last_archived_age_seconds{cluster=\"7345-15\"} 60\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("coffer_wal_failed_pushes{cluster=\"7345-15\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE coffer_wal_last_archived_timestamp_seconds gauge"), std::string::npos);
+  m.render();
+  EXPECT_EQ(asked, 2);
+  m.set_wal_source([]() -> std::vector<WalArchiveStatus> { throw Error(ErrorCategory::kStorage, "unreadable"); });
+  EXPECT_EQ(m.render().find("coffer_wal_failed"), std::string::npos);
+}
+
 TEST(Metrics, WriteFileIsAtomicAndComplete) {
   test_support::TempDir tmp("coffer-metrics");
   const std::filesystem::path& dir = tmp.path;

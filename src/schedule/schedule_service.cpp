@@ -151,6 +151,7 @@ int ScheduleService::run(const ManagerFactory& make_manager, const Control& cont
   for (const auto& [job, t] : known) metrics->seed_last_success(job, t);
   if (cfg.s3_mode == S3Mode::kCopy)
     if (std::optional<TimePoint> t = newest_offsite(*configured)) metrics->seed_newest_offsite(*t);
+  metrics->set_wal_source([make_manager] { return make_manager()->wal_status(false); });
   std::unique_ptr<MetricsServer> server;
   if (ms.port != 0) {  // a port in use fails here, before any job
     server = std::make_unique<MetricsServer>(ms.address, ms.port, [metrics] { return metrics->render(); });

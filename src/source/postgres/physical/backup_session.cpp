@@ -40,7 +40,7 @@ BackupSession::BackupSession(const Connection& conn) : session_(conn, "postgres"
 BackupStart BackupSession::start(const std::string& label, bool fast) {
   BackupStart s;
   auto settings = session_.query_rows(
-      "SELECT current_setting('data_directory'), current_setting('wal_segment_size'), "
+      "SELECT current_setting('data_directory'), (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'), "
       "current_setting('data_checksums'), (SELECT system_identifier::text FROM pg_control_system())");
   s.data_directory = settings[0][0];
   s.wal_segment_bytes = std::stoull(settings[0][1]);

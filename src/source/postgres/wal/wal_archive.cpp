@@ -62,14 +62,31 @@ std::optional<Bytes> WalArchive::fetch(const std::string& name) {
   return decode_payload(payload, kMaxWalFileBytes);
 }
 
-std::vector<std::string> WalArchive::list() {
-  std::vector<std::string> names;
+std::vector<WalArchive::File> WalArchive::files() {
+  std::vector<File> out;
   for (const ObjectInfo& o : repo_.storage().list("wal/" + cluster_ + "/")) {
     const std::string name = o.key.substr(o.key.rfind('/') + 1);
-    if (parse_file_name(name) && key_of(cluster_, name) == o.key) names.push_back(name);
+    if (parse_file_name(name) && key_of(cluster_, name) == o.key) out.push_back({name, o.size});
   }
-  std::sort(names.begin(), names.end());
+  std::sort(out.begin(), out.end(), [](const File& a, const File& b) { return a.name < b.name; });
+  return out;
+}
+
+std::vector<std::string> WalArchive::list() {
+  std::vector<std::string> names;
+  for (File& f : files()) names.push_back(std::move(f.name));
   return names;
+}
+
+std::map<uint32_t, std::vector<TimelineSwitch>> WalArchive::histories() {
+  std::map<uint32_t, std::vector<TimelineSwitch>> out;
+  for (const ObjectInfo& o : repo_.storage().list("wal/" + cluster_ + "/history/")) {
+    const std::string name = o.key.substr(o.key.rfind('/') + 1);
+    std::optional<FileName> f = parse_file_name(name);
+    if (!f || f->kind != FileKind::kTimelineHistory) continue;
+    if (std::optional<Bytes> text = fetch(name)) out[f->timeline] = parse_history(to_string(*text));
+  }
+  return out;
 }
 
 void WalArchive::remove(const std::string& name) { repo_.storage().remove(key_of(cluster_, name)); }

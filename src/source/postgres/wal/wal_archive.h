@@ -10,12 +10,14 @@
 // bound into the seal, so an object renamed in storage does not open as another file.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "codec/compression.h"
 #include "repo/repository.h"
+#include "source/postgres/wal/wal_chain.h"
 
 namespace coffer::pg::wal {
 
@@ -32,8 +34,15 @@ class WalArchive {
   // The file's content; nullopt when the archive does not hold it. Throws Error(kDamaged) when
   // the stored object does not open, Error(kStorage) when storage fails.
   std::optional<Bytes> fetch(const std::string& name);
-  // Every file name in the archive, sorted (segments in timeline, then LSN order).
-  std::vector<std::string> list();
+  struct File {
+    std::string name;
+    uint64_t stored_bytes = 0;  // as stored: compressed and sealed
+  };
+  // Every file in the archive, sorted by name (segments in timeline, then LSN order).
+  std::vector<File> files();
+  std::vector<std::string> list();  // their names
+  // Every timeline history file, parsed: timeline -> its switch points (wal_chain.h).
+  std::map<uint32_t, std::vector<TimelineSwitch>> histories();
   void remove(const std::string& name);
 
   const std::string& cluster() const { return cluster_; }
