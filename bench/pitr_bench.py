@@ -14,6 +14,11 @@ makes them) is loaded with pgbench -i -s S. Then, in one run:
     encryption: the copy alone). Wall seconds.
   incremental after 1% of pgbench_accounts' rows updated: bytes each repository grew by (WAL
     archives left out: the archiver fills both meanwhile).
+  restore to a moment: after the incremental, pgbench runs T seconds, a target time is taken, it
+    runs T more; each tool restores its newest backup into a new data folder with that target
+    (coffer restore --pgdata --to-time, pgbackrest restore --type=time), and the server started on
+    it recovers from the tool's own WAL archive until it promotes. Seconds to write the folder and
+    seconds of recovery, and rows checked equal between the two restored servers.
 Writes PREFIX.json and PREFIX.md (default bench/results/pitr-<date>). Needs root (the cluster and
 the tools run as postgres) and pgbackrest (apt-get install pgbackrest).
 """
@@ -63,6 +68,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=int, default=20)
     ap.add_argument("--segments", type=int, default=24)
+    ap.add_argument("--replay-seconds", type=int, default=20, help="pgbench before and after the restore target")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "pitr-" + datetime.date.today().isoformat()))
     args = ap.parse_args()
     coffer = os.environ.get("COFFER") or os.path.join(REPO, "build", "coffer")
@@ -190,6 +196,55 @@ pg1-port=5432
         results["incr_pgbackrest"] = {"seconds": took, "repo_growth": du(f"{root}/pgbackrest-repo/backup") - before}
         for k in ("incr_coffer", "incr_pgbackrest"):
             print(k, results[k], flush=True)
+
+        # Restore to a moment after both incrementals, with WAL to replay from both archives.
+        def pgbench_for(seconds):
+            run([pgbench, "-n", "-c", "2", "-T", str(seconds), "-h", pg.dir, "-U", "postgres", "postgres"], env=env)
+        pgbench_for(args.replay_seconds)
+        target = pg.sql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
+        expected = pg.sql("SELECT count(*) || ' ' || sum(abalance) FROM pgbench_accounts")
+        time.sleep(1.1)
+        pgbench_for(args.replay_seconds)
+        last = pg.switch_wal()
+        deadline = time.time() + 120
+        while pg.sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") < last and time.time() < deadline:
+            time.sleep(0.2)
+
+        def restored(name, restore_argv, extra_env=None):
+            c = Cluster(root, env, name=name)
+            os.makedirs(c.dir)
+            give_to_owner(c.dir)
+            _, wrote = run(restore_argv(c.data), env=dict(env, **(extra_env or {})))
+            with open(os.path.join(c.data, "postgresql.auto.conf"), "a") as f:
+                f.write(f"\nunix_socket_directories = '{c.socket}'\narchive_mode = off\n")
+            t0 = time.monotonic()
+            c.start()
+            while True:
+                try:
+                    if c.sql("SELECT pg_is_in_recovery()") == "f":
+                        break
+                except AssertionError:
+                    pass
+                if time.monotonic() - t0 > 600:
+                    raise SystemExit(f"{name}: recovery did not end:\n{c.log_tail()}")
+                time.sleep(0.05)
+            recovered = time.monotonic() - t0
+            rows = c.sql("SELECT count(*) || ' ' || sum(abalance) FROM pgbench_accounts")
+            c.stop("immediate")
+            if rows != expected:
+                raise SystemExit(f"{name}: restored {rows}, expected {expected} at {target}")
+            print(f"{name}: restore {wrote:.1f} s, recovery {recovered:.1f} s", flush=True)
+            return {"restore_seconds": wrote, "recovery_seconds": recovered, "total_seconds": wrote + recovered,
+                    "data_bytes": du(c.data)}
+
+        wal_between = int(pg.sql(f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{json.loads(p.stdout)['physical']['stop_lsn']}')"))
+        results["restore_meta"] = {"target": target, "wal_bytes_after_incremental": wal_between}
+        results["restore_coffer"] = restored("restored-coffer", lambda d: [
+            coffer, "restore", "latest", "--type", "database", "--pgdata", d, "--to-time", target,
+            "--target-action", "promote"])
+        results["restore_pgbackrest"] = restored("restored-pgbackrest", lambda d: [
+            "pgbackrest", "--stanza=bench", f"--pg1-path={d}", "--type=time", f"--target={target}",
+            "--target-action=promote", "restore"])
     finally:
         pg.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
@@ -214,7 +269,20 @@ pg1-port=5432
              f"{r['incr_pgbackrest']['repo_growth']} | | "
              f"{r['incr_coffer']['repo_growth'] / max(1, r['incr_pgbackrest']['repo_growth']):.3f} |",
              f"| incremental, s | {r['incr_coffer']['seconds']:.1f} | {r['incr_pgbackrest']['seconds']:.1f} | | "
-             f"{r['incr_coffer']['seconds'] / r['incr_pgbackrest']['seconds']:.2f} |", ""]
+             f"{r['incr_coffer']['seconds'] / r['incr_pgbackrest']['seconds']:.2f} |",
+             f"| restore to a moment: write the data folder, s | {r['restore_coffer']['restore_seconds']:.1f} | "
+             f"{r['restore_pgbackrest']['restore_seconds']:.1f} | | "
+             f"{r['restore_coffer']['restore_seconds'] / r['restore_pgbackrest']['restore_seconds']:.2f} |",
+             f"| restore to a moment: recovery until promoted, s | {r['restore_coffer']['recovery_seconds']:.1f} | "
+             f"{r['restore_pgbackrest']['recovery_seconds']:.1f} | | "
+             f"{r['restore_coffer']['recovery_seconds'] / r['restore_pgbackrest']['recovery_seconds']:.2f} |",
+             f"| restore to a moment: total, s | {r['restore_coffer']['total_seconds']:.1f} | "
+             f"{r['restore_pgbackrest']['total_seconds']:.1f} | | "
+             f"{r['restore_coffer']['total_seconds'] / r['restore_pgbackrest']['total_seconds']:.2f} |", "",
+             f"Restore target: {r['restore_meta']['target']}, "
+             f"{r['restore_meta']['wal_bytes_after_incremental'] >> 20} MiB of WAL after the incremental backups "
+             f"(pgbench, {args.replay_seconds} s on each side of the target); both restored servers hold the "
+             f"same pgbench_accounts rows and balances as the primary had at the target.", ""]
     with open(args.out + ".md", "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
