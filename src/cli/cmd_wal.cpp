@@ -47,9 +47,11 @@ Runner add_wal_fetch(CLI::App& app, GlobalOptions& g) {
       const bool found = manager->wal_fetch(*name, *dest);
       if (g.json) print_json({{"name", *name}, {"found", found}});
       return found ? 0 : kFetchMissing;
-    } catch (const Error& e) {
-      if (e.category() == ErrorCategory::kInput || e.category() == ErrorCategory::kConfig) throw;
+    } catch (const std::exception& e) {
       // The storage drivers retried already (S3_RETRY_SECONDS); what is left must stop recovery.
+      // Every failure, a setting too (a passphrase file or bucket missing on the machine that
+      // restores): PostgreSQL reads exit codes up to 125 as "not in the archive" and would end
+      // recovery there, at the wrong moment, and promote.
       spdlog::error("{} (recovery stops here rather than end early at the wrong moment)", e.what());
       return kFetchUnreachable;
     }
