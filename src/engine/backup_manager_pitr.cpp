@@ -11,6 +11,7 @@
 #include "coffer/backup_manager.h"
 #include "coffer/error.h"
 #include "config/config_loader.h"
+#include "engine/offsite_copy.h"
 #include "engine/physical_restore.h"
 #include "engine/storage_factory.h"
 #include "engine/backup_log.h"
@@ -42,6 +43,22 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+// S3_MODE=copy: the file just archived goes to the off-site copy too, and only it (never the
+// packs the copy may lack: the next backup's copy uploads those). wal-push succeeds only once
+// both hold it, as pgBackRest's archive-push with several repositories: success with a copy on
+// this host only would let PostgreSQL recycle WAL that losing the host loses (docs/pitr.md, S3).
+void copy_wal_offsite(Repository& repo, Storage& remote, const WalPushOutcome& pushed) {
+  const std::string key = pg::wal::WalArchive::key_of(pushed.cluster, pushed.name);
+  try {
+    copy_object_offsite(repo.storage(), remote, key);
+  } catch (const Error& e) {
+    fail(e.category() == ErrorCategory::kConfig ? ErrorCategory::kConfig : ErrorCategory::kStorage,
+         "WAL file " + pushed.name + " is archived in " + repo.storage().describe() +
+             " but not in the off-site copy (S3_MODE=copy), so it is not reported archived; PostgreSQL keeps "
+             "it and tries again: " + e.what());
+  }
+}
+
 }  // namespace
 
 Repository& BackupManager::wal_repository() {
@@ -59,7 +76,9 @@ WalPushResult BackupManager::wal_push(const std::string& path) {
   const bool noting = fs::is_directory(config_.backup_dir);  // S3 repositories may have no local folder
   WalPushOutcome o;
   try {
-    o = push_wal_file(wal_repository(), path, data_dir_of(config_), wal_compression(configured_compression(config_)));
+    Repository& repo = wal_repository();
+    o = push_wal_file(repo, path, data_dir_of(config_), wal_compression(configured_compression(config_)));
+    if (config_.s3_mode == S3Mode::kCopy && !source_s3_) copy_wal_offsite(repo, *make_s3_storage(config_), o);
   } catch (const Error& e) {
     if (noting) note_failed_push(state, path, started_at, started, e);
     throw;
@@ -154,7 +173,18 @@ PointInTimeResult BackupManager::restore_to_point_in_time(const std::string& bac
   Repository& repo = repository(false);
   std::unique_ptr<RepoLock> held = read_lock(repo, "coffer restore");
   repo.load_index();
-  return restore_physical(repo, request, on_progress_, on_warning_);
+  PointInTimeResult result = restore_physical(repo, request, on_progress_, on_warning_);
+  if (repository_on_s3(config_, source_s3_)) {
+    // Secrets never go on the command line that restore_command is: the server needs them.
+    result.warnings.push_back(
+        "the restored server's restore_command (coffer wal-fetch) reads WAL from S3: start the server with the S3 "
+        "settings in its environment (S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_PREFIX" +
+        std::string(source_s3_ ? "" : ", S3_MODE=repository") +
+        ", and AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or the AWS shared credentials file); they are not "
+        "written into postgresql.auto.conf");
+    if (on_warning_) on_warning_(result.warnings.back());
+  }
+  return result;
 }
 
 }  // namespace coffer

@@ -15,7 +15,7 @@
 namespace coffer {
 namespace {
 
-constexpr int kPhases = 6;
+constexpr int kPhases = 7;
 
 bool under(const std::string& key, const char* dir) { return key.rfind(dir, 0) == 0; }
 
@@ -26,8 +26,9 @@ int phase_of(const std::string& key) {
   if (key == "config") return 1;
   if (under(key, "data/")) return 2;
   if (under(key, "index/")) return 3;
-  if (under(key, "snapshots/")) return 4;
-  if (under(key, "pins/")) return 5;
+  if (under(key, "wal/")) return 4;
+  if (under(key, "snapshots/")) return 5;
+  if (under(key, "pins/")) return 6;
   return -1;
 }
 
@@ -128,6 +129,27 @@ bool needs_upload(Storage& local, Storage& remote, const ObjectInfo& o, const Li
 }
 
 }  // namespace
+
+void copy_object_offsite(Storage& local, Storage& remote, const std::string& key) {
+  const std::optional<Bytes> theirs = read_if_present(remote, "config");
+  if (!theirs || *theirs != read_if_present(local, "config")) {
+    // A new prefix (or our own first copy cut off): the key files, then the config, as
+    // copy_offsite orders them; another repository there: refused, naming both.
+    const Listing there = list_remote(remote);
+    check_against(local, remote, there);
+    std::vector<ObjectInfo> keys;
+    for (const ObjectInfo& o : local.list("keys/"))
+      if (needs_upload(local, remote, o, there)) keys.push_back(o);
+    const std::optional<ObjectInfo> config = local.head("config");
+    if (!config) fail(ErrorCategory::kNotFound, "there is no repository in " + local.describe());
+    OffsiteCopyResult uploaded;
+    upload_all(local, remote, keys, 1, uploaded);
+    upload_all(local, remote, {*config}, 1, uploaded);
+  }
+  const Bytes data = local.get(key, 0, Storage::kWhole);
+  const std::optional<ObjectInfo> there = remote.head(key);
+  if (!there || there->size != data.size()) remote.put(key, data);
+}
 
 void check_offsite_target(Storage& local, Storage& remote) {
   // One request when S3 holds a config (the usual case); a listing only when it does not.

@@ -11,9 +11,10 @@
 // (a different size is a damaged or cut-off one: uploaded again). Key files are compared byte
 // for byte. An interrupted copy resumes where it stopped; an object deleted on S3 comes back.
 // Commit order, each phase finished before the next: keys/, config, data/ (packs), index/,
-// snapshots/ (the manifests that make backups visible), pins/. A manifest therefore never
-// reaches S3 before the packs and index it needs. Only those folders and the config are
-// copied: never locks/, backup_log.json, its lock, or anything else in BACKUP_DIR.
+// wal/ (the WAL archive, docs/pitr.md), snapshots/ (the manifests that make backups visible),
+// pins/. A manifest therefore never reaches S3 before the packs, index and WAL it needs. Only
+// those folders and the config are copied: never locks/, backup_log.json, its lock, or anything
+// else in BACKUP_DIR.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,13 @@ struct OffsiteCopyResult {
 
 // Never throws for storage errors or a foreign prefix: a failed copy is reported in the result.
 OffsiteCopyResult copy_offsite(Storage& local, Storage& remote, int threads = 4);
+
+// Uploads the one object `key` of `local` (wal-push in copy mode: the WAL file it has just
+// stored) without waiting for anything else the copy lacks. The same repository first, as
+// above: when `remote` holds no repository yet, the key files and config go first. An object
+// already there with the same size is not uploaded again. Throws Error(kConfig) for another
+// repository there, Error(kStorage) when the upload fails: the object is then only local.
+void copy_object_offsite(Storage& local, Storage& remote, const std::string& key);
 
 // Throws Error(kConfig) when `remote` holds another repository than `local`, or any repository
 // (or foreign objects) while `local` has none yet: the check create makes before a backup, so a

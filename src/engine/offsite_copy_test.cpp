@@ -1,4 +1,4 @@
-// copy_offsite against the real s3rver that scripts/test.sh starts (COFFER_TEST_S3_*).
+// copy_offsite and copy_object_offsite against the real s3rver that scripts/test.sh starts (COFFER_TEST_S3_*).
 #include "engine/offsite_copy.h"
 
 #include <stdlib.h>
@@ -46,14 +46,17 @@ class RecordingStorage : public Storage {
   std::mutex mu_;
 };
 
+constexpr const char* kWal = "wal/7312345678901234567-15/0000000100000000/000000010000000000000003";
+constexpr const char* kWal2 = "wal/7312345678901234567-15/0000000100000000/000000010000000000000004";
+
 class OffsiteCopyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = test_support::make_temp_dir("coffer-offsite");
     local_ = std::make_unique<LocalStorage>(dir_);
     local_->put("config", text(config_of("1111")));
-    for (const char* key : {"keys/k1", "data/aa/p1", "data/bb/p2", "index/i1", "snapshots/full_1", "pins/full_1",
-                            "locks/l1", "backup_log.json", "backup_log.json.lock"})
+    for (const char* key : {"keys/k1", "data/aa/p1", "data/bb/p2", "index/i1", kWal, "snapshots/full_1",
+                            "pins/full_1", "locks/l1", "backup_log.json", "backup_log.json.lock"})
       local_->put(key, text(std::string("content of ") + key));
   }
   void TearDown() override {
@@ -75,8 +78,9 @@ int phase(const std::string& key) {
   if (key == "config") return 1;
   if (key.rfind("data/", 0) == 0) return 2;
   if (key.rfind("index/", 0) == 0) return 3;
-  if (key.rfind("snapshots/", 0) == 0) return 4;
-  if (key.rfind("pins/", 0) == 0) return 5;
+  if (key.rfind("wal/", 0) == 0) return 4;  // before the manifests: a backup needs its WAL to be consistent
+  if (key.rfind("snapshots/", 0) == 0) return 5;
+  if (key.rfind("pins/", 0) == 0) return 6;
   return 0;
 }
 
@@ -85,14 +89,15 @@ TEST_F(OffsiteCopyTest, UploadsInCommitOrderSkipsLocksAndResumes) {
   RecordingStorage recorder(*remote_);
   OffsiteCopyResult r = copy_offsite(*local_, recorder, 3);
   ASSERT_TRUE(r.copied) << r.error;
-  EXPECT_EQ(r.objects, 7u);
-  ASSERT_EQ(recorder.puts.size(), 7u);
+  EXPECT_EQ(r.objects, 8u);
+  ASSERT_EQ(recorder.puts.size(), 8u);
   for (size_t i = 1; i < recorder.puts.size(); ++i)
     EXPECT_LE(phase(recorder.puts[i - 1]), phase(recorder.puts[i])) << recorder.puts[i - 1] << " then " << recorder.puts[i];
   EXPECT_FALSE(remote_->head("locks/l1"));
   EXPECT_FALSE(remote_->head("backup_log.json"));  // BACKUP_DIR's own files are not the repository
   EXPECT_FALSE(remote_->head("backup_log.json.lock"));
   EXPECT_EQ(remote_->get("snapshots/full_1", 0, Storage::kWhole), text("content of snapshots/full_1"));
+  EXPECT_EQ(remote_->get(kWal, 0, Storage::kWhole), text(std::string("content of ") + kWal));
 
   // Nothing missing: nothing uploaded.
   r = copy_offsite(*local_, *remote_);
@@ -171,6 +176,46 @@ TEST_F(OffsiteCopyTest, SameRepositoryKeyFileWithOtherBytesIsUploadedAgain) {
   EXPECT_EQ(remote_->get("keys/k1", 0, Storage::kWhole), text("content of keys/k1"));
 }
 
+TEST_F(OffsiteCopyTest, OneObjectGoesUpAloneAfterTheRepositorysIdentity) {
+  ASSERT_TRUE(make_remote()) << s3test::kHowToRun;
+  RecordingStorage recorder(*remote_);
+  // A new prefix: the key files and the config first, then the WAL file; never the packs,
+  // index or manifests the copy lacks too (wal-push does not wait for them).
+  copy_object_offsite(*local_, recorder, kWal);
+  EXPECT_EQ(recorder.puts, (std::vector<std::string>{"keys/k1", "config", kWal}));
+  EXPECT_EQ(remote_->get(kWal, 0, Storage::kWhole), text(std::string("content of ") + kWal));
+  EXPECT_FALSE(remote_->head("data/aa/p1"));
+  EXPECT_FALSE(remote_->head("snapshots/full_1"));
+  // The prefix is this repository now: the next file goes up alone.
+  local_->put(kWal2, text("the next segment"));
+  recorder.puts.clear();
+  copy_object_offsite(*local_, recorder, kWal2);
+  EXPECT_EQ(recorder.puts, (std::vector<std::string>{kWal2}));
+  // Already there (PostgreSQL pushes again after a crash): not uploaded again.
+  recorder.puts.clear();
+  copy_object_offsite(*local_, recorder, kWal2);
+  EXPECT_TRUE(recorder.puts.empty()) << recorder.puts.front();
+  // A later copy finds the WAL there and uploads the rest: two packs, an index, a manifest, a pin.
+  OffsiteCopyResult r = copy_offsite(*local_, *remote_);
+  ASSERT_TRUE(r.copied) << r.error;
+  EXPECT_EQ(r.objects, 5u);
+}
+
+TEST_F(OffsiteCopyTest, OneObjectIsNotUploadedIntoAnotherRepository) {
+  ASSERT_TRUE(make_remote()) << s3test::kHowToRun;
+  remote_->put("config", text(config_of("2222")));
+  RecordingStorage recorder(*remote_);
+  try {
+    copy_object_offsite(*local_, recorder, kWal);
+    ADD_FAILURE() << "uploaded into another repository";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kConfig);
+    EXPECT_NE(std::string(e.what()).find("repository 2222"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(recorder.puts.empty());
+  EXPECT_FALSE(remote_->head(kWal));
+}
+
 TEST_F(OffsiteCopyTest, UnreachableServerIsAReportedFailureNotAnException) {
   auto server = s3test::server("COFFER_TEST_S3");
   ASSERT_TRUE(server) << s3test::kHowToRun;
@@ -184,6 +229,13 @@ TEST_F(OffsiteCopyTest, UnreachableServerIsAReportedFailureNotAnException) {
   EXPECT_NE(r.error.find("off-site copy"), std::string::npos) << r.error;
   EXPECT_NE(r.error.find("127.0.0.1:1"), std::string::npos) << r.error;
   EXPECT_EQ(r.objects, 0u);
+  // One object: a storage error the caller reports (wal-push fails, PostgreSQL retries).
+  try {
+    copy_object_offsite(*local_, dead, kWal);
+    ADD_FAILURE() << "an upload to a dead server succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kStorage);
+  }
 }
 
 }  // namespace
