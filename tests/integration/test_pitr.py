@@ -34,6 +34,7 @@ class PitrTestCase(unittest.TestCase):
         cls.cache = os.path.join(cls.root, "cache")
         cls.env = {"BACKUP_DIR": cls.repo, "BACKUP_PASSPHRASE_FILE": cls.passphrase_file,
                    "XDG_CACHE_HOME": cls.cache, "HOME": cls.root}
+        cls.env.update(cls.extra_settings())
         cls.pg = Cluster(cls.root, cls.env).init(cls.bin)
         cls.db_env = dict(cls.env, DB_HOST=cls.pg.socket, DB_PORT="5432", DB_USER="postgres",
                           DB_BACKUP_MODE="physical", ARCHIVE_TIMEOUT="60", DB_DATA_DIR=cls.pg.data)
@@ -42,6 +43,11 @@ class PitrTestCase(unittest.TestCase):
             raise AssertionError(f"coffer init failed:\n{r}")
         cls.pg.start()
         cls.restored = []
+
+    @classmethod
+    def extra_settings(cls):
+        """Settings added to every coffer run's and to the archiver's (test_pitr_s3: the S3 ones)."""
+        return {}
 
     @classmethod
     def tearDownClass(cls):
@@ -78,16 +84,19 @@ class PitrTestCase(unittest.TestCase):
         raise AssertionError(f"{segment} was not archived in {timeout} s:\n"
                              f"{self.pg.sql('SELECT * FROM pg_stat_archiver')}\n{self.pg.log_tail()}")
 
-    def restore_and_start(self, backup, *target, name=None):
+    def restore_and_start(self, backup, *target, name=None, env=None, flags=()):
         """Restores `backup` with the target options into a new data folder, starts a server on
-        it and waits until recovery has reached the target (promoted). Returns the Cluster."""
+        it and waits until recovery has reached the target (promoted). Returns the Cluster.
+        `env`: settings of the restore and of the restored server over the class's (None: left out);
+        `flags`: global flags of the restore (`--source s3`)."""
         name = name or f"restored-{len(self.restored)}"
-        c = Cluster(self.root, self.env, name=name)
+        c = Cluster(self.root, {k: v for k, v in dict(self.env, **(env or {})).items() if v is not None}, name=name)
         os.makedirs(c.dir)
         give_to_owner(c.dir)
-        out = self.coffer_json("restore", backup, "--type", "database", "--pgdata", c.data,
-                               "--target-action", "promote", *target)
+        out = self.coffer_json(*flags, "restore", backup, "--type", "database", "--pgdata", c.data,
+                               "--target-action", "promote", *target, env=env)
         self.assertEqual(out["pgdata"], c.data, out)
+        c.restore_output = out
         # The restored server listens in its own folder, and does not archive: promoted clones of one
         # cluster archiving into one repository would each start a timeline 2 (PostgreSQL picks a
         # new timeline from the archive's history files, but the test's restores are independent).
