@@ -12,6 +12,7 @@
 
 #include "coffer/error.h"
 #include "engine/restore_job.h"
+#include "source/postgres/wal/timeline_history.h"
 #include "source/postgres/wal/wal_archive.h"
 #include "source/postgres/wal/wal_names.h"
 #include "coffer/clock.h"
@@ -31,7 +32,41 @@ bool empty_or_absent(const fs::path& p) {
 
 uint64_t lsn_of(const std::string& text) { return pg::wal::parse_lsn(text).value_or(0); }
 
-// The newest physical backup that can reach the target (ends before it), or the one asked for.
+// The archived history files of one cluster's timelines, read once.
+class Timelines {
+ public:
+  Timelines(Repository& repo, const std::string& cluster) : histories_(pg::wal::WalArchive(repo, cluster).histories()) {}
+
+  // The timeline recovery from a backup on `from` follows: the number given, `from` for
+  // "current", and for "latest" the newest PostgreSQL finds (it tries from+1, from+2, ... while
+  // the archive has their history files).
+  uint32_t target(const std::string& option, uint32_t from) const {
+    if (option == "current") return from;
+    if (option != "latest") return static_cast<uint32_t>(std::stoul(option));
+    uint32_t newest = from;
+    while (histories_.count(newest + 1)) ++newest;
+    return newest;
+  }
+
+  // Why recovery from backup `p` cannot reach timeline `tli`; nullopt when it can.
+  std::optional<std::string> unreachable(const PhysicalInfo& p, uint32_t tli) const {
+    if (tli == p.timeline) return std::nullopt;
+    auto it = histories_.find(tli);
+    if (it == histories_.end() && tli > p.timeline) {
+      char name[32];
+      std::snprintf(name, sizeof name, "%08X.history", tli);
+      return "the archive holds no " + std::string(name) + ", so recovery cannot reach timeline " + std::to_string(tli);
+    }
+    return pg::wal::timeline_unreachable(p.timeline, lsn_of(p.stop_lsn), tli,
+                                         it == histories_.end() ? std::vector<pg::wal::TimelineSwitch>{} : it->second);
+  }
+
+ private:
+  std::map<uint32_t, std::vector<pg::wal::TimelineSwitch>> histories_;
+};
+
+// The newest physical backup that can reach the target (ends before it, on the way to its
+// timeline), or the one asked for.
 Manifest choose_backup(Repository& repo, const std::string& asked, const RecoveryTarget& target) {
   if (!asked.empty() && asked != "latest") {
     Manifest m = repo.read_manifest(asked);
@@ -41,6 +76,8 @@ Manifest choose_backup(Repository& repo, const std::string& asked, const Recover
     return m;
   }
   std::optional<Manifest> best;
+  std::map<std::string, Timelines> timelines;  // by cluster
+  size_t off_the_timeline = 0;
   for (const std::string& id : repo.list_backup_ids()) {
     Manifest m = repo.read_manifest(id);
     if (!m.physical) continue;
@@ -50,29 +87,26 @@ Manifest choose_backup(Repository& repo, const std::string& asked, const Recover
       if (!stop || *stop > *target.time) continue;
     }
     if (target.kind == RecoveryTarget::Kind::kLsn && lsn_of(p.stop_lsn) > *target.lsn) continue;
-    if (!best || p.stop_time > best->physical->info.stop_time) best = std::move(m);
-  }
-  if (!best)
-    fail(ErrorCategory::kNotFound, target.kind == RecoveryTarget::Kind::kTime || target.kind == RecoveryTarget::Kind::kLsn
-                                       ? "no physical backup ends before " + pg::physical::describe(target) +
-                                             ": recovery can only start from a backup made before the target"
-                                       : "the repository holds no physical backup (DB_BACKUP_MODE=physical)");
-  return *best;
-}
-
-// The timelines `history` (a .history file's text) says lead to its timeline.
-std::set<uint32_t> ancestors(const std::string& history) {
-  std::set<uint32_t> out;
-  std::istringstream in(history);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    try {
-      out.insert(static_cast<uint32_t>(std::stoul(line)));
-    } catch (const std::exception&) {
+    if (best && p.stop_time <= best->physical->info.stop_time) continue;
+    Timelines& t = timelines.try_emplace(p.cluster, repo, p.cluster).first->second;
+    if (t.unreachable(p, t.target(target.timeline, p.timeline))) {
+      ++off_the_timeline;
+      continue;
     }
+    best = std::move(m);
   }
-  return out;
+  if (!best) {
+    const std::string on_way = " on the way to --target-timeline " + target.timeline;
+    std::string why = target.kind == RecoveryTarget::Kind::kTime || target.kind == RecoveryTarget::Kind::kLsn
+                          ? "no physical backup ends before " + pg::physical::describe(target) + on_way +
+                                ": recovery can only start from a backup made before the target"
+                          : "the repository holds no physical backup (DB_BACKUP_MODE=physical)" + on_way;
+    if (off_the_timeline > 0)
+      why += " (" + std::to_string(off_the_timeline) +
+             " backup(s) left aside: recovery from them cannot reach that timeline)";
+    fail(ErrorCategory::kNotFound, why);
+  }
+  return *best;
 }
 
 // Refuses (kInput) what recovery would fail on later, or silently get wrong.
@@ -108,25 +142,27 @@ void check_reachable(Repository& repo, const PhysicalPart& part, const RecoveryT
   }
   result.wal_from = p.start_wal;
   result.wal_to = pg::wal::segment_name(p.timeline, last, p.wal_segment_bytes);
-  // A numbered target timeline must descend from the backup's, by the archived history files.
-  if (target.timeline != "latest" && target.timeline != "current") {
-    const uint32_t tli = static_cast<uint32_t>(std::stoul(target.timeline));
-    if (tli < p.timeline)
-      fail(ErrorCategory::kInput, "--target-timeline " + target.timeline + " is older than backup " + result.backup_id +
-                                      "'s timeline " + std::to_string(p.timeline) + ": pick a backup made on it");
-    if (tli > p.timeline) {
-      char name[32];
-      std::snprintf(name, sizeof name, "%08X.history", tli);
-      std::optional<Bytes> history = archive.fetch(name);
-      if (!history)
-        fail(ErrorCategory::kNotFound, "--target-timeline " + target.timeline + ": the archive holds no " + name +
-                                           ", so recovery cannot reach that timeline");
-      if (!ancestors(to_string(*history)).count(p.timeline))
-        fail(ErrorCategory::kInput, "--target-timeline " + target.timeline + " does not descend from backup " +
-                                        result.backup_id + "'s timeline " + std::to_string(p.timeline) + " (" + name +
-                                        "): pick a backup on its history");
-    }
+  // The timeline recovery follows must have the backup on its way (history files, switch points).
+  Timelines timelines(repo, p.cluster);
+  const uint32_t tli = timelines.target(target.timeline, p.timeline);
+  if (std::optional<std::string> why = timelines.unreachable(p, tli)) {
+    const std::string option = target.timeline == "latest" ? "--target-timeline latest (the newest archived timeline, " +
+                                                                 std::to_string(tli) + ")"
+                                                           : "--target-timeline " + target.timeline;
+    fail(ErrorCategory::kInput, option + ": " + *why + ", so recovery from backup " + result.backup_id +
+                                    " cannot get there. Pick a backup on that timeline's history" +
+                                    (target.timeline == "latest" ? ", or give --target-timeline current to stay on "
+                                                                   "the backup's timeline"
+                                                                 : ""));
   }
+}
+
+// A restored text file ("" when the backup had none).
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return in ? text.str() : std::string();
 }
 
 void write_text(const fs::path& path, const std::string& text, bool append, const struct stat& owner) {
@@ -229,8 +265,11 @@ PointInTimeResult restore_physical(Repository& repo, const PhysicalRestoreReques
     if (::geteuid() == 0) (void)::lchown(link.c_str(), owner.st_uid, owner.st_gid);
   }
   write_text(pgdata / "recovery.signal", "", false, owner);
-  write_text(pgdata / "postgresql.auto.conf", pg::physical::recovery_settings(request.target, request.restore_command),
-             true, owner);
+  const fs::path auto_conf = pgdata / "postgresql.auto.conf";
+  write_text(auto_conf,
+             pg::physical::without_recovery_settings(read_text(auto_conf)) +
+                 pg::physical::recovery_settings(request.target, request.restore_command),
+             false, owner);
   for (const char* folder : {"pg_wal/archive_status"}) {
     fs::create_directories(pgdata / folder);
     ::chmod((pgdata / folder).c_str(), 0700);

@@ -1,7 +1,10 @@
 #include "source/postgres/physical/recovery_target.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <set>
+#include <utility>
 
 #include "coffer/error.h"
 #include "source/postgres/wal/wal_names.h"
@@ -106,6 +109,13 @@ void validate(const RecoveryTarget& t) {
 std::string recovery_settings(const RecoveryTarget& t, const std::string& restore_command) {
   std::string out = "\n# Written by coffer restore: point-in-time recovery (remove after recovery ends)\n";
   out += "restore_command = " + conf_quote(restore_command) + "\n";
+  // Every other target kind empty first, so a leftover elsewhere cannot add a second target.
+  const std::pair<RecoveryTarget::Kind, const char*> kinds[] = {
+      {RecoveryTarget::Kind::kImmediate, "recovery_target"}, {RecoveryTarget::Kind::kTime, "recovery_target_time"},
+      {RecoveryTarget::Kind::kLsn, "recovery_target_lsn"},   {RecoveryTarget::Kind::kXid, "recovery_target_xid"},
+      {RecoveryTarget::Kind::kName, "recovery_target_name"}};
+  for (const auto& [kind, setting] : kinds)
+    if (kind != t.kind) out += std::string(setting) + " = ''\n";
   switch (t.kind) {
     case RecoveryTarget::Kind::kLatest: break;
     case RecoveryTarget::Kind::kImmediate: out += "recovery_target = 'immediate'\n"; break;
@@ -116,6 +126,29 @@ std::string recovery_settings(const RecoveryTarget& t, const std::string& restor
   }
   if (t.kind != RecoveryTarget::Kind::kLatest) out += "recovery_target_action = " + conf_quote(t.action) + "\n";
   out += "recovery_target_timeline = " + conf_quote(t.timeline) + "\n";
+  return out;
+}
+
+std::string without_recovery_settings(const std::string& conf) {
+  static const std::set<std::string> kWritten = {
+      "restore_command",      "recovery_target",     "recovery_target_time",      "recovery_target_lsn",
+      "recovery_target_xid",  "recovery_target_name", "recovery_target_action",   "recovery_target_timeline",
+      "recovery_target_inclusive"};
+  std::string out;
+  size_t pos = 0;
+  while (pos < conf.size()) {
+    size_t end = conf.find('\n', pos);
+    end = end == std::string::npos ? conf.size() : end + 1;
+    const std::string line = conf.substr(pos, end - pos);
+    pos = end;
+    // "name = value" or "name value", the name in any case (PostgreSQL's GUC names are).
+    size_t i = line.find_first_not_of(" \t");
+    std::string name;
+    while (i != std::string::npos && i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '_'))
+      name += static_cast<char>(std::tolower(static_cast<unsigned char>(line[i++])));
+    const bool setting = i != std::string::npos && i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '=');
+    out += setting && kWritten.count(name) ? "# (a former restore's, left out by coffer restore) " + line : line;
+  }
   return out;
 }
 

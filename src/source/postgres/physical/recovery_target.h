@@ -32,8 +32,15 @@ void validate(const RecoveryTarget& target);
 
 // The lines to append to postgresql.auto.conf: restore_command, recovery_target_* and
 // recovery_target_action, recovery_target_timeline. `restore_command` is used as given (it may
-// hold quotes: they are escaped for the configuration file).
+// hold quotes: they are escaped for the configuration file). The target kinds not used are set
+// empty (before the one used: PostgreSQL refuses a second target once one is set), so a target
+// left in postgresql.conf does not apply as well.
 std::string recovery_settings(const RecoveryTarget& target, const std::string& restore_command);
+
+// `conf` (the postgresql.auto.conf a backup brought along) with the settings recovery_settings
+// writes commented out. A cluster restored before still holds that restore's settings (PostgreSQL
+// leaves them after promotion): its old target would otherwise stop the new recovery early.
+std::string without_recovery_settings(const std::string& conf);
 
 // What the target is, for messages and --json ("time 2026-12-05 09:42:17.000000+00").
 std::string describe(const RecoveryTarget& target);
