@@ -17,7 +17,7 @@ int run_point_in_time(GlobalOptions& g, Args& a) {
   for (const std::string& t : a.tablespaces) {
     const size_t eq = t.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == t.size())
-      fail(ErrorCategory::kInput, "--tablespace '" + t + "': give OLD=NEW (the folder at backup time, the new one)");
+      fail(ErrorCategory::kInput, "--tablespace '" + t + "': give OLD=NEW (the folder at backup time or the tablespace's OID, the new folder)");
     o.tablespaces.emplace_back(t.substr(0, eq), t.substr(eq + 1));
   }
   std::error_code ec;
@@ -94,7 +94,7 @@ Runner add_restore(CLI::App& app, GlobalOptions& g) {
   pitr->add_option("--target-action", a->pitr.target_action, "at the target: pause (default), promote or shutdown")
       ->check(CLI::IsMember({"pause", "promote", "shutdown"}));
   pitr->add_option("--target-timeline", a->pitr.target_timeline, "latest (default), current or a timeline number");
-  pitr->add_option("--tablespace", a->tablespaces, "OLD=NEW: put the tablespace at OLD in NEW (repeatable)");
+  pitr->add_option("--tablespace", a->tablespaces, "OLD=NEW: put the tablespace whose folder at backup time (or OID) is OLD in NEW (repeatable)");
   return [&g, a] {
     if (!a->pitr.pgdata.empty()) return run_point_in_time(g, *a);
     const bool database = a->type != "files";  // DB_* settings matter only when a database is restored

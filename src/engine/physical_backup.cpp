@@ -103,7 +103,7 @@ PhysicalPart backup_physical(Repository& repo, ChunkStore& store, const BackupCo
   BackupConfig server = config;  // the whole cluster is backed up: any database reaches it
   if (server.db_name.empty()) server.db_name = "postgres";
   pg::Connection conn(server);
-  phys::BackupSession session(conn);
+  phys::BackupSession session(conn, config.db_data_dir.empty());
   PhysicalPart part;
   PhysicalInfo& info = part.info;
   phys::BackupStart start = session.start("coffer " + format_iso8601_utc(job_now()), true);

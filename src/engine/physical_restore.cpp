@@ -178,6 +178,34 @@ void write_text(const fs::path& path, const std::string& text, bool append, cons
 
 }  // namespace
 
+std::map<std::string, std::string> tablespace_places(const std::vector<PhysicalPart::Tablespace>& tablespaces,
+                                                     const std::vector<std::pair<std::string, std::string>>& moves,
+                                                     const std::string& backup_id) {
+  auto folder = [](const std::string& p) {  // "/srv/ts/" and "/srv/./ts" name "/srv/ts"
+    std::string n = fs::path(p).lexically_normal().string();
+    while (n.size() > 1 && n.back() == '/') n.pop_back();
+    return n;
+  };
+  std::map<std::string, std::string> places;
+  for (const auto& t : tablespaces) places[t.oid] = t.location;
+  for (const auto& [old_place, new_place] : moves) {
+    auto it = std::find_if(tablespaces.begin(), tablespaces.end(), [&](const PhysicalPart::Tablespace& t) {
+      return t.oid == old_place || folder(t.location) == folder(old_place);
+    });
+    if (it == tablespaces.end()) {
+      std::string known;
+      for (const auto& t : tablespaces) known += (known.empty() ? "" : ", ") + t.location + " (OID " + t.oid + ")";
+      fail(ErrorCategory::kInput, "--tablespace " + old_place + "=...: backup " + backup_id + " has no tablespace " +
+                                      "there; " + (known.empty() ? "it has none" : "it has " + known));
+    }
+    if (new_place.empty() || new_place[0] != '/')
+      fail(ErrorCategory::kInput, "--tablespace " + old_place + "=" + new_place +
+                                      ": the new place must be an absolute path, as PostgreSQL's tablespaces are");
+    places[it->oid] = folder(new_place);
+  }
+  return places;
+}
+
 RecoveryTarget recovery_target_of(const PointInTimeOptions& o) {
   RecoveryTarget t;
   const int given = int(o.to_time.has_value()) + int(o.to_lsn.has_value()) + int(o.to_xid.has_value()) +
@@ -225,22 +253,18 @@ PointInTimeResult restore_physical(Repository& repo, const PhysicalRestoreReques
   check_reachable(repo, part, request.target, result);
 
   // Where each root goes: the data folder, and each tablespace to its place or where --tablespace moves it.
-  std::map<std::string, std::string> remap(request.options.tablespaces.begin(), request.options.tablespaces.end());
+  const std::map<std::string, std::string> places =
+      tablespace_places(part.tablespaces, request.options.tablespaces, result.backup_id);
   std::map<std::string, std::string> roots = {{"pgdata", pgdata.string()}};
   std::string tablespace_map;
   for (const auto& t : part.tablespaces) {
-    auto it = remap.find(t.location);
-    const std::string to = it == remap.end() ? t.location : it->second;
-    if (it != remap.end()) remap.erase(it);
+    const std::string& to = places.at(t.oid);
     if (!empty_or_absent(to))
       fail(ErrorCategory::kInput, "tablespace " + t.oid + " goes to " + to + ", which is not empty: move it with "
-                                  "--tablespace " + t.location + "=NEW");
+                                  "--tablespace " + t.location + "=NEW (or --tablespace " + t.oid + "=NEW)");
     roots["tblspc-" + t.oid] = to;
     tablespace_map += t.oid + " " + to + "\n";
   }
-  if (!remap.empty())
-    fail(ErrorCategory::kInput, "--tablespace " + remap.begin()->first + "=...: backup " + result.backup_id +
-                                    " has no tablespace there");
 
   RestoreJobOptions job;
   job.restore_owner = request.restore_owner;

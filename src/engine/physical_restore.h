@@ -7,9 +7,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "coffer/backup_types.h"
+#include "repo/manifest.h"
 #include "repo/repository.h"
 #include "source/postgres/physical/recovery_target.h"
 
@@ -25,6 +29,14 @@ struct PhysicalRestoreRequest {
 
 // Parses and checks the target options (one target at most, a time with its offset, ...).
 pg::physical::RecoveryTarget recovery_target_of(const PointInTimeOptions& options);
+
+// Where each tablespace of a backup goes (OID -> folder): its place at backup time, or where a
+// --tablespace OLD=NEW moves it (OLD: that place, or the tablespace's OID). Throws Error(kInput)
+// for an OLD that names none of them, or a NEW that is not an absolute path (PostgreSQL's
+// tablespaces are).
+std::map<std::string, std::string> tablespace_places(const std::vector<PhysicalPart::Tablespace>& tablespaces,
+                                                     const std::vector<std::pair<std::string, std::string>>& moves,
+                                                     const std::string& backup_id);
 
 PointInTimeResult restore_physical(Repository& repo, const PhysicalRestoreRequest& request,
                                    const std::function<void(const Progress&)>& on_progress,

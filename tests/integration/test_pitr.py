@@ -84,13 +84,14 @@ class PitrTestCase(unittest.TestCase):
         raise AssertionError(f"{segment} was not archived in {timeout} s:\n"
                              f"{self.pg.sql('SELECT * FROM pg_stat_archiver')}\n{self.pg.log_tail()}")
 
-    def restore_and_start(self, backup, *target, name=None, env=None, flags=(), archive=False):
+    def restore_and_start(self, backup, *target, name=None, env=None, flags=(), archive=False, before_start=None):
         """Restores `backup` with the target options into a new data folder, starts a server on
         it and waits until recovery has reached the target (promoted). Returns the Cluster.
         `env`: settings of the restore and of the restored server over the class's (None: left out);
         `flags`: global flags of the restore (`--source s3`). `archive`: the restored server keeps
         archiving into the repository (a promoted cluster that goes on as the same cluster, on a
-        new timeline)."""
+        new timeline). `before_start(cluster)`: called on the restored folder before the server
+        starts (and changes it)."""
         name = name or f"restored-{len(self.restored)}"
         c = Cluster(self.root, {k: v for k, v in dict(self.env, **(env or {})).items() if v is not None}, name=name)
         os.makedirs(c.dir)
@@ -104,6 +105,8 @@ class PitrTestCase(unittest.TestCase):
         # new timeline from the archive's history files, but the test's restores are independent).
         with open(os.path.join(c.data, "postgresql.auto.conf"), "a") as f:
             f.write(f"\nunix_socket_directories = '{c.socket}'\n" + ("" if archive else "archive_mode = off\n"))
+        if before_start:
+            before_start(c)
         c.start()
         self.restored.append(c)
         deadline = time.time() + 60

@@ -1,6 +1,7 @@
 #include "source/postgres/physical/backup_session.h"
 
 #include "coffer/error.h"
+#include "source/postgres/physical/backup_privileges.h"
 #include "source/postgres/wal/wal_names.h"
 
 namespace coffer::pg::physical {
@@ -16,7 +17,7 @@ constexpr const char* kUtcNow = "to_char(clock_timestamp() AT TIME ZONE 'UTC', '
 
 }  // namespace
 
-BackupSession::BackupSession(const Connection& conn) : session_(conn, "postgres") {
+BackupSession::BackupSession(const Connection& conn, bool needs_data_directory) : session_(conn, "postgres") {
   version_ = session_.server_version_num();
   if (version_ < 130000)
     fail(ErrorCategory::kDatabase, "physical backups need PostgreSQL 13 or newer; this server is " +
@@ -30,17 +31,21 @@ BackupSession::BackupSession(const Connection& conn) : session_(conn, "postgres"
     fail(ErrorCategory::kConfig, "the server has archive_mode = " + archive_mode +
                                      ": a physical backup needs the WAL archived. Set archive_mode = on and "
                                      "archive_command = 'coffer wal-push %p' in postgresql.conf, then restart");
-  const char* start_fn = version_ >= 150000 ? "pg_backup_start(text, boolean)" : "pg_start_backup(text, boolean, boolean)";
-  if (session_.query_value(std::string("SELECT has_function_privilege('") + start_fn + "', 'EXECUTE')") != "t")
-    fail(ErrorCategory::kAuth, "role " + session_.query_value("SELECT current_user") + " may not run " + start_fn +
-                                   ": a physical backup needs a superuser, or GRANT EXECUTE ON FUNCTION " + start_fn +
-                                   " and its stop function to the role (see docs/pitr.md)");
+  std::string checks;
+  const std::vector<Privilege> needed = backup_privileges(version_, needs_data_directory);
+  for (const Privilege& p : needed) checks += (checks.empty() ? "" : ", ") + p.check + "::text";
+  const std::vector<std::string> has = session_.query_rows("SELECT current_user::text, " + checks)[0];
+  std::vector<Privilege> missing;
+  for (size_t i = 0; i < needed.size(); ++i)
+    if (has[i + 1] != "true") missing.push_back(needed[i]);
+  if (!missing.empty()) fail(ErrorCategory::kConfig, missing_privileges_message(has[0], missing));
 }
 
 BackupStart BackupSession::start(const std::string& label, bool fast) {
   BackupStart s;
   auto settings = session_.query_rows(
-      "SELECT current_setting('data_directory'), (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'), "
+      "SELECT CASE WHEN pg_has_role('pg_read_all_settings', 'USAGE') THEN current_setting('data_directory') ELSE '' END, "
+      "(SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'), "
       "current_setting('data_checksums'), (SELECT system_identifier::text FROM pg_control_system())");
   s.data_directory = settings[0][0];
   s.wal_segment_bytes = std::stoull(settings[0][1]);

@@ -25,7 +25,7 @@ struct BackupStart {
   std::string wal_file;  // the segment holding the start LSN
   std::string time;      // the server's clock, ISO 8601 UTC
   uint64_t system_identifier = 0;
-  std::string data_directory;  // SHOW data_directory
+  std::string data_directory;  // SHOW data_directory ("" when the role may not read it)
   uint64_t wal_segment_bytes = 0;
   bool data_checksums = false;
   std::vector<Tablespace> tablespaces;
@@ -43,9 +43,10 @@ class BackupSession {
  public:
   // Connects (to the maintenance database) and checks what a physical backup needs, each with
   // a clear error: wal_level replica or logical, archive_mode on and an archive_command that
-  // runs coffer wal-push, a role allowed to run pg_backup_start (superuser or granted EXECUTE),
-  // server 13 or newer.
-  explicit BackupSession(const Connection& conn);
+  // runs coffer wal-push, server 13 or newer, and a role with every privilege the backup uses
+  // (backup_privileges.h; `needs_data_directory`: DB_DATA_DIR is unset, so SHOW data_directory
+  // must be readable).
+  BackupSession(const Connection& conn, bool needs_data_directory);
   // `fast`: an immediate checkpoint rather than a spread one.
   BackupStart start(const std::string& label, bool fast);
   BackupStop stop();
