@@ -7,6 +7,7 @@
 #include "source/postgres/wal/cluster_id.h"
 #include "source/postgres/wal/wal_archive.h"
 #include "source/postgres/wal/wal_chain.h"
+#include "source/postgres/wal/wal_names.h"
 
 namespace coffer {
 namespace {
@@ -31,6 +32,7 @@ pg::wal::Chain chain_of(const ArchiveView& v, const PhysicalInfo& p) {
   in.segment_bytes = p.wal_segment_bytes;
   in.timeline = p.timeline;
   in.start_segment = p.start_wal;
+  in.stop_lsn = pg::wal::parse_lsn(p.stop_lsn).value_or(0);
   return pg::wal::follow_chain(in);
 }
 

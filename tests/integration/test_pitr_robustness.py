@@ -187,6 +187,9 @@ class WalPushRobustnessTest(PitrTestCase):
                          f"a gap in the archive after the repository was unwritable: {names}")
         for seg in held:
             self.assertIn(seg, names)
+        out = self.coffer_json("verify", "--read-data")  # its own WAL gap check agrees
+        self.assertTrue(out["ok"], out)
+        self.assertGreaterEqual(out["wal_files_checked"], len(held) + 1, out)
         # And it restores: every row written while the repository was unwritable is back.
         rows = self.pg.sql("SELECT count(*) FROM w")
         c = self.restore_and_start(backup["backup_id"])

@@ -124,6 +124,9 @@ class TimelineTest(PitrTestCase):
         out = self.coffer_json("restore", "latest", "--type", "database", "--target-timeline", "current",
                                "--pgdata", os.path.join(self.root, "pick-current", "data"))
         self.assertEqual(out["backup_id"], b3["backup_id"], out)
+        # verify follows each backup's WAL across the switch it is on the way to, or its own timeline.
+        out = self.coffer_json("verify", expect=None)
+        self.assertTrue(out["ok"], out)
 
 
 if __name__ == "__main__":

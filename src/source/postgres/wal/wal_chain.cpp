@@ -3,6 +3,7 @@
 #include <optional>
 #include <sstream>
 
+#include "source/postgres/wal/timeline_history.h"
 #include "source/postgres/wal/wal_names.h"
 
 namespace coffer::pg::wal {
@@ -24,7 +25,7 @@ std::vector<TimelineSwitch> parse_history(const std::string& text) {
 
 namespace {
 
-// The newest timeline whose history passes through `from`, and the steps to it: each timeline
+// The newest timeline recovery from the backup can follow, and the steps to it: each timeline
 // with the LSN it ended at (none for the last).
 struct Step {
   uint32_t timeline;
@@ -34,8 +35,7 @@ struct Step {
 std::vector<Step> path_from(const ChainInput& in) {
   uint32_t newest = in.timeline;
   for (const auto& [tli, lines] : in.histories)
-    for (const TimelineSwitch& s : lines)
-      if (s.parent == in.timeline && tli > newest) newest = tli;
+    if (tli > newest && !timeline_unreachable(in.timeline, in.stop_lsn, tli, lines)) newest = tli;
   if (newest == in.timeline) return {{in.timeline, std::nullopt}};
   std::vector<Step> path;
   bool on_path = false;

@@ -28,6 +28,9 @@ struct ChainInput {
   uint64_t segment_bytes = 16u << 20;
   uint32_t timeline = 0;        // the backup's
   std::string start_segment;    // the backup's start_wal
+  // The backup's stop LSN: a timeline that left the backup's timeline before it is not on the
+  // way (recovery from the backup cannot follow it; 0: every descendant is).
+  uint64_t stop_lsn = 0;
 };
 
 struct Chain {
@@ -43,7 +46,8 @@ struct Chain {
 };
 
 // Follows the chain from in.start_segment. The last timeline is the newest one whose history
-// names in.timeline as an ancestor (in.timeline itself when none does).
+// names in.timeline as an ancestor, left at or after in.stop_lsn (in.timeline itself when none
+// does: a backup made on a timeline after another left it restores with --target-timeline current).
 Chain follow_chain(const ChainInput& in);
 
 // Whether segment `a` comes before segment `b` in WAL position (timelines ignored).

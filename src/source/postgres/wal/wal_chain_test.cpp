@@ -89,6 +89,23 @@ TEST(WalChainTest, FollowsTheNewestTimelineThroughItsSwitchPoints) {
   EXPECT_EQ(c.last_segment, seg(3, 9));
 }
 
+TEST(WalChainTest, ABackupMadeAfterATimelineLeftItsOwnStaysOnItsOwn) {
+  // Timeline 2 left 1 at 0/5000100; the old primary went on on 1, and a backup of it ended in 7.
+  ChainInput in = on_timeline_1({5, 6, 7, 8}, 6);
+  in.names.insert(seg(2, 5));
+  in.names.insert(seg(2, 6));
+  in.histories[2] = {{1, 0x5000100}};
+  in.stop_lsn = 0x7000200;
+  Chain c = follow_chain(in);
+  EXPECT_EQ(c.timelines, std::vector<uint32_t>{1});
+  EXPECT_EQ(c.last_segment, seg(1, 8));
+  EXPECT_EQ(c.first_missing, "");
+  // One that ended before the switch follows timeline 2.
+  in.start_segment = seg(1, 5);
+  in.stop_lsn = 0x5000028;
+  EXPECT_EQ(follow_chain(in).timelines, (std::vector<uint32_t>{1, 2}));
+}
+
 TEST(WalChainTest, AMissingSegmentBeforeASwitchIsAGap) {
   ChainInput in = on_timeline_1({3, 5}, 3);
   in.names.insert(seg(2, 6));
