@@ -103,7 +103,10 @@ class BackupManager {
   // (cleanup of the off-site copy, the scheduler's jobs), so a bad setting fails them at start.
   void check_s3_settings() const;
 
-  // Called during long operations, a few times a second at most.
+  // Called during long operations, a few times a second at most, from any of the operation's
+  // threads (one at a time). It is also how a caller cancels: an exception it throws ends the
+  // operation as a failure would (nothing commits; a create logs a coffer::Error it throws as the
+  // attempt's error) and propagates to the caller.
   void set_progress_callback(std::function<void(const Progress&)> cb) { on_progress_ = std::move(cb); }
   // Called for each warning (skipped or changed files, ...) as it happens.
   void set_warning_callback(std::function<void(const std::string&)> cb) { on_warning_ = std::move(cb); }

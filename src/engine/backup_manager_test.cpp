@@ -154,4 +154,36 @@ TEST_F(BackupManagerTest, BadConfigurationIsAConfigError) {
   }
 }
 
+TEST_F(BackupManagerTest, AProgressCallbackThatThrowsCancelsTheCallAndNothingCommits) {
+  for (int i = 0; i < 40; ++i) write_file(dir_ / ("uploads/f" + std::to_string(i)), std::string(200000, char('a' + i % 26)));
+  BackupManager manager(config_);
+  int calls = 0;
+  manager.set_progress_callback([&](const Progress& p) {
+    ++calls;
+    if (p.phase == "backup") throw Error(ErrorCategory::kInput, "interrupted");
+  });
+  try {
+    manager.create_full_backup();
+    FAIL() << "the cancelled backup committed";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "interrupted");
+  }
+  EXPECT_GE(calls, 1);
+  EXPECT_TRUE(manager.list_backups().empty());
+  auto history = manager.history();
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].status, "failed");
+  EXPECT_EQ(history[0].error, "interrupted");
+
+  // The repository is as a killed backup leaves it: it verifies, and the next backup works.
+  manager.set_progress_callback({});
+  EXPECT_TRUE(manager.verify({.read_data = true}).ok);
+  BackupInfo full = manager.create_full_backup();
+  EXPECT_EQ(full.file_count, 40u);
+
+  // A restore stops the same way, before its files are all written.
+  manager.set_progress_callback([](const Progress&) { throw Error(ErrorCategory::kInput, "interrupted"); });
+  EXPECT_THROW(manager.restore_from_backup(full.backup_id, {.target = (dir_ / "restored").string()}), Error);
+}
+
 }  // namespace coffer
