@@ -5,10 +5,11 @@ set -euo pipefail
 # stage installs too. Here in addition, what the tests and the demo need:
 # postgresql: pg_dump/pg_restore, and the throwaway server of the tests and the demo
 # (tests/fixtures/pg_server.sh); awscli: an independent S3 client for the tests; zstd: the
-# command-line tool, for the benchmarks (bench/).
+# command-line tool, for the benchmarks (bench/); pybind11-dev, python3-dev and python3-pytest: the
+# Python module `backup` (python/; the container's build turns it off) and its tests.
 mapfile -t PKGS < <(sed 's/#.*//' "$(dirname "$0")/build-deps.txt" | xargs -n1)
 [ ${#PKGS[@]} -gt 0 ] || { echo "setup: no packages in $(dirname "$0")/build-deps.txt" >&2; exit 1; }
-PKGS+=(zstd postgresql postgresql-client awscli)
+PKGS+=(zstd postgresql postgresql-client awscli pybind11-dev python3-dev python3-pytest)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
