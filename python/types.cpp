@@ -17,7 +17,11 @@ py::object utc_datetime(const std::string& iso) {
   if (iso.empty()) return py::none();
   std::string text = iso;
   if (!text.empty() && text.back() == 'Z') text.replace(text.size() - 1, 1, "+00:00");
-  return py::module_::import("datetime").attr("datetime").attr("fromisoformat")(text);
+  try {
+    return py::module_::import("datetime").attr("datetime").attr("fromisoformat")(text);
+  } catch (py::error_already_set&) {
+    return py::none();  // a log record whose time does not parse (newest_success passes it over too)
+  }
 }
 
 py::object backup_type_of(const std::string& name) {
