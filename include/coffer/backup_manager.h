@@ -56,6 +56,10 @@ class BackupManager {
   // `backup_id` may be "latest". options.scope picks files, database or both (kAll).
   RestoreResult restore_from_backup(const std::string& backup_id, const RestoreOptions& options = {});
   VerifyResult verify(const VerifyOptions& options = {});
+  // Writes a part of backup `backup_id` ("latest" allowed) as plain files (ExportOptions), under
+  // the shared lock, every chunk checked on the way. Throws Error(kInput) for a format the part
+  // does not have or an output that exists, Error(kNotFound) for a backup without that part.
+  ExportResult export_backup(const std::string& backup_id, const ExportOptions& options);
 
   // Point-in-time recovery (docs/pitr.md). archive_command = 'coffer wal-push %p' stores each WAL
   // file of the cluster in DB_DATA_DIR (default: the working folder, where PostgreSQL runs it),

@@ -122,6 +122,28 @@ struct RestoreOptions {
   int jobs = 2;                          // pg_restore -j
 };
 
+// `coffer export`: a backup's part as plain files other tools read without coffer.
+struct ExportOptions {
+  BackupScope scope = BackupScope::kDatabase;  // kDatabase or kFiles (one part per export)
+  // Database: "custom" (pg_restore reads it), "directory" (pg_restore -j), "sql.gz" (plain SQL
+  // that psql runs, gzip-compressed). Files: "tar" or "tar.zst" (GNU tar extracts them).
+  std::string format;
+  // A file (custom, sql.gz, tar, tar.zst) or a folder to create (directory); "-": standard
+  // output (not for directory). Written under a temporary name and renamed when complete.
+  std::string output;
+  std::vector<std::string> include;  // files: paths inside the backup; empty = everything
+};
+
+struct ExportResult {
+  std::string backup_id;
+  std::string format;
+  std::string output;
+  uint64_t entries = 0;        // files: entries written; database: data files / tables
+  uint64_t bytes_read = 0;     // content bytes read from the repository
+  uint64_t bytes_written = 0;  // what the output holds (0 for standard output: unknown)
+  double duration_seconds = 0;
+};
+
 // What `coffer wal-push` did with one WAL file (BackupManager::wal_push).
 struct WalPushResult {
   std::string name;              // e.g. "000000010000000000000003"

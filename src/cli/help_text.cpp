@@ -15,6 +15,7 @@ std::string help_footer() {
   coffer restore <backup_id> --type database --target-db school_check
   coffer restore latest --type database --pgdata /srv/pg/restored --to-time '2026-12-05 10:42:17+01'
   coffer verify --read-data
+  coffer export latest --type database --format sql.gz --output school.sql.gz
   coffer cleanup --dry-run
   coffer status
   coffer <command> --help                   # the options of one command

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   reg(cli::add_list);
   reg(cli::add_restore);
   reg(cli::add_verify);
+  reg(cli::add_export);
   reg(cli::add_config);
   reg(cli::add_cleanup);
   reg(cli::add_unlock);

@@ -18,6 +18,7 @@
 #include "config/config_loader.h"
 #include "engine/backup_job.h"
 #include "engine/backup_log.h"
+#include "engine/export_job.h"
 #include "engine/wal_check.h"
 #include "engine/wal_push_state.h"
 #include "engine/cleanup_job.h"
@@ -453,6 +454,15 @@ RestoreResult BackupManager::restore_from_backup(const std::string& backup_id, c
     restore_files(on_progress_);
   }
   return result;
+}
+
+ExportResult BackupManager::export_backup(const std::string& backup_id, const ExportOptions& options) {
+  Repository& repo = repository(false);
+  auto held = read_lock(repo, "coffer export");
+  std::string id = backup_id;
+  if (id == "latest") id = latest_holding(committed_backups(false), options.scope, repo.storage().describe());
+  repo.load_index();
+  return run_export(repo, id, options, on_progress_);
 }
 
 VerifyResult BackupManager::verify(const VerifyOptions& options) {

@@ -1,5 +1,6 @@
 #include "source/postgres/dump_directory.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,7 +100,7 @@ void DumpDirectory::read_range(uint64_t begin, uint64_t end, const std::function
 }
 
 std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const DatabasePart& part, std::vector<ChunkRef> dump,
-                                                   std::string* why_not) {
+                                                   std::string* why_not, const std::string& into) {
   if (part.data_blocks.empty()) {
     *why_not = "the backup does not record where each table's data starts (made by an older coffer, or its dump "
                "could not be walked)";
@@ -151,12 +152,20 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
   for (Entry& e : d->entries_)
     if (!e.entry.blobs) tables.push_back(&e);
   std::sort(tables.begin(), tables.end(), [](const Entry* a, const Entry* b) { return a->end - a->begin > b->end - b->begin; });
-  const size_t limit = PipeServer::raise_open_file_limit();
+  const size_t limit = into.empty() ? PipeServer::raise_open_file_limit() : 0;
   const size_t budget = limit > 2 * kSpareDescriptors ? limit - kSpareDescriptors : 0;
   for (size_t i = 0; i < tables.size() && i < budget; ++i) tables[i]->piped = true;
   for (const Entry& e : d->entries_)
     if (!e.piped) d->staged_bytes_ += e.end - e.begin;
 
+  if (!into.empty()) {  // every file written into a folder of the caller's
+    if (::mkdir(into.c_str(), 0700) != 0)
+      fail(errno == EEXIST ? ErrorCategory::kInput : ErrorCategory::kStorage,
+           "cannot create folder " + into + ": " + std::strerror(errno));
+    d->dir_ = into;
+    write_new_file(d->dir_ + "/toc.dat", toc.toc_dat);
+    return d;
+  }
   // Held (util/held_temp.h): if coffer is killed, the next restore removes what is left.
   std::optional<HeldTemp> held = make_held_temp(true, why_not);
   if (!held) return nullptr;
@@ -234,7 +243,14 @@ void DumpDirectory::open(const std::function<void(uint64_t done, uint64_t total)
   }
 }
 
+std::string DumpDirectory::release() {
+  std::string dir;
+  dir.swap(dir_);
+  return dir;
+}
+
 void DumpDirectory::finish() {
+  if (!server_) return;
   server_->stop();
   if (std::exception_ptr e = server_->failure()) std::rethrow_exception(e);
 }

@@ -32,8 +32,10 @@ class DumpDirectory {
   // compressed or unknown archive, a folder without pipes or working inotify): the caller then
   // stages the whole dump.
   // `dump` is the dump's chunk list; `repo`'s index must be loaded.
+  // With `into` (a folder that must not exist yet): every data file is written there by open(),
+  // no pipes (`coffer export --format directory`); keep the folder with release().
   static std::unique_ptr<DumpDirectory> plan(Repository& repo, const DatabasePart& part, std::vector<ChunkRef> dump,
-                                             std::string* why_not);
+                                             std::string* why_not, const std::string& into = {});
   ~DumpDirectory();  // stops serving, removes the folder
   DumpDirectory(const DumpDirectory&) = delete;
   DumpDirectory& operator=(const DumpDirectory&) = delete;
@@ -54,6 +56,9 @@ class DumpDirectory {
   void open(const std::function<void(uint64_t done, uint64_t total)>& progress = {});
   // After pg_restore ended: stops serving; rethrows the first failure to fill a pipe, if any.
   void finish();
+  // The folder stays when this object goes (plan's `into`); returns its path.
+  std::string release();
+  size_t entries() const { return entries_.size(); }
 
  private:
   struct Entry {
