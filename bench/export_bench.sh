@@ -86,8 +86,8 @@ for key in ("sqlgz", "custom", "tarzst"):
 doc = {"date": datetime.datetime.utcnow().isoformat() + "Z", "school_scale": scale, "files_scale": fscale,
        "database_bytes": int(db_bytes), "file_bytes": int(file_bytes), "pairs": rows}
 json.dump(doc, open(out + ".json", "w"), indent=2)
-names = {"sqlgz": ("export sql.gz", "pg_dump | gzip -6"), "custom": ("export custom", "pg_dump -Fc -Z0"),
-         "tarzst": ("export tar.zst", "tar | zstd -3 -T0")}
+names = {"sqlgz": ("export sql.gz", "pg_dump \| gzip -6"), "custom": ("export custom", "pg_dump -Fc -Z0"),
+         "tarzst": ("export tar.zst", "tar \| zstd -3 -T0")}
 lines = [f"# Export benchmark, {doc['date']}", "",
          f"school.sql scale {scale} ({int(db_bytes) >> 20} MiB on the server), make_files.py scale {fscale} "
          f"({int(file_bytes) >> 20} MiB); farm-bench medians, ratio taken pair by pair.", "",
