@@ -1,5 +1,6 @@
 #include "source/postgres/wal/wal_chain.h"
 
+#include <cstdint>
 #include <optional>
 #include <sstream>
 
@@ -59,11 +60,12 @@ Chain follow_chain(const ChainInput& in) {
     chain.timelines.push_back(step.timeline);
     // A timeline ends in the segment holding its switch LSN; the next timeline's copy of that
     // segment holds the same WAL up to the switch, and recovery reads that one.
-    const std::optional<uint64_t> last =
-        step.end_lsn ? std::optional<uint64_t>(segment_of_lsn(*step.end_lsn, in.segment_bytes)) : std::nullopt;
-    for (; !last || n < *last; ++n) {
+    // The newest timeline has no end: it runs to the end of the archive.
+    const bool bounded = step.end_lsn.has_value();
+    const uint64_t last = bounded ? segment_of_lsn(*step.end_lsn, in.segment_bytes) : UINT64_MAX;
+    for (; n < last; ++n) {
       if (!have(step.timeline, n)) {
-        if (last) {
+        if (bounded) {
           chain.first_missing = segment_name(step.timeline, n, in.segment_bytes);
         } else {  // the end of the archive, or a gap when later WAL of this timeline exists
           for (const std::string& name : in.names) {
