@@ -27,6 +27,11 @@ class PitrTestCase(unittest.TestCase):
     def setUpClass(cls):
         cls.bin = lib.coffer_binary()
         cls.root = owned_temp_dir(cls.__name__)
+        # A cleanup, not tearDownClass: it also runs when a subclass's setUpClass fails after the
+        # cluster started, so no failing class leaves a server running.
+        cls.restored = []
+        cls.pg = None
+        cls.addClassCleanup(cls.stop_servers)
         cls.repo = os.path.join(cls.root, "repo")
         cls.passphrase_file = os.path.join(cls.root, "passphrase")
         lib.write_passphrase(cls.passphrase_file)
@@ -42,7 +47,6 @@ class PitrTestCase(unittest.TestCase):
         if r.code != 0:
             raise AssertionError(f"coffer init failed:\n{r}")
         cls.pg.start()
-        cls.restored = []
 
     @classmethod
     def extra_settings(cls):
@@ -50,10 +54,11 @@ class PitrTestCase(unittest.TestCase):
         return {}
 
     @classmethod
-    def tearDownClass(cls):
+    def stop_servers(cls):
         for c in cls.restored:
             c.stop("immediate")
-        cls.pg.stop("immediate")
+        if cls.pg is not None:
+            cls.pg.stop("immediate")
         if not os.environ.get("COFFER_KEEP_TMP"):
             shutil.rmtree(cls.root, ignore_errors=True)
 

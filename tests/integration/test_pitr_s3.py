@@ -34,11 +34,12 @@ class S3PitrTestCase(PitrTestCase):
                 "AWS_SECRET_ACCESS_KEY": cls.s3["SECRET_KEY"], "S3_RETRY_SECONDS": "10"}
 
     @classmethod
-    def tearDownClass(cls):
+    def stop_servers(cls):
         try:
-            super().tearDownClass()
+            super().stop_servers()
         finally:
-            cls.aws("s3", "rm", "--recursive", f"s3://{cls.s3['BUCKET']}/{cls.prefix}", check=False)
+            if hasattr(cls, "prefix"):
+                cls.aws("s3", "rm", "--recursive", f"s3://{cls.s3['BUCKET']}/{cls.prefix}", check=False)
 
     @classmethod
     def aws(cls, *args, check=True):
