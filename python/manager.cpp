@@ -107,6 +107,11 @@ void bind_manager(py::module_& m) {
              VerifyOptions o{std::move(backup_id), read_data};
              return self.run([&] { return self.engine().verify(o); });
            })
+      .def("drill",
+           [](Manager& self, const std::string& backup_id, const std::string& scratch_db, int jobs) {
+             DrillOptions o{scratch_db, jobs};
+             return self.run([&] { return self.engine().drill(backup_id, o); });
+           })
       .def("cleanup",
            [](Manager& self, bool dry_run, bool force) {
              CleanupOptions o{dry_run, force};

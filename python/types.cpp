@@ -169,6 +169,15 @@ void bind_types(py::module_& m) {
   py::class_<VerifyResult>(m, "VerifyResult", "What verify checked and found; ok is False when it found damage.")
       RO(VerifyResult, ok) RO(VerifyResult, backups_checked) RO(VerifyResult, chunks_checked)
       RO(VerifyResult, wal_files_checked) RO(VerifyResult, problems);
+  py::class_<DrillCheck>(m, "DrillCheck", "One check of a drill: part, name, status (passed, failed, skipped), detail.")
+      RO(DrillCheck, part) RO(DrillCheck, name) RO(DrillCheck, status) RO(DrillCheck, detail)
+      .def("__repr__", [](const DrillCheck& c) { return "DrillCheck('" + c.part + " " + c.name + "', '" + c.status + "')"; });
+  py::class_<DrillResult>(m, "DrillResult", "What a restore drill checked; passed is False when a check failed.")
+      RO(DrillResult, backup_id) RO(DrillResult, passed) RO(DrillResult, scratch_db) RO(DrillResult, scratch_dir)
+      RO(DrillResult, database_restore_seconds) RO(DrillResult, database_check_seconds)
+      RO(DrillResult, files_restore_seconds) RO(DrillResult, files_check_seconds) RO(DrillResult, duration_seconds)
+      RO(DrillResult, tables) RO(DrillResult, rows) RO(DrillResult, indexes) RO(DrillResult, probes)
+      RO(DrillResult, files) RO(DrillResult, bytes) RO(DrillResult, checks) RO(DrillResult, warnings);
   py::class_<CleanupDecision>(m, "CleanupDecision", "What the retention policy decided for one backup.")
       RO(CleanupDecision, backup_id)
       .def_property_readonly("backup_type", [](const CleanupDecision& d) { return backup_type_of(backup_type_name(d.type)); })

@@ -70,6 +70,9 @@ struct BackupConfig {
   // WAL_KEY_CACHE: wal-push and wal-fetch keep the unwrapped keys in a 0600 cache file
   // (repo/key_cache.h says what that costs). Default: true.
   bool wal_key_cache = true;
+  // DRILL_SQL: a file of queries that must each return true in a drill's scratch database
+  // (`coffer drill`; source/postgres/restored_checks.h says how it is split). Empty: none.
+  std::filesystem::path drill_sql;
 
   // S3 (S3_BUCKET, S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
   // Keys left unset are read from the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE,

@@ -60,6 +60,14 @@ class BackupManager {
   // the shared lock, every chunk checked on the way. Throws Error(kInput) for a format the part
   // does not have or an output that exists, Error(kNotFound) for a backup without that part.
   ExportResult export_backup(const std::string& backup_id, const ExportOptions& options);
+  // A restore drill (`coffer drill`): restores backup `backup_id` ("latest": the newest) into a
+  // scratch database and a scratch folder, checks what came back (row counts, every row read
+  // through, btree indexes with amcheck, the DRILL_SQL probes, every file's content against the
+  // backup's chunk ids), and removes both, under the shared lock. What a killed drill left is
+  // removed first. A failed check does not throw (DrillResult::passed, and each check, say it);
+  // Error(kInput) for a scratch database that exists, Error(kConfig) for a bad DRILL_SQL file.
+  // Appends a "drill" record to backup_log.json in every case.
+  DrillResult drill(const std::string& backup_id, const DrillOptions& options = {});
 
   // Point-in-time recovery (docs/pitr.md). archive_command = 'coffer wal-push %p' stores each WAL
   // file of the cluster in DB_DATA_DIR (default: the working folder, where PostgreSQL runs it),

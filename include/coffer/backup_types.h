@@ -144,6 +144,42 @@ struct ExportResult {
   double duration_seconds = 0;
 };
 
+// `coffer drill`: restores a backup into scratch places (a database and a folder of its own,
+// always removed afterwards) and checks what came back.
+struct DrillOptions {
+  std::string scratch_db;  // the scratch database, which must not exist; "" = coffer_drill_<random>
+  int jobs = 2;            // pg_restore -j
+};
+
+// One check of a drill and its outcome.
+struct DrillCheck {
+  std::string part;    // "database" or "files"
+  std::string name;    // "restore", "row counts", "read through", "btree indexes", "probe N", "file contents"
+  std::string status;  // "passed", "failed" or "skipped"
+  std::string detail;  // what was checked, what failed (naming the table, index, file or probe), or why skipped
+};
+
+struct DrillResult {
+  std::string backup_id;
+  bool passed = false;      // no check failed, and at least one part was restored and checked
+  std::string scratch_db;   // "" when the backup holds no logical database
+  std::string scratch_dir;  // "" when it holds no files
+  // The recovery time a real failure would cost, per part, and the checks' own time.
+  double database_restore_seconds = 0;  // pg_restore and the row counts
+  double database_check_seconds = 0;    // read through, indexes, probes
+  double files_restore_seconds = 0;
+  double files_check_seconds = 0;
+  double duration_seconds = 0;          // everything, the clean-up included
+  uint64_t tables = 0, rows = 0, indexes = 0, probes = 0;
+  uint64_t files = 0, bytes = 0;  // files restored and read back, and their bytes
+  std::vector<DrillCheck> checks;
+  std::vector<std::string> warnings;
+};
+
+// "" when the drill passed; else its failed checks in one line ("1 check failed: database probe 2
+// (...)"), as backup_log.json's error holds them.
+std::string drill_failure_summary(const DrillResult& result);
+
 // What `coffer wal-push` did with one WAL file (BackupManager::wal_push).
 struct WalPushResult {
   std::string name;              // e.g. "000000010000000000000003"

@@ -1,6 +1,6 @@
 // The history of a repository's jobs, as BACKUP_DIR/backup_log.json records it: one record per
-// attempt of `coffer create` or `coffer cleanup`, success or failure, oldest first.
-// BackupManager::history() reads it; create and cleanup append to it.
+// attempt of `coffer create`, `coffer cleanup` or `coffer drill`, success or failure, oldest
+// first. BackupManager::history() reads it; create, cleanup and drill append to it.
 #pragma once
 
 #include <chrono>
@@ -20,8 +20,8 @@ namespace coffer {
 // status (see each group below); the file's names are given where a member's differs.
 struct HistoryRecord {
   // Every record (the guide's fields, with size_bytes, file_path and metadata below).
-  std::string backup_id;    // "" (null in the file) for cleanups
-  std::string backup_type;  // "full", "incremental", "differential" or "cleanup"
+  std::string backup_id;    // "" (null in the file) for cleanups; a drill's: the backup it restored
+  std::string backup_type;  // "full", "incremental", "differential", "cleanup" or "drill"
   std::string timestamp;    // ISO 8601 UTC: a backup's start, the time a cleanup logged
   std::string status;       // "success", "failed", or "started" (a cleanup about to remove)
   // Every record but a "started" one.
@@ -81,7 +81,13 @@ struct HistoryRecord {
     std::string policy;  // "" in "started" records
   } cleanup;
 
+  // A drill's record (metadata): what it restored, each check and its outcome, the timings. A
+  // drill that passed is a "success"; one with a failed check, or that could not run, "failed"
+  // (error: the failed checks, or why it could not run).
+  DrillResult drill;
+
   bool is_cleanup() const { return backup_type == "cleanup"; }
+  bool is_drill() const { return backup_type == "drill"; }
 };
 
 // When a job last succeeded.
@@ -93,8 +99,8 @@ struct JobSuccess {
 
 // The newest success of `job`: for "full", "incremental" and "differential" the newest of
 // `backups` of that type (the committed ones, oldest first, as BackupManager::list_backups()
-// returns them: the repository, not the log, says what exists); for "cleanup" the newest
-// successful cleanup in `history`. Of two at the same time the later one in its list wins;
+// returns them: the repository, not the log, says what exists); for "cleanup" and "drill" the
+// newest successful one in `history` (a drill's backup_id: the backup it proved). Of two at the same time the later one in its list wins;
 // entries whose time does not parse are passed over. nullopt when there is none.
 std::optional<JobSuccess> newest_success(const std::string& job, const std::vector<BackupInfo>& backups,
                                          const std::vector<HistoryRecord>& history);

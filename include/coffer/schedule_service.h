@@ -27,7 +27,7 @@ std::string default_service_setting(const std::string& name);
 
 // An enabled job and when it runs next.
 struct JobRuns {
-  std::string job;   // "full", "incremental", "differential", "cleanup" or "verify"
+  std::string job;   // "full", "incremental", "differential", "cleanup", "verify" or "drill"
   std::string cron;  // its expression
   std::vector<TimePoint> next_runs;
 };
@@ -75,6 +75,21 @@ class ScheduleService {
   Settings settings_;
   std::unique_ptr<const ScheduleConfig> schedule_;
 };
+
+// A job run outside the service that the notification hook should hear of as it hears of the
+// service's own: `coffer drill` (a failed drill is worth an alert whoever started it).
+struct FinishedJob {
+  std::string job;  // "drill"
+  bool ok = true;
+  std::string error;      // when !ok
+  std::string backup_id;
+  std::string summary;    // one line for humans
+  TimePoint started, ended;
+};
+// Runs the hook (NOTIFY_COMMAND, NOTIFY_ON, NOTIFY_TIMEOUT_SECONDS) for `job` if wanted, as the
+// service does. The hook's own failure is logged, never thrown; a bad NOTIFY_* setting throws
+// Error(kConfig). Returns whether the hook ran.
+bool notify_job_finished(const ScheduleService::Settings& settings, const FinishedJob& job);
 
 }  // namespace schedule
 }  // namespace coffer

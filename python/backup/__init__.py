@@ -29,6 +29,7 @@ HistoryRecord = _core.HistoryRecord
 Progress = _core.Progress
 RestoreResult = _core.RestoreResult
 VerifyResult = _core.VerifyResult
+DrillResult = _core.DrillResult
 CleanupResult = _core.CleanupResult
 PointInTimeResult = _core.PointInTimeResult
 WalArchiveStatus = _core.WalArchiveStatus
@@ -36,6 +37,6 @@ WalArchiveStatus = _core.WalArchiveStatus
 atexit.register(_core._close_log_bridge)
 
 __all__ = ["BackupConfig", "BackupManager", "BackupType", "Status", "BackupInfo", "HistoryRecord", "Progress",
-           "RestoreResult", "VerifyResult", "CleanupResult", "PointInTimeResult", "WalArchiveStatus",
+           "RestoreResult", "VerifyResult", "DrillResult", "CleanupResult", "PointInTimeResult", "WalArchiveStatus",
            "BackupError", "ConfigError", "InputError", "LockHeldError", "NotFoundError", "IntegrityError",
            "StorageError", "DatabaseError", "AuthError", "InternalError"]

@@ -170,6 +170,31 @@ class VerifyProblem:
     object: str
     problem: str
 
+class DrillCheck:
+    part: str
+    name: str
+    status: str
+    detail: str
+
+class DrillResult:
+    backup_id: str
+    passed: bool
+    scratch_db: str
+    scratch_dir: str
+    database_restore_seconds: float
+    database_check_seconds: float
+    files_restore_seconds: float
+    files_check_seconds: float
+    duration_seconds: float
+    tables: int
+    rows: int
+    indexes: int
+    probes: int
+    files: int
+    bytes: int
+    checks: List[DrillCheck]
+    warnings: List[str]
+
 class VerifyResult:
     ok: bool
     backups_checked: int
@@ -286,6 +311,7 @@ class BackupManager:
                                  tablespaces: Sequence[Tuple[str, str]] = ..., restore_command: str = ...,
                                  program: str = ...) -> PointInTimeResult: ...
     def verify(self, backup_id: Optional[str] = ..., read_data: bool = ...) -> VerifyResult: ...
+    def drill(self, backup_id: str = ..., scratch_db: Optional[str] = ..., jobs: int = ...) -> DrillResult: ...
     def cleanup(self, dry_run: bool = ..., force: bool = ...) -> CleanupResult: ...
     def pin(self, backup_id: str) -> bool: ...
     def unpin(self, backup_id: str) -> bool: ...

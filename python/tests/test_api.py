@@ -58,3 +58,20 @@ def test_restore_options(manager):
     again = manager.restore(b.backup_id, "files", target="out", existing="skip")
     assert again.files_restored == 6 - len(restored) and again.files_kept == len(restored)
     assert manager.restore_from_backup(b.backup_id, "files", target="out") is True
+
+
+def test_drill_proves_a_backup_of_database_and_files(database, pg):
+    make_files("data", count=4)
+    source = database()
+    m = BackupManager(BackupConfig(backup_dir="backups", backup_paths=["data"], db_host=pg.host, db_port=int(pg.port),
+                                   db_user=pg.user, db_name=source))
+    backup = m.create_full_backup()
+    result = m.drill()
+    assert result.passed, [(c.part, c.name, c.status, c.detail) for c in result.checks]
+    assert result.backup_id == backup.backup_id
+    assert result.tables == 10 and result.files == 4 and result.indexes > 0
+    assert {(c.part, c.name) for c in result.checks} >= {("database", "restore"), ("database", "read through"),
+                                                          ("files", "file contents")}
+    assert not pg.exists(result.scratch_db) and not os.path.exists(result.scratch_dir)
+    assert m.history()[-1].backup_type == "drill"
+

@@ -70,6 +70,7 @@ Runner add_list(CLI::App& app, GlobalOptions& g);
 Runner add_restore(CLI::App& app, GlobalOptions& g);
 Runner add_verify(CLI::App& app, GlobalOptions& g);
 Runner add_export(CLI::App& app, GlobalOptions& g);
+Runner add_drill(CLI::App& app, GlobalOptions& g);
 Runner add_config(CLI::App& app, GlobalOptions& g);
 Runner add_cleanup(CLI::App& app, GlobalOptions& g);
 Runner add_unlock(CLI::App& app, GlobalOptions& g);

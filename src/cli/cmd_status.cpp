@@ -83,7 +83,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
 
     const std::vector<HistoryRecord> history = manager->history();
     nlohmann::json types = nlohmann::json::object();
-    for (const char* t : {"full", "incremental", "differential", "cleanup"}) {
+    for (const char* t : {"full", "incremental", "differential", "cleanup", "drill"}) {
       nlohmann::json last_success = nullptr;
       if (std::optional<JobSuccess> s = newest_success(t, backups, history)) {
         last_success = {{"time", s->timestamp}, {"age_seconds", seconds_between(s->time, now)}};
@@ -108,6 +108,26 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
       types[rec.backup_type]["last_failure"] = f;
       last_error = f;
       last_error["type"] = rec.backup_type;
+    }
+
+    // The newest drill, passed or not: how long a real recovery would take, and what failed.
+    nlohmann::json last_drill = nullptr;
+    for (const HistoryRecord& rec : history) {
+      if (!rec.is_drill()) continue;
+      nlohmann::json failed = nlohmann::json::array();
+      for (const DrillCheck& c : rec.drill.checks)
+        if (c.status == "failed") failed.push_back(c.part + " " + c.name + ": " + c.detail);
+      std::optional<TimePoint> at = parse_iso8601_utc(rec.timestamp);
+      last_drill = {{"backup_id", rec.backup_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(rec.backup_id)},
+                    {"time", rec.timestamp},
+                    {"age_seconds", at ? nlohmann::json(seconds_between(*at, now)) : nlohmann::json(nullptr)},
+                    {"status", rec.status},
+                    {"duration_seconds", rec.duration_seconds},
+                    {"database_restore_seconds", rec.drill.database_restore_seconds},
+                    {"files_restore_seconds", rec.drill.files_restore_seconds},
+                    {"checks", rec.drill.checks.size()},
+                    {"failed_checks", failed},
+                    {"error", rec.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(rec.error)}};
     }
 
     nlohmann::json jobs = nlohmann::json::array();
@@ -190,6 +210,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                                         : nlohmann::json(nullptr)},
                   {"types", types},
                   {"last_error", last_error},
+                  {"last_drill", last_drill},
                   {"wal", wal_json},
                   {"schedule", {{"time_zone", service.time_zone()}, {"jobs", jobs}}},
                   {"repository", {{"path", dir.string()}, {"size_bytes", repo_bytes}, {"backups", backups.size()}}}});
@@ -207,6 +228,12 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                     s.is_null() ? "-" : short_time(s["time"].get<std::string>()).c_str(),
                     s.is_null() ? "-" : age_text(s["age_seconds"].get<double>()).c_str(), fail_text.c_str());
       }
+      if (!last_drill.is_null())
+        std::printf("last drill: %s of %s at %s, restore took %.1f s (database) + %.1f s (files)\n",
+                    last_drill["status"] == "success" ? "passed" : "FAILED",
+                    last_drill["backup_id"].is_null() ? "-" : last_drill["backup_id"].get<std::string>().c_str(),
+                    short_time(last_drill["time"].get<std::string>()).c_str(),
+                    last_drill["database_restore_seconds"].get<double>(), last_drill["files_restore_seconds"].get<double>());
       std::printf("next runs (%s):\n", service.time_zone().c_str());
       for (const auto& j : jobs)
         std::printf("  %-13s %-20s %s\n", j["job"].get<std::string>().c_str(), j["cron"].get<std::string>().c_str(),

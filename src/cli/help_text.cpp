@@ -16,6 +16,7 @@ std::string help_footer() {
   coffer restore latest --type database --pgdata /srv/pg/restored --to-time '2026-12-05 10:42:17+01'
   coffer verify --read-data
   coffer export latest --type database --format sql.gz --output school.sql.gz
+  coffer drill latest                       # restore into scratch, check, remove (DRILL_SQL: probes)
   coffer cleanup --dry-run
   coffer status
   coffer <command> --help                   # the options of one command
@@ -29,13 +30,14 @@ Environment variables (flags beat them; they beat the --config file):
   LOCK_WAIT_SECONDS           how long to wait for a conflicting lock (default 0)
   DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD   PostgreSQL (libpq's PG* variables work too)
   DB_BACKUP_MODE, DB_DATA_DIR, ARCHIVE_TIMEOUT, WAL_KEY_CACHE   physical backups and WAL (docs/pitr.md)
+  DRILL_SQL                   queries that must return true in a drill's scratch database
   S3_BUCKET, S3_MODE, S3_REGION, S3_ENDPOINT, S3_PREFIX, S3_PATH_STYLE, S3_STORAGE_CLASS,
   S3_SSE, S3_SSE_KMS_KEY_ID, S3_VERIFY_TLS, S3_CA_BUNDLE, S3_RETRY_SECONDS
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE
-  BACKUP_SCHEDULE_FULL, _INCREMENTAL, _DIFFERENTIAL, _CLEANUP, _VERIFY, TZ   (coffer schedule)
+  BACKUP_SCHEDULE_FULL, _INCREMENTAL, _DIFFERENTIAL, _CLEANUP, _VERIFY, _DRILL, TZ   (coffer schedule)
   STATUS_MAX_AGE_HOURS, METRICS_FILE, METRICS_PORT, METRICS_ADDRESS
   NOTIFY_COMMAND, NOTIFY_ON, NOTIFY_TIMEOUT_SECONDS
-  TMPDIR                      where a database restore stages what it must
+  TMPDIR                      where a database restore stages what it must, and a drill restores files
 README.md's "Settings" describes each one.
 
 Exit codes: 0 ok, 1 finished with problems, 2 bad configuration, 3 bad input or refused,

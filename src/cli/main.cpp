@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   reg(cli::add_restore);
   reg(cli::add_verify);
   reg(cli::add_export);
+  reg(cli::add_drill);
   reg(cli::add_config);
   reg(cli::add_cleanup);
   reg(cli::add_unlock);

@@ -63,6 +63,7 @@ std::string display_value(const BackupConfig& c, const std::string& name) {
   if (name == "DB_DATA_DIR") return c.db_data_dir.string();
   if (name == "ARCHIVE_TIMEOUT") return std::to_string(c.archive_timeout_seconds);
   if (name == "WAL_KEY_CACHE") return c.wal_key_cache ? "true" : "false";
+  if (name == "DRILL_SQL") return c.drill_sql.string();
   if (name == "DB_PASSWORD") return secret(c.db_password);
   if (name == "S3_BUCKET") return c.s3_bucket;
   if (name == "S3_REGION") return c.s3_region;

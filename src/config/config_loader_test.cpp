@@ -102,6 +102,7 @@ std::vector<SettingCase> setting_cases() {
       {"DB_DATA_DIR", "/pg/data", "\"/pg/data\"", [](auto& c) { return c.db_data_dir.string(); }},
       {"ARCHIVE_TIMEOUT", "90", "90", [](auto& c) { return std::to_string(c.archive_timeout_seconds); }},
       {"WAL_KEY_CACHE", "false", "false", [](auto& c) { return std::string(c.wal_key_cache ? "true" : "false"); }},
+      {"DRILL_SQL", "/etc/coffer/probes.sql", "\"/etc/coffer/probes.sql\"", [](auto& c) { return c.drill_sql.string(); }},
       {"S3_BUCKET", "bkt", "\"bkt\"", [](auto& c) { return c.s3_bucket; }},
       {"S3_REGION", "eu-west-1", "\"eu-west-1\"", [](auto& c) { return c.s3_region; }},
       {"AWS_ACCESS_KEY_ID", "AKIA1", "\"AKIA1\"", [](auto& c) { return c.aws_access_key_id; }},
@@ -135,7 +136,7 @@ std::string lower(std::string s) {
 // The scheduler service's settings: passed through as text (the schedule module validates them).
 const std::vector<std::string> kServiceSettings = {
     "BACKUP_SCHEDULE_FULL", "BACKUP_SCHEDULE_INCREMENTAL", "BACKUP_SCHEDULE_DIFFERENTIAL",
-    "BACKUP_SCHEDULE_CLEANUP", "BACKUP_SCHEDULE_VERIFY", "TZ", "STATUS_MAX_AGE_HOURS", "METRICS_FILE",
+    "BACKUP_SCHEDULE_CLEANUP", "BACKUP_SCHEDULE_VERIFY", "BACKUP_SCHEDULE_DRILL", "TZ", "STATUS_MAX_AGE_HOURS", "METRICS_FILE",
     "METRICS_PORT", "METRICS_ADDRESS", "NOTIFY_COMMAND", "NOTIFY_ON", "NOTIFY_TIMEOUT_SECONDS"};
 
 TEST_F(ConfigLoaderTest, CasesCoverEverySetting) {

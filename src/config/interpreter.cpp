@@ -62,6 +62,7 @@ class Interpreter {
     if (auto v = get("ARCHIVE_TIMEOUT"))
       c.archive_timeout_seconds = int_in_range("ARCHIVE_TIMEOUT", *v, 1, 86400, "a whole number of seconds from 1 to 86400");
     if (auto v = get("WAL_KEY_CACHE")) c.wal_key_cache = bool_value("WAL_KEY_CACHE", *v);
+    if (auto v = get("DRILL_SQL")) c.drill_sql = path_value("DRILL_SQL", *v);
     if (auto v = get("S3_BUCKET")) c.s3_bucket = v->text;
     if (auto v = get("S3_REGION")) c.s3_region = v->text;
     if (auto v = get("AWS_ACCESS_KEY_ID")) c.aws_access_key_id = v->text;

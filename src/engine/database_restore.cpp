@@ -144,10 +144,16 @@ void restore_served(pg::DumpDirectory& served, const pg::Tools& tools, const pg:
 }  // namespace
 
 DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifest, const BackupConfig& config,
-                                       const RestoreOptions& options,
+                                       const RestoreOptions& asked,
                                        const std::function<void(const std::string&)>& warn,
                                        const std::function<void(const Progress&)>& on_progress,
-                                       const std::function<void()>& on_checked) {
+                                       const std::function<void()>& on_checked, const ScratchRestore* scratch) {
+  RestoreOptions options = asked;
+  if (scratch) {  // a drill restores the whole database into its scratch one
+    options.tables.clear();
+    options.clean = false;
+    options.target_db.reset();
+  }
   auto report = [&](const std::string& phase, uint64_t done = 0, uint64_t total = 0) {
     if (on_progress) on_progress(Progress{phase, 0, 0, done, total});
   };
@@ -187,8 +193,11 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   };
   // Checks the target (refusals come here, before anything is written) and prepares where the
   // restore goes: a scratch database that takes the target's place only once it is checked.
-  RestoreTarget target(conn, {dbname, options.clean, !options.tables.empty(), backup_id}, warn_and_record);
+  RestoreTarget::Request where{dbname, options.clean, !options.tables.empty(), backup_id};
+  if (scratch) where = {dbname, false, false, backup_id, true, scratch->name};
+  RestoreTarget target(conn, where, warn_and_record);
   result.method = target.method();
+  if (scratch) result.dbname = target.restore_into();  // what the messages name
   // pg_restore -t takes the table alone (PostgreSQL's docs say so); say it rather than let a
   // restored table go without its keys, or an app's inserts fail on a dropped sequence.
   if (!options.tables.empty())
@@ -222,12 +231,12 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
     request.jobs = std::max(1, options.jobs);
     std::unique_ptr<HeldTempFile> archive;
     if (served) {
-      restore_served(*served, tools, conn, request, dbname, options.tables.empty(), report, bool(on_progress));
+      restore_served(*served, tools, conn, request, result.dbname, options.tables.empty(), report, bool(on_progress));
     } else {
       archive = pg::stage_whole_dump(repo, dump, part.info.dump_bytes, report);
       spdlog::debug("database restore: dump of {} bytes staged in {:.2f} s", part.info.dump_bytes, seconds_since(phase));
       request.archive_path = archive->path();
-      report("database: pg_restore " + jobs_label(request) + " into " + dbname);
+      report("database: pg_restore " + jobs_label(request) + " into " + result.dbname);
       pg::run_pg_restore(tools, conn, request);
     }
     spdlog::debug("database restore: pg_restore took {:.2f} s", seconds_since(phase));
@@ -235,10 +244,15 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
 
     report("database: checking the row counts of " + std::to_string(tables.size()) + " tables");
     counts = check_restored_rows(conn, target.restore_into(), tables);
+    result.row_count_mismatches = counts.mismatches;
+    result.tables_restored = tables.size();
+    if (scratch) {
+      if (scratch->inspect) scratch->inspect(conn, target.restore_into());
+      return result;  // the scratch database goes with `target`
+    }
   } catch (const Error& e) {
     fail(e.category(), std::string(e.what()) + "; " + target.state_after_failure());
   }
-  result.row_count_mismatches = counts.mismatches;
   if (result.row_count_mismatches.empty()) {
     target.commit();
   } else if (std::string kept = target.keep_for_inspection(std::to_string(result.row_count_mismatches.size()) +
@@ -251,7 +265,6 @@ DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifes
   }
   spdlog::debug("database restore: row counts of {} tables checked in {:.2f} s ({} by count(*))", tables.size(),
                 seconds_since(phase), counts.scanned);
-  result.tables_restored = tables.size();
   return result;
 }
 

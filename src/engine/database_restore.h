@@ -13,17 +13,29 @@
 #include "repo/repository.h"
 
 namespace coffer {
+namespace pg {
+class Connection;
+}
+
+// A drill's restore (engine/drill_job.h): into a scratch database of its own (RestoreTarget's
+// drill mode), which `inspect` checks after the row counts, and which is then dropped, whatever
+// happened. RestoreOptions' target_db, tables and clean are not used.
+struct ScratchRestore {
+  std::string name;  // "" = coffer_drill_<random>
+  std::function<void(const pg::Connection& conn, const std::string& scratch_db)> inspect;
+};
 
 // Throws Error(kNotFound) when the backup holds no database, Error(kInput) when the target has
 // tables and !clean, Error(kStorage) when TMPDIR has no room for what is staged, Error(kDamaged)
 // for a damaged dump, Error(kDatabase) when PostgreSQL or pg_restore fails. `on_progress`
 // (optional) sees each phase, and bytes. `on_checked` (optional) runs once the target database
 // is checked (or created) and the tools found, before anything is restored: the errors of bad
-// input come before it.
+// input come before it. `scratch` (optional) makes it a drill's restore (above).
 DatabaseRestoreResult restore_database(Repository& repo, const Manifest& manifest, const BackupConfig& config,
                                        const RestoreOptions& options,
                                        const std::function<void(const std::string&)>& warn,
                                        const std::function<void(const Progress&)>& on_progress = {},
-                                       const std::function<void()>& on_checked = {});
+                                       const std::function<void()>& on_checked = {},
+                                       const ScratchRestore* scratch = nullptr);
 
 }  // namespace coffer

@@ -11,9 +11,9 @@ std::optional<JobSuccess> newest_success(const std::string& job, const std::vect
     std::optional<TimePoint> t = parse_iso8601_utc(timestamp);
     if (t && (!newest || *t >= newest->time)) newest = JobSuccess{backup_id, timestamp, *t};
   };
-  if (job == "cleanup") {
+  if (job == "cleanup" || job == "drill") {
     for (const HistoryRecord& r : history)
-      if (r.is_cleanup() && r.status == "success") consider("", r.timestamp);
+      if (r.backup_type == job && r.status == "success") consider(r.backup_id, r.timestamp);
   } else {
     for (const BackupInfo& b : backups)
       if (job == backup_type_name(b.type)) consider(b.backup_id, b.timestamp);

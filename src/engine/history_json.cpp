@@ -69,6 +69,25 @@ void add_cleanup_fields(const HistoryRecord& r, json& j) {
                    {"policy", c.policy}};
 }
 
+nlohmann::json drill_json(const DrillResult& d) {
+  json checks = json::array();
+  for (const DrillCheck& c : d.checks)
+    checks.push_back({{"part", c.part}, {"name", c.name}, {"status", c.status}, {"detail", c.detail}});
+  return {{"scratch_db", text_or_null(d.scratch_db)},
+          {"scratch_dir", text_or_null(d.scratch_dir)},
+          {"database_restore_seconds", d.database_restore_seconds},
+          {"database_check_seconds", d.database_check_seconds},
+          {"files_restore_seconds", d.files_restore_seconds},
+          {"files_check_seconds", d.files_check_seconds},
+          {"tables", d.tables},
+          {"rows", d.rows},
+          {"indexes", d.indexes},
+          {"probes", d.probes},
+          {"files", d.files},
+          {"bytes", d.bytes},
+          {"checks", checks}};
+}
+
 // Readers that leave the default when a field is missing or of another type.
 const json* field(const json& j, const char* key) {
   if (!j.is_object()) return nullptr;
@@ -144,6 +163,8 @@ json history_record_json(const HistoryRecord& r) {
          {"status", r.status}};
   if (r.is_cleanup())
     add_cleanup_fields(r, j);
+  else if (r.is_drill())
+    j["metadata"] = drill_json(r.drill);
   else
     add_backup_fields(r, j);
   if (r.status != "started") {
@@ -170,6 +191,29 @@ HistoryRecord history_record_from_json(const json& j) {
   static const json kNone = json::object();
   const json* found = field(j, "metadata");
   const json& m = found && found->is_object() ? *found : kNone;
+  if (r.is_drill()) {
+    DrillResult& d = r.drill;
+    d.backup_id = r.backup_id;
+    d.passed = r.status == "success";
+    d.scratch_db = text(m, "scratch_db");
+    d.scratch_dir = text(m, "scratch_dir");
+    d.database_restore_seconds = number(m, "database_restore_seconds");
+    d.database_check_seconds = number(m, "database_check_seconds");
+    d.files_restore_seconds = number(m, "files_restore_seconds");
+    d.files_check_seconds = number(m, "files_check_seconds");
+    d.duration_seconds = r.duration_seconds;
+    d.tables = count(m, "tables");
+    d.rows = count(m, "rows");
+    d.indexes = count(m, "indexes");
+    d.probes = count(m, "probes");
+    d.files = count(m, "files");
+    d.bytes = count(m, "bytes");
+    if (const json* checks = field(m, "checks"); checks && checks->is_array())
+      for (const json& c : *checks)
+        d.checks.push_back({text(c, "part"), text(c, "name"), text(c, "status"), text(c, "detail")});
+    d.warnings = r.warnings;
+    return r;
+  }
   if (r.is_cleanup()) {
     HistoryRecord::Cleanup& c = r.cleanup;
     c.removing = texts(m, "removing");

@@ -169,6 +169,43 @@ TEST(HistoryJson, CleanupRecords) {
     "error": "locked", "error_category": "input"})");
 }
 
+TEST(HistoryJson, DrillRecordsHoldEveryCheckAndTheTimings) {
+  HistoryRecord r;
+  r.backup_id = "full_20241201_020000";
+  r.backup_type = "drill";
+  r.timestamp = "2024-12-01T04:00:00.000000Z";
+  r.status = "failed";
+  r.duration_seconds = 12.5;
+  r.error = "1 check failed: probe 1";
+  r.error_category = "damaged data";
+  DrillResult& d = r.drill;
+  d.scratch_db = "coffer_drill_0a1b2c3d";
+  d.database_restore_seconds = 8.5;
+  d.database_check_seconds = 2.0;
+  d.tables = 4;
+  d.rows = 1200;
+  d.indexes = 6;
+  d.probes = 1;
+  d.checks = {{"database", "restore", "passed", "4 tables"}, {"database", "probe 1", "failed", "returned 'f'"}};
+  EXPECT_TRUE(r.is_drill());
+  expect_file_form(r, R"({
+    "backup_id": "full_20241201_020000", "backup_type": "drill", "timestamp": "2024-12-01T04:00:00.000000Z",
+    "status": "failed",
+    "metadata": {"scratch_db": "coffer_drill_0a1b2c3d", "scratch_dir": null, "database_restore_seconds": 8.5,
+                 "database_check_seconds": 2.0, "files_restore_seconds": 0.0, "files_check_seconds": 0.0,
+                 "tables": 4, "rows": 1200, "indexes": 6, "probes": 1, "files": 0, "bytes": 0,
+                 "checks": [{"part": "database", "name": "restore", "status": "passed", "detail": "4 tables"},
+                            {"part": "database", "name": "probe 1", "status": "failed", "detail": "returned 'f'"}]},
+    "duration_seconds": 12.5, "warnings": [],
+    "error": "1 check failed: probe 1", "error_category": "damaged data"})");
+  HistoryRecord back = history_record_from_json(history_record_json(r));
+  EXPECT_FALSE(back.drill.passed);
+  EXPECT_EQ(back.drill.backup_id, "full_20241201_020000");
+  EXPECT_EQ(back.drill.duration_seconds, 12.5);
+  ASSERT_EQ(back.drill.checks.size(), 2u);
+  EXPECT_EQ(back.drill.checks[1].detail, "returned 'f'");
+}
+
 TEST(HistoryJson, ReadingTakesOddRecordsWithoutFailing) {
   // Older logs have hostname only; a hand-edited one may have anything.
   HistoryRecord r = history_record_from_json(json::parse(R"({

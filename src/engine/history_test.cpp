@@ -66,4 +66,16 @@ TEST(NewestSuccess, CleanupsComeFromTheLog) {
   EXPECT_FALSE(newest_success("cleanup", {}, {record("cleanup", "failed", "2024-12-04T03:00:00.000000Z")}));
 }
 
+TEST(NewestSuccess, DrillsComeFromTheLogWithTheBackupTheyProved) {
+  HistoryRecord passed = record("drill", "success", "2024-12-01T04:00:00.000000Z");
+  passed.backup_id = "full_20241201_020000";
+  HistoryRecord failed = record("drill", "failed", "2024-12-08T04:00:00.000000Z");
+  failed.backup_id = "full_20241208_020000";
+  auto drill = newest_success("drill", {}, {passed, failed, record("cleanup", "success", "2024-12-09T03:00:00.000000Z")});
+  ASSERT_TRUE(drill);
+  EXPECT_EQ(drill->backup_id, "full_20241201_020000");
+  EXPECT_EQ(drill->timestamp, "2024-12-01T04:00:00.000000Z");
+  EXPECT_FALSE(newest_success("drill", {}, {failed}));
+}
+
 }  // namespace coffer

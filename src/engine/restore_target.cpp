@@ -16,7 +16,10 @@
 namespace coffer {
 namespace {
 
+// The comment a scratch database carries while its restore or drill runs: what the sweep of a
+// later run looks for (with this host and a pid that is gone).
 constexpr const char* kInProgress = "coffer restore in progress: ";
+constexpr const char* kDrillInProgress = "coffer drill in progress: ";
 constexpr const char* kReplacedPrefix = "coffer_replaced_";
 
 std::string random_suffix() {
@@ -52,20 +55,24 @@ void drop_scratch(pg::Session& admin, const std::string& name) {
   admin.execute(sql);
 }
 
-// Removes the scratch databases that restores of this host, no longer running, left.
+// Removes the scratch databases that restores and drills of this host, no longer running, left
+// (a drill's may have any name: --scratch-db).
 void sweep_scratch_databases(pg::Session& admin, const std::function<void(const std::string&)>& warn) {
   auto rows = admin.query_rows(
       "SELECT datname, coalesce(pg_catalog.shobj_description(oid, 'pg_database'), '') FROM pg_catalog.pg_database "
-      "WHERE datname LIKE 'coffer\\_restore\\_%' ORDER BY datname");
+      "WHERE pg_catalog.shobj_description(oid, 'pg_database') LIKE 'coffer % in progress: %' ORDER BY datname");
   for (const auto& row : rows) {
     const std::string& name = row[0];
     const std::string& comment = row[1];
-    if (comment.rfind(kInProgress, 0) != 0) continue;  // kept for inspection, or not ours
+    const bool restore = comment.rfind(kInProgress, 0) == 0 && name.rfind(kScratchDatabasePrefix, 0) == 0;
+    if (!restore && comment.rfind(kDrillInProgress, 0) != 0) continue;  // kept for inspection, or not ours
     const int64_t pid = std::strtoll(marker_field(comment, "pid").c_str(), nullptr, 10);
     if (marker_field(comment, "host") != this_host() || !process_gone(pid)) continue;
     try {
       drop_scratch(admin, name);
-      if (warn) warn("dropped database " + name + ", the scratch database of a restore that was killed (" + comment + ")");
+      if (warn)
+        warn("dropped database " + name + ", the scratch database of a " + (restore ? "restore" : "drill") +
+             " that was killed (" + comment + ")");
     } catch (const Error& e) {
       if (warn) warn("cannot drop database " + name + " that a killed restore left: " + e.what());
     }
@@ -90,6 +97,10 @@ RestoreTarget::RestoreTarget(const pg::Connection& conn, Request request,
   const std::string& db = request_.dbname;
   pg::Session admin(conn_, admin_db_for(db));
   sweep_scratch_databases(admin, warn_);
+  if (request_.drill) {
+    start_drill(admin);
+    return;
+  }
   target_existed_ = admin.database_exists(db);
   if (target_existed_) {
     {
@@ -144,22 +155,44 @@ RestoreTarget::RestoreTarget(const pg::Connection& conn, Request request,
   }
 }
 
+void RestoreTarget::start_drill(pg::Session& admin) {
+  into_ = request_.scratch.empty() ? kDrillDatabasePrefix + random_suffix() : request_.scratch;
+  if (admin.database_exists(into_))
+    fail(ErrorCategory::kInput, "database " + into_ + " on " + conn_.describe(into_) +
+                                    " exists and is not the scratch database of a drill that was killed: a drill "
+                                    "only writes to a database it creates; name a new one with --scratch-db, or "
+                                    "leave it out (coffer_drill_<random>)");
+  admin.execute("CREATE DATABASE " + pg::sql_identifier(into_) + " TEMPLATE template0");
+  try {
+    admin.execute("COMMENT ON DATABASE " + pg::sql_identifier(into_) + " IS " +
+                  pg::sql_literal(std::string(kDrillInProgress) + "backup=" + request_.backup_id +
+                                  " host=" + this_host() + " pid=" + std::to_string(::getpid())));
+  } catch (...) {
+    drop_scratch(admin, into_);
+    throw;
+  }
+}
+
 RestoreTarget::~RestoreTarget() {
   if (done_ || in_place_ || into_.empty()) return;
   try {
     pg::Session admin(conn_, admin_db_for(request_.dbname));
     drop_scratch(admin, into_);
   } catch (const std::exception& e) {
-    if (warn_) warn_("cannot drop the scratch database " + into_ + ": " + e.what() + " (the next restore drops it)");
+    if (warn_)
+      warn_("cannot drop the scratch database " + into_ + ": " + e.what() + " (the next " +
+            (request_.drill ? "drill" : "restore") + " of this host drops it)");
   }
 }
 
 std::string RestoreTarget::method() const {
+  if (request_.drill) return "into a scratch database, dropped afterwards";
   if (in_place_) return "in place, in one transaction";
   return target_existed_ ? "into a scratch database, then swapped into place" : "into a scratch database, then renamed";
 }
 
 void RestoreTarget::commit() {
+  if (request_.drill) fail(ErrorCategory::kInternal, "a drill's scratch database is never committed");
   if (done_) return;
   if (in_place_) {
     done_ = true;
@@ -220,7 +253,7 @@ void RestoreTarget::commit() {
 }
 
 std::string RestoreTarget::keep_for_inspection(const std::string& why) {
-  if (done_ || in_place_) return "";
+  if (done_ || in_place_ || request_.drill) return "";
   done_ = true;
   pg::Session admin(conn_, admin_db_for(request_.dbname));
   admin.execute("COMMENT ON DATABASE " + pg::sql_identifier(into_) + " IS " +
@@ -231,6 +264,7 @@ std::string RestoreTarget::keep_for_inspection(const std::string& why) {
 
 std::string RestoreTarget::state_after_failure() const {
   const std::string& db = request_.dbname;
+  if (request_.drill) return "the drill's scratch database " + into_ + " is dropped";
   if (in_place_) return "database " + db + " was left as it was (the restore ran in one transaction, rolled back)";
   if (target_existed_)
     return "database " + db + " was left as it was (the restore went into a scratch database, which was dropped)";

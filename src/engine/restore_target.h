@@ -6,6 +6,8 @@
 // When the scratch way cannot be taken (some tables only, into a database that stays; or a user
 // who may not create or rename databases), pg_restore runs in one transaction (-1, so -j1) in
 // the target itself: a failure rolls everything back.
+// A drill (engine/drill_job.h) restores into a scratch database of its own that is never
+// committed: it is checked, then dropped, whatever happened; the target is not looked at.
 #pragma once
 
 #include <functional>
@@ -15,6 +17,9 @@
 #include "source/postgres/pg_database_props.h"
 
 namespace coffer {
+namespace pg {
+class Session;
+}
 
 class RestoreTarget {
  public:
@@ -23,13 +28,18 @@ class RestoreTarget {
     bool clean = false;     // replace a database that has tables
     bool some_tables = false;  // --table: the rest of the target stays
     std::string backup_id;  // for the scratch database's comment
+    // A drill: restore into `scratch` (coffer_drill_<hex> when empty), a database that must not
+    // exist; dbname is then only the database the backup came from.
+    bool drill = false;
+    std::string scratch;
   };
   // Checks the target and prepares the scratch database. Throws Error(kInput) when the target has
   // tables and !clean, or when another session uses a database that would be replaced;
   // Error(kDatabase) when PostgreSQL refuses. Scratch databases that killed restores of this host
-  // left behind are dropped first (each one reported through `warn`).
+  // or drills of this host left behind are dropped first (each one reported through `warn`). A
+  // drill's scratch name that exists (and is not such a leftover) throws Error(kInput).
   RestoreTarget(const pg::Connection& conn, Request request, const std::function<void(const std::string&)>& warn);
-  ~RestoreTarget();  // drops the scratch database unless committed or kept
+  ~RestoreTarget();  // drops the scratch database unless committed or kept (a drill's: always)
   RestoreTarget(const RestoreTarget&) = delete;
   RestoreTarget& operator=(const RestoreTarget&) = delete;
 
@@ -60,9 +70,12 @@ class RestoreTarget {
   bool done_ = false;   // committed, or kept for inspection
   std::string into_;
   pg::DatabaseProps props_;  // the target's, when it existed
+
+  void start_drill(pg::Session& admin);  // creates the drill's scratch database, marked as in progress
 };
 
-// The scratch databases' name prefix (coffer_restore_<hex>).
+// The scratch databases' name prefixes (coffer_restore_<hex>, coffer_drill_<hex>).
 inline constexpr const char* kScratchDatabasePrefix = "coffer_restore_";
+inline constexpr const char* kDrillDatabasePrefix = "coffer_drill_";
 
 }  // namespace coffer

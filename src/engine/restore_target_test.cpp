@@ -151,5 +151,66 @@ TEST_F(PgRestoreTargetTest, SweepDropsScratchOfDeadRestoresOfThisHostOnly) {
   EXPECT_NE(warnings_[0].find("dropped database " + dead), std::string::npos) << warnings_[0];
 }
 
+RestoreTarget::Request drill_request(const std::string& from, const std::string& scratch = "") {
+  RestoreTarget::Request r{from, false, false, "full_x"};
+  r.drill = true;
+  r.scratch = scratch;
+  return r;
+}
+
+TEST_F(PgRestoreTargetTest, ADrillRestoresIntoItsOwnScratchDatabaseAlwaysDroppedNeverCommitted) {
+  pg::Connection conn(config("postgres"));
+  std::string source = database_with("coffer_rt_drill_src", "live");
+  std::string scratch;
+  {
+    RestoreTarget t(conn, drill_request(source), warn_);
+    scratch = t.restore_into();
+    EXPECT_EQ(scratch.rfind(kDrillDatabasePrefix, 0), 0u) << scratch;
+    EXPECT_FALSE(t.single_transaction());
+    EXPECT_TRUE(exists(scratch));
+    EXPECT_EQ(t.keep_for_inspection("why"), "");
+    EXPECT_THROW(t.commit(), Error);
+    EXPECT_NE(t.state_after_failure().find("dropped"), std::string::npos);
+  }
+  EXPECT_FALSE(exists(scratch));
+  EXPECT_EQ(one(source, "SELECT v FROM marker"), "live");  // the database it came from is untouched
+  EXPECT_TRUE(warnings_.empty());
+}
+
+TEST_F(PgRestoreTargetTest, ADrillRefusesAScratchNameThatExistsAndIsNotItsOwn) {
+  pg::Connection conn(config("postgres"));
+  std::string taken = database_with("coffer_rt_drill_taken", "someone's");
+  try {
+    RestoreTarget t(conn, drill_request("school", taken), warn_);
+    FAIL() << "a drill took an existing database as its scratch database";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kInput);
+    EXPECT_NE(std::string(e.what()).find("database " + taken + " on "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--scratch-db"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(one(taken, "SELECT v FROM marker"), "someone's");
+  // A name of its choosing is created, and dropped afterwards.
+  std::string chosen = new_db_name("coffer_rt_drill_named");
+  { RestoreTarget t(conn, drill_request("school", chosen), warn_); EXPECT_TRUE(exists(chosen)); }
+  EXPECT_FALSE(exists(chosen));
+}
+
+TEST_F(PgRestoreTargetTest, SweepDropsWhatAKilledDrillLeftWhateverItsName) {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  std::string left = new_db_name("my_drill_scratch");
+  admin_sql("CREATE DATABASE " + sql_identifier(left) + " TEMPLATE template0");
+  admin_sql("COMMENT ON DATABASE " + sql_identifier(left) + " IS " +
+            sql_literal("coffer drill in progress: backup=full_x host=" + this_host() + " pid=" + std::to_string(child)));
+  pg::Connection conn(config("postgres"));
+  // The next drill may even reuse the name.
+  RestoreTarget t(conn, drill_request("school", left), warn_);
+  EXPECT_TRUE(exists(left));
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find("dropped database " + left + ", the scratch database of a drill"), std::string::npos)
+      << warnings_[0];
+}
+
 }  // namespace
 }  // namespace coffer

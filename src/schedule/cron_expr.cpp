@@ -128,6 +128,29 @@ std::string alias_fields(const std::string& expr, const std::string& alias) {
                 "; allowed: @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually");
 }
 
+// Takes the "DAY#N" items (the Nth such weekday of the month, N 1-5, as Quartz and croniter
+// write it) out of a day-of-week field; returns their mask (bit weekday * 8 + N) and leaves the
+// other items in `field` ("" when there are none).
+uint64_t take_nth_weekdays(const std::string& expr, std::string& field) {
+  uint64_t nth = 0;
+  std::string rest;
+  std::stringstream items(field);
+  for (std::string item; std::getline(items, item, ',');) {
+    const size_t hash = item.find('#');
+    if (hash == std::string::npos) {
+      rest += (rest.empty() ? "" : ",") + item;
+      continue;
+    }
+    const std::string n = item.substr(hash + 1);
+    if (n.size() != 1 || n[0] < '1' || n[0] > '5')
+      bad(expr, "day-of-week '" + item + "': the number after # must be 1 to 5 (sun#1: the first Sunday of the month)");
+    int day = parse_value(expr, kFields[4], item.substr(0, hash)) % 7;
+    nth |= uint64_t{1} << (day * 8 + (n[0] - '0'));
+  }
+  if (nth != 0) field = rest;
+  return nth;
+}
+
 std::string describe_field(uint64_t mask, int lo, int hi) {
   if (mask == full_mask(lo, hi)) return "*";
   std::vector<int> v;
@@ -298,7 +321,8 @@ CronExpr CronExpr::parse(const std::string& text) {
   e.hours_ = parse_field(text, kFields[1], fields[1]);
   e.days_ = parse_field(text, kFields[2], fields[2]);
   e.months_ = parse_field(text, kFields[3], fields[3]);
-  e.weekdays_ = parse_field(text, kFields[4], fields[4]);
+  e.nth_weekdays_ = take_nth_weekdays(text, fields[4]);
+  e.weekdays_ = fields[4].empty() ? 0 : parse_field(text, kFields[4], fields[4]);
   if (e.weekdays_ & (uint64_t{1} << 7)) e.weekdays_ = (e.weekdays_ & ~(uint64_t{1} << 7)) | 1;
   e.days_restricted_ = e.days_ != full_mask(1, 31);
   e.weekdays_restricted_ = e.weekdays_ != full_mask(0, 6);
@@ -311,7 +335,8 @@ CronExpr CronExpr::parse(const std::string& text) {
 bool CronExpr::matches_day(int month, int day, int weekday) const {
   if (!(months_ & (uint64_t{1} << month))) return false;
   bool dom = (days_ & (uint64_t{1} << day)) != 0;
-  bool dow = (weekdays_ & (uint64_t{1} << weekday)) != 0;
+  bool dow = (weekdays_ & (uint64_t{1} << weekday)) != 0 ||
+             (nth_weekdays_ & (uint64_t{1} << (weekday * 8 + (day - 1) / 7 + 1))) != 0;
   if (days_restricted_ && weekdays_restricted_) return dom || dow;
   return dom && dow;  // an unrestricted field matches every day
 }
@@ -398,7 +423,16 @@ std::vector<TimePoint> CronExpr::next_n(TimePoint t, const std::string& tz, int 
 std::string CronExpr::describe() const {
   return (has_seconds_ ? describe_field(seconds_, 0, 59) + " " : std::string()) + describe_field(minutes_, 0, 59) + " " + describe_field(hours_, 0, 23) + " " +
          describe_field(days_, 1, 31) + " " + describe_field(months_, 1, 12) + " " +
-         describe_field(weekdays_, 0, 6);
+         describe_weekdays();
+}
+
+std::string CronExpr::describe_weekdays() const {
+  std::string out = weekdays_ == 0 ? "" : describe_field(weekdays_, 0, 6);
+  for (int day = 0; day < 7; ++day)
+    for (int n = 1; n <= 5; ++n)
+      if (nth_weekdays_ & (uint64_t{1} << (day * 8 + n)))
+        out += (out.empty() ? "" : ",") + std::string(kDayNames[day]) + "#" + std::to_string(n);
+  return out;
 }
 
 }  // namespace coffer::schedule

@@ -2,7 +2,8 @@
 //
 // Syntax: "minute hour day-of-month month day-of-week" with lists (1,2,5), ranges (9-17),
 // steps (*/15, 9-17/2, 5/10 = 5-59/10), month names jan-dec, day names sun-sat (any case),
-// 0 and 7 both Sunday; aliases @hourly @daily @midnight @weekly @monthly @yearly @annually.
+// 0 and 7 both Sunday; in day-of-week, DAY#N is the Nth such weekday of the month (sun#1: the
+// first Sunday; N 1-5; may be listed with other days); aliases @hourly @daily @midnight @weekly @monthly @yearly @annually.
 // Day matching: when both day-of-month and day-of-week are restricted, a day matches if EITHER
 // matches (Vixie cron). A field counts as unrestricted when it covers its whole range ("*", "*/1",
 // "0-6"); unlike Vixie, "*/2" in day-of-month is therefore restricted (croniter agrees with us).
@@ -72,8 +73,11 @@ class CronExpr {
   uint64_t days_ = 0;      // bit 1-31
   uint64_t months_ = 0;    // bit 1-12
   uint64_t weekdays_ = 0;  // bit 0-6, 0 = Sunday
+  uint64_t nth_weekdays_ = 0;  // DAY#N: bit weekday * 8 + N
   bool days_restricted_ = false;
   bool weekdays_restricted_ = false;
+
+  std::string describe_weekdays() const;
 };
 
 }  // namespace coffer::schedule

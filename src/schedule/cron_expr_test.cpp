@@ -66,6 +66,9 @@ TEST(CronExprParse, ValidExpressionsNormalise) {
       {"@ANNUALLY", "0 0 1 1 *"},
       {"0 0 29 2 *", "0 0 29 2 *"},
       {"59 23 31 dec *", "59 23 31 12 *"},
+      {"0 4 * * sun#1", "0 4 * * sun#1"},
+      {"0 4 * * 7#1,FRI#5", "0 4 * * sun#1,fri#5"},
+      {"0 4 * * mon,sun#2", "0 4 * * 1,sun#2"},
   };
   for (const auto& [text, normal] : cases) {
     SCOPED_TRACE(text);
@@ -103,6 +106,9 @@ TEST(CronExprParse, InvalidExpressionsNameTheField) {
       {"* * * * mon-sun", "day-of-week range mon-sun is reversed"},
       {"99999 * * * *", "minute 99999 is out of range"},
       {"0 0 * * 7/2", "day-of-week '7/2' matches no value"},
+      {"0 4 * * sun#6", "day-of-week 'sun#6': the number after # must be 1 to 5"},
+      {"0 4 * * sun#", "day-of-week 'sun#': the number after # must be 1 to 5"},
+      {"0 4 * * funday#1", "day-of-week 'funday' is not a valid value"},
   };
   for (const auto& [text, message] : cases) {
     SCOPED_TRACE(text);
@@ -149,6 +155,12 @@ TEST(CronExprNext, UtcTable) {
       {"0 0 13 * *", "2026-11-01T00:00:00Z", {"2026-11-13T00:00:00Z", "2026-12-13T00:00:00Z"}},
       {"@monthly", "2026-12-15T00:00:00Z", {"2027-01-01T00:00:00Z", "2027-02-01T00:00:00Z"}},
       {"@yearly", "2026-01-01T00:00:00Z", {"2027-01-01T00:00:00Z"}},
+      // The first Sunday of each month (a drill's default): 2026-11-01, 12-06, 2027-01-03.
+      {"0 4 * * sun#1",
+       "2026-11-01T05:00:00Z",
+       {"2026-12-06T04:00:00Z", "2027-01-03T04:00:00Z", "2027-02-07T04:00:00Z"}},
+      // The fifth Friday: only months that have one (2027-01-29, 2027-04-30).
+      {"0 0 * * fri#5", "2027-01-01T00:00:00Z", {"2027-01-29T00:00:00Z", "2027-04-30T00:00:00Z"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(std::string(c.expr) + " from " + c.start);

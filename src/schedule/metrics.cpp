@@ -25,7 +25,7 @@ std::string number(double v) {
   return out.str();
 }
 
-const char* const kJobs[] = {"full", "incremental", "differential", "cleanup", "verify"};
+const char* const kJobs[] = {"full", "incremental", "differential", "cleanup", "verify", "drill"};
 
 }  // namespace
 

@@ -1,5 +1,5 @@
 // Prometheus metrics of the scheduler service: per job (full, incremental, differential,
-// cleanup, verify) the last success and failure times, the last duration, run counts, and bytes
+// cleanup, verify, drill) the last success and failure times, the last duration, run counts, and bytes
 // added; the repository's size. Rendered in the Prometheus text format (version 0.0.4) for
 // node_exporter's textfile collector (METRICS_FILE) and for the HTTP endpoint (METRICS_PORT).
 #pragma once

@@ -69,6 +69,19 @@ TEST(Metrics, RecordsSuccessesFailuresDurationsAndBytesPerJob) {
   EXPECT_EQ(s["coffer_repository_size_bytes"], "123456");
 }
 
+TEST(Metrics, DrillsHaveTheirLastSuccessDurationAndFailures) {
+  Metrics m(at("2026-12-01T00:00:00Z"));
+  auto before = samples(m.render());
+  EXPECT_EQ(before["coffer_job_failures_total{job=\"drill\"}"], "0");  // listed before the first drill
+  m.record(job("drill", "2026-12-06T04:00:00Z", 95, true));
+  m.record(job("drill", "2027-01-03T04:00:00Z", 40, false));
+  auto s = samples(m.render());
+  EXPECT_EQ(s["coffer_job_last_success_timestamp_seconds{job=\"drill\"}"], "1796529695");  // 04:01:35
+  EXPECT_EQ(s["coffer_job_last_duration_seconds{job=\"drill\"}"], "40");
+  EXPECT_EQ(s["coffer_job_failures_total{job=\"drill\"}"], "1");
+  EXPECT_EQ(s["coffer_job_last_run_success{job=\"drill\"}"], "0");
+}
+
 TEST(Metrics, SeededSuccessSurvivesUntilANewerOne) {
   Metrics m(at("2026-01-01T00:00:00Z"));
   m.seed_last_success("full", at("2025-12-31T02:00:00Z"));

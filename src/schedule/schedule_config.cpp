@@ -23,6 +23,7 @@ constexpr Default kDefaults[] = {
     {"incremental", "BACKUP_SCHEDULE_INCREMENTAL", "0 9-17 * * *"},
     {"cleanup", "BACKUP_SCHEDULE_CLEANUP", "0 3 * * *"},
     {"verify", "BACKUP_SCHEDULE_VERIFY", "off"},
+    {"drill", "BACKUP_SCHEDULE_DRILL", "0 4 * * sun#1"},
 };
 
 }  // namespace

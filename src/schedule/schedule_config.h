@@ -5,6 +5,8 @@
 //   BACKUP_SCHEDULE_DIFFERENTIAL  default off
 //   BACKUP_SCHEDULE_CLEANUP       default "0 3 * * *"
 //   BACKUP_SCHEDULE_VERIFY        default off
+//   BACKUP_SCHEDULE_DRILL         default "0 4 * * sun#1" (a restore drill of the newest backup,
+//                                 the first Sunday of each month)
 //   TZ                            IANA zone for the cron times, default UTC
 // "off" or "" disables a job. Bad values throw Error(kConfig) naming the variable, at start.
 #pragma once
@@ -19,7 +21,7 @@
 namespace coffer::schedule {
 
 struct JobSchedule {
-  std::string name;      // "full", "incremental", "differential", "cleanup", "verify"
+  std::string name;      // "full", "incremental", "differential", "cleanup", "verify", "drill"
   std::string variable;  // e.g. "BACKUP_SCHEDULE_FULL"
   CronExpr cron;
 };

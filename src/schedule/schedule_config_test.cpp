@@ -26,7 +26,7 @@ std::string jobs_of(const ScheduleConfig& c) {
 TEST(ScheduleConfig, DefaultsAreTheDocumentedSchedule) {
   ScheduleConfig c = load_schedule_config(env_of({}));
   EXPECT_EQ(c.time_zone, "UTC");
-  EXPECT_EQ(jobs_of(c), "full=0 2 * * *;incremental=0 9-17 * * *;cleanup=0 3 * * *;");
+  EXPECT_EQ(jobs_of(c), "full=0 2 * * *;incremental=0 9-17 * * *;cleanup=0 3 * * *;drill=0 4 * * sun#1;");
 }
 
 TEST(ScheduleConfig, VariablesOverrideEnableAndDisable) {
@@ -35,6 +35,7 @@ TEST(ScheduleConfig, VariablesOverrideEnableAndDisable) {
                                                   {"BACKUP_SCHEDULE_DIFFERENTIAL", "30 12 * * *"},
                                                   {"BACKUP_SCHEDULE_CLEANUP", ""},
                                                   {"BACKUP_SCHEDULE_VERIFY", " @weekly "},
+                                                  {"BACKUP_SCHEDULE_DRILL", "off"},
                                                   {"TZ", "Europe/Berlin"}}));
   EXPECT_EQ(c.time_zone, "Europe/Berlin");
   EXPECT_EQ(jobs_of(c), "full=0 1 * * sun;differential=30 12 * * *;verify=@weekly;");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <thread>
 
@@ -22,8 +23,8 @@ namespace {
 
 using ManagerFactory = ScheduleService::ManagerFactory;
 
-// When each job last succeeded before this start (backups from the repository, cleanups from the
-// log): seeds "last success" for metrics, and the full backup's for the catch-up. A job that
+// When each job last succeeded before this start (backups from the repository, cleanups and drills
+// from the log): seeds "last success" for metrics, and the full backup's for the catch-up. A job that
 // never succeeded is absent.
 std::map<std::string, TimePoint> last_successes(const ManagerFactory& make_manager) {
   std::map<std::string, TimePoint> newest;
@@ -37,7 +38,7 @@ std::map<std::string, TimePoint> last_successes(const ManagerFactory& make_manag
       if (e.category() != ErrorCategory::kDamaged) throw;
       spdlog::warn("{}", e.what());  // the first backup sets it aside; it must not stop the service
     }
-    for (const char* job : {"full", "incremental", "differential", "cleanup"})
+    for (const char* job : {"full", "incremental", "differential", "cleanup", "drill"})
       if (std::optional<JobSuccess> s = newest_success(job, backups, history)) newest[job] = s->time;
   } catch (const Error& e) {
     if (e.category() != ErrorCategory::kNotFound) throw;  // no repository yet: nothing to seed
@@ -59,6 +60,14 @@ std::optional<TimePoint> newest_offsite(const BackupManager& manager) {
     spdlog::warn("metrics: cannot read the backup log: {}", e.what());
   }
   return newest;
+}
+
+std::string drill_summary(const DrillResult& r) {
+  char seconds[64];
+  std::snprintf(seconds, sizeof seconds, "%.1f s (database %.1f s, files %.1f s to restore)", r.duration_seconds,
+                r.database_restore_seconds, r.files_restore_seconds);
+  return r.backup_id + " " + (r.passed ? "passed" : "FAILED") + ": " + std::to_string(r.checks.size()) +
+         " checks, " + std::to_string(r.tables) + " tables, " + std::to_string(r.files) + " files, in " + seconds;
 }
 
 // Each job gets a fresh manager, so a cleanup's changes are seen by the next backup.
@@ -91,6 +100,18 @@ std::function<JobOutput()> job_for(const std::string& name, const ManagerFactory
       std::string summary = std::to_string(r.removed.size()) + " backups removed, " + human_bytes(r.bytes_freed) + " freed";
       spdlog::info("cleanup: {}", summary);
       return JobOutput{"", 0, r.bytes_freed, summary};
+    };
+  if (name == "drill")
+    return [make_manager] {
+      DrillResult r = make_manager()->drill("latest");
+      JobOutput out{r.backup_id, 0, 0, drill_summary(r)};
+      if (!r.passed) {  // it ran: the run fails, and the hook still sees which backup and how
+        out.failure = "drill of " + r.backup_id + " FAILED: " + drill_failure_summary(r);
+        spdlog::error("drill: {}", out.failure);
+      } else {
+        spdlog::info("drill: {}", out.summary);
+      }
+      return out;
     };
   return [make_manager] {
     VerifyResult r = make_manager()->verify();
@@ -187,6 +208,19 @@ int ScheduleService::run(const ManagerFactory& make_manager, const Control& cont
   spdlog::info("coffer schedule started (pid {})", static_cast<long>(getpid()));
   Scheduler scheduler(std::move(tasks), std::move(hooks), opts);
   return scheduler.run();
+}
+
+bool notify_job_finished(const ScheduleService::Settings& settings, const FinishedJob& job) {
+  JobRun run;
+  run.name = job.job;
+  run.slot = job.started;
+  run.started = job.started;
+  run.ended = job.ended;
+  run.ok = job.ok;
+  run.error = job.error;
+  run.output.backup_id = job.backup_id;
+  run.output.summary = job.summary;
+  return Notifier(load_notify_settings(settings)).job_finished(run).ran;
 }
 
 }  // namespace coffer::schedule

@@ -62,6 +62,7 @@ TEST(ScheduleService, NextRunsOfTheEnabledJobsInTheirZone) {
   ScheduleService service(settings_of({{"BACKUP_SCHEDULE_FULL", "0 2 * * *"},
                                        {"BACKUP_SCHEDULE_INCREMENTAL", "off"},
                                        {"BACKUP_SCHEDULE_CLEANUP", "30 3 * * *"},
+                                       {"BACKUP_SCHEDULE_DRILL", "off"},
                                        {"TZ", "Europe/Berlin"}}));
   EXPECT_EQ(service.time_zone(), "Europe/Berlin");
   const std::vector<JobRuns> jobs = service.next_runs(at("2024-12-01T00:00:00Z"), 2);
@@ -79,9 +80,10 @@ TEST(ScheduleService, DefaultsAndBadSettings) {
   EXPECT_EQ(defaults.time_zone(), "UTC");
   std::vector<std::string> names;
   for (const JobRuns& j : defaults.next_runs(at("2024-12-01T00:00:00Z"), 1)) names.push_back(j.job);
-  EXPECT_EQ(names, (std::vector<std::string>{"full", "incremental", "cleanup"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"full", "incremental", "cleanup", "drill"}));
   EXPECT_EQ(default_service_setting("BACKUP_SCHEDULE_FULL"), "0 2 * * *");
   EXPECT_EQ(default_service_setting("BACKUP_SCHEDULE_VERIFY"), "off");
+  EXPECT_EQ(default_service_setting("BACKUP_SCHEDULE_DRILL"), "0 4 * * sun#1");
   EXPECT_EQ(default_service_setting("TZ"), "UTC");
   EXPECT_EQ(default_service_setting("DB_NAME"), "");
   EXPECT_EQ(category_of([] { ScheduleService(settings_of({{"BACKUP_SCHEDULE_FULL", "61 * * * *"}})); }),
@@ -91,7 +93,8 @@ TEST(ScheduleService, DefaultsAndBadSettings) {
 
 TEST_F(ScheduleServiceRunTest, WithEveryJobOffNothingRuns) {
   ScheduleService service(settings_of(
-      {{"BACKUP_SCHEDULE_FULL", "off"}, {"BACKUP_SCHEDULE_INCREMENTAL", "off"}, {"BACKUP_SCHEDULE_CLEANUP", "off"}}));
+      {{"BACKUP_SCHEDULE_FULL", "off"}, {"BACKUP_SCHEDULE_INCREMENTAL", "off"}, {"BACKUP_SCHEDULE_CLEANUP", "off"},
+       {"BACKUP_SCHEDULE_DRILL", "off"}}));
   bool started = false;
   ScheduleService::Control control;
   control.started = [&] { started = true; };

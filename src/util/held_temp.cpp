@@ -42,6 +42,23 @@ uint64_t size_of(const fs::path& p, const struct stat& st) {
   return total;
 }
 
+// remove_all, and when that fails (a restored folder without write permission, for a user who is
+// not root), again after giving every folder under `p` back its owner's rwx.
+void remove_tree(const fs::path& p, std::error_code& ec) {
+  fs::remove_all(p, ec);
+  if (!ec) return;
+  std::error_code walk;
+  fs::permissions(p, fs::perms::owner_all, fs::perm_options::add, walk);
+  for (fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, walk), end;
+       !walk && it != end; it.increment(walk)) {
+    std::error_code e;
+    if (it->is_directory(e) && !it->is_symlink(e))
+      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, e);
+  }
+  ec.clear();
+  fs::remove_all(p, ec);
+}
+
 }  // namespace
 
 std::optional<HeldTemp> make_held_temp(bool folder, std::string* error) {
@@ -90,7 +107,7 @@ SweepResult remove_abandoned_temps() {
     if (fd < 0) continue;  // held: a restore in progress (or not ours to open)
     const uint64_t bytes = size_of(it->path(), st);
     std::error_code rm;
-    fs::remove_all(it->path(), rm);
+    remove_tree(it->path(), rm);
     ::close(fd);
     if (!rm) {
       ++result.removed;
@@ -120,6 +137,20 @@ void HeldTempFile::write(ByteView data) { write_all(fd_, data, what_ + " " + pat
 void HeldTempFile::close() {
   if (::close(fd_) != 0) fail(ErrorCategory::kStorage, "cannot write " + what_ + " " + path_);
   fd_ = -1;
+}
+
+HeldTempDir::HeldTempDir() {
+  std::string error;
+  std::optional<HeldTemp> held = make_held_temp(true, &error);
+  if (!held) fail(ErrorCategory::kStorage, error + " (set TMPDIR to a writable folder)");
+  lock_fd_ = held->lock_fd;
+  path_ = held->path;
+}
+
+HeldTempDir::~HeldTempDir() {
+  std::error_code ec;
+  remove_tree(path_, ec);
+  ::close(lock_fd_);
 }
 
 }  // namespace coffer

@@ -56,4 +56,20 @@ class HeldTempFile {
   std::string path_;
 };
 
+// A held 0700 temp folder (a drill's scratch folder), removed with all it holds when this goes,
+// or by the next remove_abandoned_temps() should the process be killed.
+class HeldTempDir {
+ public:
+  // Throws coffer::Error (kStorage) naming TMPDIR.
+  HeldTempDir();
+  ~HeldTempDir();
+  HeldTempDir(const HeldTempDir&) = delete;
+  HeldTempDir& operator=(const HeldTempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  int lock_fd_ = -1;
+  std::string path_;
+};
+
 }  // namespace coffer

@@ -128,5 +128,20 @@ TEST_F(HeldTempTest, AHeldTempFileIsWrittenAndRemovedWithTheObject) {
   EXPECT_FALSE(fs::exists(path));
 }
 
+TEST_F(HeldTempTest, AHeldTempDirIsRemovedWithWhatItHoldsEvenReadOnlyFolders) {
+  std::string path;
+  {
+    HeldTempDir d;
+    path = d.path();
+    EXPECT_EQ(fs::path(path).parent_path(), dir_);
+    fs::create_directories(fs::path(path) / "uploads" / "locked");
+    std::ofstream(fs::path(path) / "uploads" / "locked" / "a.txt") << "x";
+    fs::permissions(fs::path(path) / "uploads" / "locked", fs::perms::owner_read | fs::perms::owner_exec);
+    fs::permissions(fs::path(path) / "uploads", fs::perms::owner_read | fs::perms::owner_exec);
+    EXPECT_EQ(remove_abandoned_temps().removed, 0u);  // held while the object lives
+  }
+  EXPECT_FALSE(fs::exists(path));
+}
+
 }  // namespace
 }  // namespace coffer

@@ -125,7 +125,7 @@ class ScheduleTest(CofferTestCase):
         by_name = {s["name"]: s for s in settings}
         for name, value in (("BACKUP_SCHEDULE_FULL", "0 2 * * *"), ("BACKUP_SCHEDULE_INCREMENTAL", "0 9-17 * * *"),
                             ("BACKUP_SCHEDULE_DIFFERENTIAL", "off"), ("BACKUP_SCHEDULE_CLEANUP", "0 3 * * *"),
-                            ("BACKUP_SCHEDULE_VERIFY", "off"), ("TZ", "UTC"), ("STATUS_MAX_AGE_HOURS", "26")):
+                            ("BACKUP_SCHEDULE_VERIFY", "off"), ("BACKUP_SCHEDULE_DRILL", "0 4 * * sun#1"), ("TZ", "UTC"), ("STATUS_MAX_AGE_HOURS", "26")):
             self.assertEqual((by_name[name]["value"], by_name[name]["origin"]), (value, "default"), name)
         _, settings = self.coffer_json("config", env={"BACKUP_SCHEDULE_FULL": "30 1 * * *"})
         self.assertEqual({s["name"]: s["value"] for s in settings}["BACKUP_SCHEDULE_FULL"], "30 1 * * *")
