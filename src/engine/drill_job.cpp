@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 
@@ -41,15 +42,14 @@ std::string listed(const std::vector<std::string>& items, size_t max = 5) {
 std::vector<pg::Probe> load_probes(const std::filesystem::path& file) {
   if (file.empty()) return {};
   std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in.good() && !in.eof())
-    fail(ErrorCategory::kConfig, "DRILL_SQL file " + file.string() + " cannot be read: set DRILL_SQL to a readable "
-                                 "file of queries that must each return true, or unset it");
   if (!in.is_open())
     fail(ErrorCategory::kConfig, "DRILL_SQL file " + file.string() + " does not exist or cannot be opened: set "
                                  "DRILL_SQL to a readable file of queries that must each return true, or unset it");
-  return pg::parse_probes(text.str(), file.string());
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad())
+    fail(ErrorCategory::kConfig, "DRILL_SQL file " + file.string() + " cannot be read: set DRILL_SQL to a readable "
+                                 "file of queries that must each return true, or unset it");
+  return pg::parse_probes(text, file.string());
 }
 
 class Drill {

@@ -20,6 +20,14 @@ EXIT_INPUT, EXIT_CONFIG, EXIT_DAMAGED = 3, 2, 5
 FIXTURE_TABLES = 10  # school_fixture.sql
 
 
+def scratch_dbs_of(pg, backup_id):
+    """The databases that drills of `backup_id` created and have not dropped: their marker comment
+    names the backup (other tests on the shared server make and drop databases meanwhile)."""
+    rows = pg.query("SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') "
+                    f"LIKE 'coffer drill in progress: backup={backup_id} %'")
+    return {row[0] for row in rows}
+
+
 def checks_by_name(result):
     return {(c["part"], c["name"]): c for c in result["checks"]}
 
@@ -47,8 +55,8 @@ class DrillTest(DatabaseTestCase):
         os.makedirs(self.tmpdir)
         self.env["TMPDIR"] = self.tmpdir
 
-    def databases(self):
-        return {row[0] for row in self.pg.query("SELECT datname FROM pg_database")}
+    def scratch_dbs(self):
+        return scratch_dbs_of(self.pg, self.backup["backup_id"])
 
     def drill(self, *args, expect=0, env=None):
         return self.coffer("--json", "drill", *args, expect=expect, env=env)
@@ -57,12 +65,13 @@ class DrillTest(DatabaseTestCase):
         with open(os.path.join(self.dir, "repo", "backup_log.json")) as f:
             return json.load(f)
 
-    def assert_nothing_left(self, databases_before):
-        self.assertEqual(self.databases(), databases_before, "a scratch database is left")
+    def assert_nothing_left(self, scratch_db=None):
+        self.assertEqual(self.scratch_dbs(), set(), "a scratch database is left")
+        if scratch_db:
+            self.assertFalse(self.pg.exists(scratch_db), f"scratch database {scratch_db} is left")
         self.assertEqual(os.listdir(self.tmpdir), [], "a scratch folder is left in TMPDIR")
 
     def test_a_good_backup_passes_checks_everything_and_leaves_nothing_behind(self):
-        before = self.databases()
         out = self.drill().json()
         self.assertTrue(out["passed"], json.dumps(out, indent=1))
         self.assertEqual(out["backup_id"], self.backup["backup_id"])
@@ -79,7 +88,7 @@ class DrillTest(DatabaseTestCase):
         self.assertTrue(out["scratch_dir"].startswith(self.tmpdir), out["scratch_dir"])
         self.assertGreater(out["database_restore_seconds"], 0)
         self.assertGreater(out["files_restore_seconds"], 0)
-        self.assert_nothing_left(before)
+        self.assert_nothing_left(out["scratch_db"])
         # The real database and folders are as they were.
         self.assertEqual(self.pg.checksums(self.source_db), self.source_sums)
         self.assertEqual(snapshot_tree(self.tree), self.tree_snapshot)
@@ -99,7 +108,6 @@ class DrillTest(DatabaseTestCase):
                     "select count(*) > 0 from users;\n"
                     "select count(*) > 1000000\n  from enrollments;\n")
         hook_out = os.path.join(self.tmp, "hook.env")
-        before = self.databases()
         r = self.drill(env={"DRILL_SQL": probes, "NOTIFY_COMMAND": f"env | grep ^COFFER_ > '{hook_out}'"},
                        expect=EXIT_DAMAGED)
         out = r.json()
@@ -111,7 +119,7 @@ class DrillTest(DatabaseTestCase):
         self.assertIn("line 3: select count(*) > 1000000", failed["detail"])
         self.assertIn("returned 'f', not true", failed["detail"])
         self.assertEqual(checks[("files", "file contents")]["status"], "passed")  # the other checks still ran
-        self.assert_nothing_left(before)
+        self.assert_nothing_left()
         rec = self.log()[-1]
         self.assertEqual((rec["backup_type"], rec["status"]), ("drill", "failed"))
         self.assertIn("database probe 2", rec["error"])
@@ -125,7 +133,6 @@ class DrillTest(DatabaseTestCase):
         self.assertIn("the last drill failed", status["problem"])
 
     def test_a_probes_file_that_cannot_be_read_or_split_fails_before_anything_is_restored(self):
-        before = self.databases()
         r = self.drill(env={"DRILL_SQL": os.path.join(self.tmp, "missing.sql")}, expect=EXIT_CONFIG)
         self.assertIn("DRILL_SQL", r.err)
         bad = os.path.join(self.tmp, "bad.sql")
@@ -133,12 +140,11 @@ class DrillTest(DatabaseTestCase):
             f.write("select true;\nselect false\n")
         r = self.drill(env={"DRILL_SQL": bad}, expect=EXIT_CONFIG)
         self.assertIn("line 2", r.err)
-        self.assert_nothing_left(before)
+        self.assert_nothing_left()
 
     def test_a_scratch_name_that_is_taken_is_refused_and_left_alone(self):
         taken = self.new_db("taken", scale=0.01)
         sums = self.pg.checksums(taken)
-        before = self.databases()
         for name in (taken, self.source_db):
             with self.subTest(name=name):
                 r = self.drill("--scratch-db", name, expect=EXIT_INPUT)
@@ -146,7 +152,7 @@ class DrillTest(DatabaseTestCase):
                 self.assertIn("--scratch-db", r.err)
         self.assertEqual(self.pg.checksums(taken), sums)
         self.assertEqual(self.pg.checksums(self.source_db), self.source_sums)
-        self.assert_nothing_left(before)
+        self.assert_nothing_left()
         # A new name of the user's choosing is created and dropped.
         chosen = self.new_db_name("chosen")
         out = self.drill("--scratch-db", chosen).json()
@@ -154,12 +160,11 @@ class DrillTest(DatabaseTestCase):
         self.assertFalse(self.pg.exists(chosen))
 
     def test_a_drill_killed_mid_way_is_cleaned_up_by_the_next(self):
-        before = self.databases()
         for point in ("drill-database-restored", "drill-files-restored"):
             with self.subTest(failpoint=point):
                 r = self.drill(env={"COFFER_FAILPOINT": point}, expect=None)
                 self.assertEqual(r.code, -9, f"not killed at {point}:\n{r}")
-                left_db = self.databases() - before
+                left_db = self.scratch_dbs()
                 left_dir = os.listdir(self.tmpdir)
                 if point == "drill-database-restored":
                     self.assertEqual(len(left_db), 1, "the killed drill left no scratch database to sweep")
@@ -172,7 +177,7 @@ class DrillTest(DatabaseTestCase):
                     self.assertIn(f"dropped database {left_db.pop()}, the scratch database of a drill", swept)
                 if left_dir:
                     self.assertIn("scratch item(s)", swept)
-                self.assert_nothing_left(before)
+                self.assert_nothing_left()
 
 
 class DamagedDrillTest(DatabaseTestCase):
@@ -182,7 +187,6 @@ class DamagedDrillTest(DatabaseTestCase):
         tmpdir = os.path.join(self.tmp, "tmpdir")
         os.makedirs(tmpdir)
         self.env["TMPDIR"] = tmpdir
-        before = {row[0] for row in self.pg.query("SELECT datname FROM pg_database")}
         # One part per repository: every pack then holds chunks of the part drilled.
         for part, named in (("database", "the dump's data for TABLE "), ("files", "uploads/")):
             with self.subTest(part=part):
@@ -200,7 +204,7 @@ class DamagedDrillTest(DatabaseTestCase):
                 with open(os.path.join(repo, "backup_log.json")) as f:
                     rec = json.load(f)[-1]
                 self.assertEqual((rec["backup_type"], rec["status"]), ("drill", "failed"))
-                self.assertEqual({row[0] for row in self.pg.query("SELECT datname FROM pg_database")}, before)
+                self.assertEqual(scratch_dbs_of(self.pg, out["backup_id"]), set())
                 self.assertEqual(os.listdir(tmpdir), [])
 
 

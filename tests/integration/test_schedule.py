@@ -20,7 +20,7 @@ class StatusTest(CofferTestCase):
         r, out = self.coffer_json("status", expect=1)
         self.assertFalse(out["healthy"])
         self.assertIsNone(out["newest_backup"])
-        self.assertEqual([j["job"] for j in out["schedule"]["jobs"]], ["full", "incremental", "cleanup"])
+        self.assertEqual([j["job"] for j in out["schedule"]["jobs"]], ["full", "incremental", "cleanup", "drill"])
 
         full = self.create("full")
         _, out = self.coffer_json("status", expect=0)

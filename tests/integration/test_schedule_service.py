@@ -109,7 +109,7 @@ class ScheduleServiceTest(DatabaseTestCase):
         _, status = self.coffer_json("--config", self.config_path, "status", expect=0)
         self.assertTrue(status["healthy"], status)
         self.assertIsNotNone(status["types"]["incremental"]["last_success"])
-        self.assertEqual([j["job"] for j in status["schedule"]["jobs"]], ["full", "incremental", "cleanup"])
+        self.assertEqual([j["job"] for j in status["schedule"]["jobs"]], ["full", "incremental", "cleanup", "drill"])
 
         log = self.stop(proc)
         self.assertIn("catch-up", log)
