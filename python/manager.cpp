@@ -108,8 +108,9 @@ void bind_manager(py::module_& m) {
              return self.run([&] { return self.engine().verify(o); });
            })
       .def("drill",
-           [](Manager& self, const std::string& backup_id, const std::string& scratch_db, int jobs) {
-             DrillOptions o{scratch_db, jobs};
+           [](Manager& self, const std::string& backup_id, const std::string& scratch_db, int jobs,
+              const std::string& program) {
+             DrillOptions o{scratch_db, jobs, program};
              return self.run([&] { return self.engine().drill(backup_id, o); });
            })
       .def("cleanup",

@@ -149,6 +149,9 @@ struct ExportResult {
 struct DrillOptions {
   std::string scratch_db;  // the scratch database, which must not exist; "" = coffer_drill_<random>
   int jobs = 2;            // pg_restore -j
+  // A physical backup's drill starts a server whose restore_command runs this program's
+  // wal-fetch (the CLI passes its own absolute path).
+  std::string program = "coffer";
 };
 
 // One check of a drill and its outcome.
@@ -163,9 +166,9 @@ struct DrillResult {
   std::string backup_id;
   bool passed = false;      // no check failed, and at least one part was restored and checked
   std::string scratch_db;   // "" when the backup holds no logical database
-  std::string scratch_dir;  // "" when it holds no files
+  std::string scratch_dir;  // the files' scratch folder; else a physical drill's (its data folder is under it)
   // The recovery time a real failure would cost, per part, and the checks' own time.
-  double database_restore_seconds = 0;  // pg_restore and the row counts
+  double database_restore_seconds = 0;  // pg_restore and the row counts; physical: the folder written and recovered
   double database_check_seconds = 0;    // read through, indexes, probes
   double files_restore_seconds = 0;
   double files_check_seconds = 0;

@@ -160,12 +160,13 @@ class BackupManager:
         every chunk. Returns a VerifyResult whose ok is False when it found damage."""
         return self._m.verify(backup_id, bool(read_data))
 
-    def drill(self, backup_id="latest", scratch_db=None, jobs=2):
+    def drill(self, backup_id="latest", scratch_db=None, jobs=2, program="coffer"):
         """A restore drill: restores the backup into a scratch database (scratch_db, which must not
         exist; default coffer_drill_<random>) and a scratch folder, checks row counts, every row,
         the btree indexes, the DRILL_SQL probes and every file, then removes both. Returns a
-        DrillResult whose passed is False when a check failed (each check says what)."""
-        return self._m.drill(str(backup_id), scratch_db or "", int(jobs))
+        DrillResult whose passed is False when a check failed (each check says what). A physical
+        backup's drill starts a throwaway server whose restore_command runs `program` wal-fetch."""
+        return self._m.drill(str(backup_id), scratch_db or "", int(jobs), str(program))
 
     def cleanup(self, dry_run=False, force=False):
         """Applies the retention policy (retention_days, keep_*) and frees what no kept backup

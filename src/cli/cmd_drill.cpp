@@ -2,6 +2,7 @@
 // came back, removes both, records the result in backup_log.json and tells the notification
 // hook (README, "Restore drills"). Exit 0 when it passed, 5 when a check failed.
 #include <cstdio>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -62,6 +63,9 @@ Runner add_drill(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--jobs", a->o.jobs, "pg_restore -j (default 2)")->check(CLI::Range(1, 64));
   return [&g, a] {
     auto manager = make_manager(g, config::Uses{.retention = false, .writing = false, .database = true});
+    std::error_code ec;
+    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) a->o.program = self.string();  // a physical drill's server runs its wal-fetch
     const TimePoint started = std::chrono::system_clock::now();
     schedule::FinishedJob job{"drill", false, "", a->id == "latest" ? "" : a->id, "", started, started};
     auto notify = [&] {

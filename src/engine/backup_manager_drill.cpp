@@ -8,6 +8,7 @@
 #include "coffer/error.h"
 #include "engine/backup_log.h"
 #include "engine/drill_job.h"
+#include "engine/physical_restore.h"
 #include "repo/repo_lock.h"
 #include "repo/repository.h"
 
@@ -58,7 +59,9 @@ DrillResult BackupManager::drill(const std::string& backup_id, const DrillOption
     auto held = read_lock(repo, "coffer drill");
     id = resolve_id(backup_id);
     repo.load_index();
-    DrillResult result = run_drill(repo, id, config_, options, on_warning_, on_progress_);
+    DrillResult result =
+        run_drill(repo, id, config_, options, wal_fetch_command(options.program, config_, source_s3_), on_warning_,
+                  on_progress_);
     log(&result, nullptr);
     return result;
   } catch (const Error& e) {

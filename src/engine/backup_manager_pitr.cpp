@@ -36,13 +36,6 @@ CompressionSpec configured_compression(const BackupConfig& c) {
 
 fs::path data_dir_of(const BackupConfig& c) { return c.db_data_dir.empty() ? fs::current_path() : c.db_data_dir; }
 
-// "'/usr/bin/coffer' --backup-dir '/srv/backups' --passphrase-file '/etc/coffer/pass' wal-fetch %f "%p""
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // S3_MODE=copy: the file just archived goes to the off-site copy too, and only it (never the
 // packs the copy may lack: the next backup's copy uploads those). wal-push succeeds only once
 // both hold it, as pgBackRest's archive-push with several repositories: success with a copy on
@@ -163,13 +156,7 @@ PointInTimeResult BackupManager::restore_to_point_in_time(const std::string& bac
   request.target = recovery_target_of(options);  // bad input is refused before the repository is opened
   request.restore_owner = ::geteuid() == 0;
   request.restore_command = options.restore_command;
-  if (request.restore_command.empty()) {
-    request.restore_command = shell_quote(options.program) + " --backup-dir " + shell_quote(fs::absolute(config_.backup_dir).string());
-    if (!config_.passphrase_file.empty())
-      request.restore_command += " --passphrase-file " + shell_quote(fs::absolute(config_.passphrase_file).string());
-    if (source_s3_) request.restore_command += " --source s3";
-    request.restore_command += " wal-fetch %f \"%p\"";
-  }
+  if (request.restore_command.empty()) request.restore_command = wal_fetch_command(options.program, config_, source_s3_);
   Repository& repo = repository(false);
   std::unique_ptr<RepoLock> held = read_lock(repo, "coffer restore");
   repo.load_index();

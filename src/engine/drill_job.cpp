@@ -1,17 +1,28 @@
 #include "engine/drill_job.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
+#include <future>
+#include <mutex>
 #include <optional>
+#include <thread>
+#include <unistd.h>
 #include <sstream>
 
 #include "coffer/error.h"
 #include "coffer/human_bytes.h"
 #include "engine/database_restore.h"
+#include "engine/physical_restore.h"
 #include "engine/restore_job.h"
 #include "repo/tree_stream.h"
 #include "source/files/restored_tree_check.h"
+#include "source/postgres/physical/scratch_server.h"
+#include "source/postgres/pg_tools.h"
 #include "source/postgres/restored_checks.h"
 #include "util/disk_space.h"
 #include "util/failpoint.h"
@@ -52,6 +63,50 @@ std::vector<pg::Probe> load_probes(const std::filesystem::path& file) {
   return pg::parse_probes(text, file.string());
 }
 
+// The scratch server's socket folder (0700): in the scratch folder when the socket's path fits
+// the kernel's 107 bytes, else a short one in /tmp, named in the scratch folder's "socket_dir"
+// file so that the sweep of a killed drill's folder removes it too.
+class SocketDir {
+ public:
+  explicit SocketDir(const std::string& scratch) {
+    namespace fs = std::filesystem;
+    path_ = scratch + "/socket";
+    if (path_.size() + std::string("/.s.PGSQL.65535").size() > 107) {
+      std::string made = "/tmp/coffer-sock-XXXXXX";
+      if (::mkdtemp(made.data()) == nullptr)
+        fail(ErrorCategory::kStorage, "cannot create a socket folder for the drill's server in /tmp: " +
+                                          std::string(std::strerror(errno)));
+      path_ = made;
+      short_ = true;
+      std::ofstream(scratch + "/socket_dir") << path_;
+    } else {
+      fs::create_directory(path_);
+    }
+    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::replace);
+  }
+  ~SocketDir() {
+    std::error_code ec;
+    if (short_) std::filesystem::remove_all(path_, ec);
+  }
+  SocketDir(const SocketDir&) = delete;
+  SocketDir& operator=(const SocketDir&) = delete;
+  const std::string& path() const { return path_; }
+
+  // Removes the short socket folder a killed drill's scratch folder names, if any.
+  static void remove_named_in(const std::string& scratch) {
+    std::ifstream in(scratch + "/socket_dir");
+    std::string named;
+    std::getline(in, named);
+    std::error_code ec;
+    if (named.rfind("/tmp/coffer-sock-", 0) == 0 && named.find("..") == std::string::npos)
+      std::filesystem::remove_all(named, ec);
+  }
+
+ private:
+  std::string path_;
+  bool short_ = false;
+};
+
 class Drill {
  public:
   Drill(Repository& repo, const BackupConfig& config, const DrillOptions& options,
@@ -59,7 +114,74 @@ class Drill {
         DrillResult& result)
       : repo_(repo), config_(config), options_(options), warn_(warn), on_progress_(on_progress), r_(result) {}
 
-  void database(const Manifest& manifest, const std::vector<pg::Probe>& probes) {
+  // The physical part: restored into a scratch data folder, recovered to its consistent point by
+  // a throwaway server, checked database by database, then stopped and removed.
+  void physical(const Manifest& manifest, const std::vector<pg::Probe>& probes, const std::string& wal_fetch) {
+    const PhysicalPart& part = *manifest.physical;
+    if (::geteuid() == 0) {
+      add("database", "restore", "failed",
+          "a drill of a physical backup starts PostgreSQL on the restored folder, which PostgreSQL refuses to do "
+          "as root: run `coffer drill` as the cluster's owner (e.g. sudo -u postgres)");
+      return;
+    }
+    const Clock::time_point started = Clock::now();
+    const std::string bin = pg::physical::server_bin_dir(pg::major_of(part.info.server_version_num));
+    require_free_space(std::filesystem::temp_directory_path(), part.info.data_bytes + (256u << 20),
+                       "a drill of a physical backup (it restores the data folder there)",
+                       "set TMPDIR to a folder with room");
+    HeldTempDir scratch;  // the data folder, tablespaces, socket and log; removed on return
+    r_.scratch_dir = scratch.path();
+    const std::string pgdata = scratch.path() + "/pgdata";
+    PhysicalRestoreRequest request;
+    request.backup_id = manifest.info.backup_id;
+    request.options.pgdata = pgdata;
+    request.options.immediate = true;  // the backup itself, as it was when it ended
+    request.options.target_action = "promote";
+    for (const PhysicalPart::Tablespace& t : part.tablespaces)
+      request.options.tablespaces.emplace_back(t.oid, scratch.path() + "/tblspc-" + t.oid);
+    request.target = recovery_target_of(request.options);
+    request.restore_command = wal_fetch;
+    try {
+      restore_physical(repo_, request, on_progress_, warn_);
+    } catch (const Error& e) {
+      r_.database_restore_seconds = seconds_since(started);
+      add("database", "restore", "failed", e.what());
+      return;
+    }
+    SocketDir sockets(scratch.path());
+    const std::string& socket_dir = sockets.path();
+    std::optional<pg::physical::ScratchServer> server;
+    try {
+      report("database: starting the restored cluster and recovering to the backup's end");
+      server.emplace(pg::physical::ScratchServerOptions{bin, pgdata, socket_dir, scratch.path() + "/server.log",
+                                                        pg::physical::free_local_port()});
+      failpoint("drill-server-started");  // tests: a drill killed with its server running
+      BackupConfig local = config_;
+      local.db_host = socket_dir;
+      local.db_port = server->options().port;
+      local.db_password.reset();  // the scratch server trusts its private socket
+      if (local.db_user.empty()) local.db_user = "postgres";
+      local.db_name = "postgres";
+      pg::Connection conn(local);
+      wait_promoted(conn, *server);
+      r_.database_restore_seconds = seconds_since(started);
+      add("database", "restore", "passed",
+          "data folder written and recovered to the backup's end (" + part.info.stop_lsn + ") by PostgreSQL " +
+              part.info.server_version + " on a scratch server in " + seconds_text(r_.database_restore_seconds));
+      const Clock::time_point checks_started = Clock::now();
+      inspect_cluster(conn, probes);
+      r_.database_check_seconds = seconds_since(checks_started);
+    } catch (const Error& e) {
+      if (r_.database_restore_seconds == 0) r_.database_restore_seconds = seconds_since(started);
+      add("database", "restore", "failed",
+          e.what() + (server ? "; the server's log ends: " + server->log_tail() : std::string()));
+    }
+  }
+
+
+  // `target_accepted` runs once the scratch database is created (bad input is refused before).
+  void database(const Manifest& manifest, const std::vector<pg::Probe>& probes,
+                const std::function<void()>& target_accepted) {
     const Clock::time_point started = Clock::now();
     std::optional<Clock::time_point> checks_started;  // set once the restore is done
     ScratchRestore scratch{options_.scratch_db, [&](const pg::Connection& conn, const std::string& db) {
@@ -73,7 +195,7 @@ class Drill {
     ro.jobs = options_.jobs;
     DatabaseRestoreResult restored;
     try {
-      restored = restore_database(repo_, manifest, config_, ro, warn_, on_progress_, {}, &scratch);
+      restored = restore_database(repo_, manifest, config_, ro, warn_, on_progress_, target_accepted, &scratch);
     } catch (const Error& e) {
       if (e.category() == ErrorCategory::kInput || e.category() == ErrorCategory::kConfig) throw;  // bad input: no drill
       if (!checks_started) {
@@ -148,42 +270,86 @@ class Drill {
   }
 
  private:
-  void add(const std::string& part, const std::string& name, const std::string& status, const std::string& detail) {
-    r_.checks.push_back({part, name, status, detail});
+  // Waits until the scratch server has left recovery (promoted at the backup's consistent point).
+  void wait_promoted(const pg::Connection& conn, const pg::physical::ScratchServer& server) {
+    for (int i = 0; i < 36000; ++i) {  // an hour at most, as the start
+      {
+        pg::Session s(conn, "postgres");
+        if (s.query_value("SELECT pg_is_in_recovery()") == "f") return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    fail(ErrorCategory::kDatabase, "the drill's server did not finish recovery within an hour; its log ends: " +
+                                       server.log_tail());
   }
 
-  // The checks inside the scratch database, run before the restore's own result is known: they
-  // wait in checks_ and go into the record after it (take_checks).
-  void inspect(const pg::Connection& conn, const std::string& db, const std::vector<pg::Probe>& probes) {
-    failpoint("drill-database-restored");  // tests: a drill killed with its scratch database in place
-    pg::Session session(conn, db);
-    report("database: reading every row of " + db);
-    std::vector<std::string> unreadable;
+  // Every database of a restored cluster read through and index-checked; the probes in DB_NAME
+  // (postgres when unset or absent). A physical backup records no row counts: read through counts.
+  void inspect_cluster(const pg::Connection& conn, const std::vector<pg::Probe>& probes) {
+    std::vector<std::string> databases;
+    {
+      pg::Session admin(conn, "postgres");
+      for (const auto& row : admin.query_rows("SELECT datname FROM pg_catalog.pg_database WHERE datallowconn "
+                                               "AND NOT datistemplate ORDER BY datname"))
+        databases.push_back(row[0]);
+    }
+    Findings found;
+    for (const std::string& db : databases) check_one_database(conn, db, true, found);
+    finding_checks(found, databases.size());
+    if (!probes.empty()) {
+      const bool has_db = std::find(databases.begin(), databases.end(), config_.db_name) != databases.end();
+      pg::Session session(conn, has_db ? config_.db_name : "postgres");
+      probe_checks(session, probes);
+    }
+    take_checks();
+  }
+
+  // What the read-through and index checks of one or more databases found.
+  struct Findings {
+    std::vector<std::string> unreadable, index_failures, no_amcheck;
     uint64_t bytes = 0;
-    for (const pg::TableRead& t : pg::read_every_row(session)) {
+  };
+
+  // Reads every row of `db` and checks its btree indexes, over `jobs` sessions; problems are
+  // prefixed with the database's name when `label`.
+  void check_one_database(const pg::Connection& conn, const std::string& db, bool label, Findings& found) {
+    report("database: reading every row and checking the btree indexes of " + db);
+    const pg::DatabaseCheck c = pg::check_database(conn, db, options_.jobs);
+    const std::string prefix = label ? db + ": " : "";
+    for (const pg::TableRead& t : c.tables) {
       ++r_.tables;
       r_.rows += t.table.rows;
-      bytes += t.bytes;
-      if (!t.error.empty()) unreadable.push_back(t.table.schema + "." + t.table.name + ": " + t.error);
+      found.bytes += t.bytes;
+      if (!t.error.empty()) found.unreadable.push_back(prefix + t.table.schema + "." + t.table.name + ": " + t.error);
     }
-    checks_.push_back(unreadable.empty()
+    r_.indexes += c.indexes.checked;
+    if (!c.indexes.available) found.no_amcheck.push_back(prefix + c.indexes.why_unavailable);
+    for (const std::string& f : c.indexes.failures) found.index_failures.push_back(prefix + f);
+  }
+
+  // The read-through and index checks, into checks_.
+  void finding_checks(const Findings& found, size_t databases) {
+    const std::string where = databases == 1 ? "" : std::to_string(databases) + " databases, ";
+    checks_.push_back(found.unreadable.empty()
                           ? DrillCheck{"database", "read through", "passed",
-                                       std::to_string(r_.tables) + " tables, " + std::to_string(r_.rows) + " rows, " +
-                                           human_bytes(bytes) + " read to the end (every row, every column)"}
-                          : DrillCheck{"database", "read through", "failed", listed(unreadable)});
-    report("database: checking btree indexes (amcheck)");
-    pg::IndexCheck indexes = pg::check_btree_indexes(session);
-    r_.indexes = indexes.checked;
-    if (!indexes.available)
+                                       where + std::to_string(r_.tables) + " tables, " + std::to_string(r_.rows) +
+                                           " rows, " + human_bytes(found.bytes) +
+                                           " read to the end (every row, every column)"}
+                          : DrillCheck{"database", "read through", "failed", listed(found.unreadable)});
+    if (!found.index_failures.empty())
+      checks_.push_back({"database", "btree indexes", "failed", listed(found.index_failures)});
+    else if (!found.no_amcheck.empty())
       checks_.push_back({"database", "btree indexes", "skipped",
                          "amcheck (PostgreSQL's contrib) cannot be created in the scratch database: " +
-                             indexes.why_unavailable});
-    else if (indexes.failures.empty())
-      checks_.push_back({"database", "btree indexes", "passed",
-                         std::to_string(indexes.checked) + " btree indexes consistent with their tables "
-                                                           "(amcheck's bt_index_check, heapallindexed)"});
+                             listed(found.no_amcheck)});
     else
-      checks_.push_back({"database", "btree indexes", "failed", listed(indexes.failures)});
+      checks_.push_back({"database", "btree indexes", "passed",
+                         std::to_string(r_.indexes) + " btree indexes consistent with their tables (amcheck's "
+                                                      "bt_index_check, heapallindexed)"});
+  }
+
+  // Each probe as a check, into checks_.
+  void probe_checks(pg::Session& session, const std::vector<pg::Probe>& probes) {
     for (size_t i = 0; i < probes.size(); ++i) {
       const pg::Probe& p = probes[i];
       report("database: probe " + std::to_string(i + 1) + " of " + std::to_string(probes.size()));
@@ -193,6 +359,22 @@ class Drill {
       checks_.push_back({"database", "probe " + std::to_string(i + 1), why.empty() ? "passed" : "failed",
                          why.empty() ? where : where + ": " + why});
     }
+  }
+
+  void add(const std::string& part, const std::string& name, const std::string& status, const std::string& detail) {
+    r_.checks.push_back({part, name, status, detail});
+  }
+
+  // The checks inside the scratch database, run before the restore's own result is known: they
+  // wait in checks_ and go into the record after it (take_checks).
+  void inspect(const pg::Connection& conn, const std::string& db, const std::vector<pg::Probe>& probes) {
+    failpoint("drill-database-restored");  // tests: a drill killed with its scratch database in place
+    Findings found;
+    check_one_database(conn, db, false, found);
+    finding_checks(found, 1);
+    if (probes.empty()) return;
+    pg::Session session(conn, db);
+    probe_checks(session, probes);
   }
 
   void take_checks() {
@@ -216,29 +398,71 @@ class Drill {
 }  // namespace
 
 DrillResult run_drill(Repository& repo, const std::string& backup_id, const BackupConfig& config,
-                      const DrillOptions& options, const std::function<void(const std::string&)>& warn,
+                      const DrillOptions& options, const std::string& wal_fetch,
+                      const std::function<void(const std::string&)>& warn,
                       const std::function<void(const Progress&)>& on_progress) {
   const Clock::time_point started = Clock::now();
   DrillResult r;
   r.backup_id = backup_id;
   std::vector<pg::Probe> probes = load_probes(config.drill_sql);  // a bad file fails before anything is restored
-  // What killed drills (and restores) left in TMPDIR goes first; their scratch databases go when
+  // What killed drills (and restores) left in TMPDIR goes first (a server still running on a
+  // physical drill's folder is stopped before its folder goes); their scratch databases go when
   // the database part starts (RestoreTarget).
+  for (const std::string& folder : abandoned_temps()) {
+    if (std::filesystem::exists(folder + "/pgdata/postmaster.pid") && pg::physical::stop_abandoned_server(folder + "/pgdata")) {
+      r.warnings.push_back("stopped the server that a killed drill left running on " + folder + "/pgdata");
+      if (warn) warn(r.warnings.back());
+    }
+    SocketDir::remove_named_in(folder);
+  }
   if (SweepResult swept = remove_abandoned_temps(); swept.removed > 0) {
     r.warnings.push_back("removed " + std::to_string(swept.removed) + " scratch item(s) (" + human_bytes(swept.bytes) +
                          ") that a killed drill or restore left in " + std::filesystem::temp_directory_path().string());
     if (warn) warn(r.warnings.back());
   }
   Manifest manifest = repo.read_manifest(backup_id);
-  Drill drill(repo, config, options, warn, on_progress, r);
-  if (manifest.database) {
-    drill.database(manifest, probes);
-  } else if (manifest.physical) {
-    r.checks.push_back({"database", "restore", "skipped",
-                        "a physical backup (DB_BACKUP_MODE=physical): drills restore logical backups only so far; "
-                        "prove it with `coffer restore " + backup_id + " --to-time ...` into a scratch data folder"});
+  // The files part runs beside the database part, as `restore --type full` does (the recovery
+  // time of a real failure), from when the database's scratch target is accepted; each part keeps
+  // its own record, and the callbacks are called one at a time.
+  std::mutex mu;
+  const std::function<void(const std::string&)> warn_one = [&](const std::string& w) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (warn) warn(w);
+  };
+  std::function<void(const Progress&)> progress_one;
+  if (on_progress)
+    progress_one = [&](const Progress& p) {
+      std::lock_guard<std::mutex> lock(mu);
+      on_progress(p);
+    };
+  DrillResult files_part;
+  Drill drill(repo, config, options, warn_one, progress_one, r);
+  Drill files_drill(repo, config, options, warn_one, progress_one, files_part);
+  std::future<void> files;
+  auto start_files = [&] {
+    if (manifest.info.has_files && !manifest.roots.empty() && !files.valid())
+      files = std::async(std::launch::async, [&] { files_drill.files(manifest); });
+  };
+  try {
+    if (manifest.database) {
+      drill.database(manifest, probes, start_files);
+    } else {
+      start_files();
+      if (manifest.physical) drill.physical(manifest, probes, wal_fetch);
+    }
+    start_files();  // the database part gave up before its target was accepted
+  } catch (...) {
+    if (files.valid()) files.wait();  // a refusal of the database part: the files part ends first
+    throw;
   }
-  if (manifest.info.has_files && !manifest.roots.empty()) drill.files(manifest);
+  if (files.valid()) files.get();
+  r.checks.insert(r.checks.end(), files_part.checks.begin(), files_part.checks.end());
+  r.warnings.insert(r.warnings.end(), files_part.warnings.begin(), files_part.warnings.end());
+  if (!files_part.scratch_dir.empty()) r.scratch_dir = files_part.scratch_dir;
+  r.files_restore_seconds = files_part.files_restore_seconds;
+  r.files_check_seconds = files_part.files_check_seconds;
+  r.files = files_part.files;
+  r.bytes = files_part.bytes;
   bool restored = false, failed = false;
   for (const DrillCheck& c : r.checks) {
     failed = failed || c.status == "failed";

@@ -70,7 +70,7 @@ class DrillJobTest : public ::testing::Test {
   }
 
   DrillResult drill(const std::string& id, const BackupConfig& config = {}) {
-    return run_drill(*repo_, id, config, {}, [this](const std::string& w) { warnings_.push_back(w); }, {});
+    return run_drill(*repo_, id, config, {}, "", [this](const std::string& w) { warnings_.push_back(w); }, {});
   }
 
   bool tmp_is_empty() const { return fs::is_empty(dir_ / "tmp"); }

@@ -308,4 +308,22 @@ PointInTimeResult restore_physical(Repository& repo, const PhysicalRestoreReques
   return result;
 }
 
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+std::string wal_fetch_command(const std::string& program, const BackupConfig& config, bool source_s3) {
+  std::string command = shell_quote(program) + " --backup-dir " + shell_quote(std::filesystem::absolute(config.backup_dir).string());
+  if (!config.passphrase_file.empty())
+    command += " --passphrase-file " + shell_quote(std::filesystem::absolute(config.passphrase_file).string());
+  if (source_s3) command += " --source s3";
+  return command + " wal-fetch %f \"%p\"";
+}
+
 }  // namespace coffer

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "coffer/backup_config.h"
 #include "coffer/backup_types.h"
 #include "repo/manifest.h"
 #include "repo/repository.h"
@@ -26,6 +27,12 @@ struct PhysicalRestoreRequest {
   std::string restore_command;          // resolved (never empty)
   bool restore_owner = false;           // as root: the files get the owner they had (postgres)
 };
+
+// The restore_command a restored server runs to fetch WAL from this repository:
+// "'/usr/bin/coffer' --backup-dir '/srv/backups' --passphrase-file '/etc/coffer/pass' wal-fetch %f "%p""
+// (`program` with the folder and the passphrase file, never the passphrase; --source s3 with
+// `source_s3`).
+std::string wal_fetch_command(const std::string& program, const BackupConfig& config, bool source_s3);
 
 // Parses and checks the target options (one target at most, a time with its offset, ...).
 pg::physical::RecoveryTarget recovery_target_of(const PointInTimeOptions& options);

@@ -92,6 +92,23 @@ std::optional<HeldTemp> make_held_temp(bool folder, std::string* error) {
   return t;
 }
 
+std::vector<std::string> abandoned_temps() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  const fs::path dir = fs::temp_directory_path(ec);
+  if (ec) return out;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().rfind(kHeldTempPrefix, 0) != 0) continue;
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0 || st.st_uid != ::geteuid()) continue;
+    const int fd = lock_now(it->path().string(), false);
+    if (fd < 0) continue;  // held
+    ::close(fd);
+    out.push_back(it->path().string());
+  }
+  return out;
+}
+
 SweepResult remove_abandoned_temps() {
   SweepResult result;
   std::error_code ec;

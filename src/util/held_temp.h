@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "util/bytes.h"
 
@@ -34,6 +35,8 @@ struct SweepResult {
   uint64_t bytes = 0;
 };
 SweepResult remove_abandoned_temps();
+// This user's coffer-restore-* items in TMPDIR that no process holds (what the sweep removes).
+std::vector<std::string> abandoned_temps();
 
 // A held 0600 temp file, removed when this goes (and, should the process be killed, by the next
 // remove_abandoned_temps()). `what` names it in errors ("temporary archive").

@@ -169,7 +169,8 @@ class DrillTest(DatabaseTestCase):
                 if point == "drill-database-restored":
                     self.assertEqual(len(left_db), 1, "the killed drill left no scratch database to sweep")
                 else:
-                    self.assertEqual(len(left_dir), 1, "the killed drill left no scratch folder to sweep")
+                    # its scratch folder, and what the database part beside it had in TMPDIR
+                    self.assertGreaterEqual(len(left_dir), 1, "the killed drill left no scratch folder to sweep")
                 out = self.drill().json()
                 self.assertTrue(out["passed"], json.dumps(out, indent=1))
                 swept = " ".join(out["warnings"])

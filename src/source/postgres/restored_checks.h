@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,15 @@ struct IndexCheck {
 };
 // Creates the extension in the session's database (a scratch one: never call it elsewhere).
 IndexCheck check_btree_indexes(Session& session);
+
+// Both checks above on one database over `jobs` sessions at once (the server's cores work in
+// parallel): each table read and each index check is a task, the largest first, taken by
+// whichever session is free. Results in the order the single-session calls give them.
+struct DatabaseCheck {
+  std::vector<TableRead> tables;
+  IndexCheck indexes;
+};
+DatabaseCheck check_database(const Connection& conn, const std::string& db, int jobs);
 
 // A query of the DRILL_SQL file and the line it starts on.
 struct Probe {
