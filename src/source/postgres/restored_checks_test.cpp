@@ -80,6 +80,40 @@ TEST_F(PgRestoredChecksTest, BtreeIndexesPassWhenConsistentAndAnIndexMissingRows
   EXPECT_EQ(bad.failures[0].rfind("public.t_shifted: ", 0), 0u) << bad.failures[0];
 }
 
+TEST_F(PgRestoredChecksTest, BothChecksOverSeveralSessionsGiveWhatOneSessionGives) {
+  std::string db = new_database("coffer_rc_jobs");
+  sql(db, "CREATE FUNCTION shift(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT $1';"
+          "CREATE TABLE big (x int PRIMARY KEY, y text); INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 20000) g;"
+          "CREATE INDEX big_y ON big (y); CREATE INDEX big_shifted ON big (shift(x));"
+          "CREATE TABLE small (x int PRIMARY KEY); INSERT INTO small VALUES (1), (2), (3);"
+          "CREATE TABLE empty_one (x int)");
+  sql(db, "CREATE OR REPLACE FUNCTION shift(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT $1 + 7'");
+  Connection conn(config(db));
+  std::vector<TableRead> one_reads;
+  IndexCheck one_indexes;
+  {
+    Session s(conn);
+    one_reads = read_every_row(s);
+    one_indexes = check_btree_indexes(s);
+  }
+  for (int jobs : {1, 3}) {
+    SCOPED_TRACE("jobs " + std::to_string(jobs));
+    DatabaseCheck c = check_database(conn, db, jobs);
+    ASSERT_EQ(c.tables.size(), one_reads.size());
+    for (size_t i = 0; i < c.tables.size(); ++i) {
+      EXPECT_EQ(c.tables[i].table, one_reads[i].table);
+      EXPECT_EQ(c.tables[i].bytes, one_reads[i].bytes);
+      EXPECT_EQ(c.tables[i].error, "");
+    }
+    EXPECT_EQ(c.tables[0].table.rows, 20000u);
+    EXPECT_TRUE(c.indexes.available);
+    EXPECT_EQ(c.indexes.checked, one_indexes.checked);
+    EXPECT_EQ(c.indexes.checked, 3u);  // two primary keys and big_y
+    ASSERT_EQ(c.indexes.failures.size(), 1u);
+    EXPECT_EQ(c.indexes.failures[0].rfind("public.big_shifted: ", 0), 0u) << c.indexes.failures[0];
+  }
+}
+
 TEST_F(PgRestoredChecksTest, AProbePassesOnlyOnOneTrueValue) {
   std::string db = new_database("coffer_rc_probe");
   sql(db, "CREATE TABLE students (id int); INSERT INTO students VALUES (1), (2)");
