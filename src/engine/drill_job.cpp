@@ -306,15 +306,20 @@ class Drill {
 
   // What the read-through and index checks of one or more databases found.
   struct Findings {
+    bool heapallindexed = true;
     std::vector<std::string> unreadable, index_failures, no_amcheck;
     uint64_t bytes = 0;
   };
 
   // Reads every row of `db` and checks its btree indexes, over `jobs` sessions; problems are
   // prefixed with the database's name when `label`.
+  // heapallindexed: a physical backup's indexes are pages from the backup, checked against their
+  // tables (a collation that changed under them shows here); a logical restore's were just built
+  // by CREATE INDEX from the rows the read through reads, so their structure is checked only
+  // (measured at school scale 1: 0.29 s against 1.88 s).
   void check_one_database(const pg::Connection& conn, const std::string& db, bool label, Findings& found) {
     report("database: reading every row and checking the btree indexes of " + db);
-    const pg::DatabaseCheck c = pg::check_database(conn, db, options_.jobs);
+    const pg::DatabaseCheck c = pg::check_database(conn, db, options_.jobs, found.heapallindexed);
     const std::string prefix = label ? db + ": " : "";
     for (const pg::TableRead& t : c.tables) {
       ++r_.tables;
@@ -344,8 +349,11 @@ class Drill {
                              listed(found.no_amcheck)});
     else
       checks_.push_back({"database", "btree indexes", "passed",
-                         std::to_string(r_.indexes) + " btree indexes consistent with their tables (amcheck's "
-                                                      "bt_index_check, heapallindexed)"});
+                         found.heapallindexed
+                             ? std::to_string(r_.indexes) + " btree indexes consistent with their tables (amcheck's "
+                                                            "bt_index_check, heapallindexed)"
+                             : std::to_string(r_.indexes) + " btree indexes built by the restore structurally sound "
+                                                            "(amcheck's bt_index_check)"});
   }
 
   // Each probe as a check, into checks_.
@@ -370,6 +378,7 @@ class Drill {
   void inspect(const pg::Connection& conn, const std::string& db, const std::vector<pg::Probe>& probes) {
     failpoint("drill-database-restored");  // tests: a drill killed with its scratch database in place
     Findings found;
+    found.heapallindexed = false;  // indexes just built from the rows (check_one_database)
     check_one_database(conn, db, false, found);
     finding_checks(found, 1);
     if (probes.empty()) return;

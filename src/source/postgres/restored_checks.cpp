@@ -85,10 +85,12 @@ std::vector<IndexTask> btree_indexes(Session& session) {
 }
 
 // "" when the index passed; else the server's message.
-std::string check_index(Session& session, const std::string& amcheck_schema, const IndexTask& index) {
+std::string check_index(Session& session, const std::string& amcheck_schema, const IndexTask& index,
+                        bool heapallindexed) {
   try {
     session.execute("SELECT " + sql_identifier(amcheck_schema) +
-                        ".bt_index_check(index => $1::oid::regclass, heapallindexed => true)",
+                        ".bt_index_check(index => $1::oid::regclass, heapallindexed => " +
+                        (heapallindexed ? "true" : "false") + ")",
                     {index.oid});
     return "";
   } catch (const Error& e) {
@@ -125,15 +127,15 @@ std::vector<TableRead> read_every_row(Session& session) {
   return out;
 }
 
-IndexCheck check_btree_indexes(Session& session) {
+IndexCheck check_btree_indexes(Session& session, bool heapallindexed) {
   IndexCheck check;
   const std::string schema = create_amcheck(session, check);
   if (!check.available) return check;
-  for (const IndexTask& index : btree_indexes(session)) record_index(check, index, check_index(session, schema, index));
+  for (const IndexTask& index : btree_indexes(session)) record_index(check, index, check_index(session, schema, index, heapallindexed));
   return check;
 }
 
-DatabaseCheck check_database(const Connection& conn, const std::string& db, int jobs) {
+DatabaseCheck check_database(const Connection& conn, const std::string& db, int jobs, bool heapallindexed) {
   DatabaseCheck result;
   std::vector<IndexTask> indexes;
   std::string amcheck_schema;
@@ -169,7 +171,7 @@ DatabaseCheck check_database(const Connection& conn, const std::string& db, int 
         if (i < n_tables)
           read_table(session, result.tables[i]);
         else
-          index_failures[i - n_tables] = check_index(session, amcheck_schema, indexes[i - n_tables]);
+          index_failures[i - n_tables] = check_index(session, amcheck_schema, indexes[i - n_tables], heapallindexed);
         done[i] = 1;  // each task has one writer; read after join
       }
     } catch (const Error& e) {

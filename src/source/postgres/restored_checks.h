@@ -22,8 +22,9 @@ struct TableRead {
 };
 std::vector<TableRead> read_every_row(Session& session);
 
-// amcheck's bt_index_check(heapallindexed => true) on every valid btree index outside the
-// system schemas: the index's structure, and that every row of its table is in it.
+// amcheck's bt_index_check on every valid btree index outside the system schemas: the index's
+// structure, and with `heapallindexed` that every row of its table is in it (a scan of the table
+// per index: most of the check's cost).
 struct IndexCheck {
   bool available = false;        // amcheck could be created (CREATE EXTENSION)
   std::string why_unavailable;   // the server's reason when not
@@ -31,7 +32,7 @@ struct IndexCheck {
   std::vector<std::string> failures;  // "schema.index: the server's message"
 };
 // Creates the extension in the session's database (a scratch one: never call it elsewhere).
-IndexCheck check_btree_indexes(Session& session);
+IndexCheck check_btree_indexes(Session& session, bool heapallindexed = true);
 
 // Both checks above on one database over `jobs` sessions at once (the server's cores work in
 // parallel): each table read and each index check is a task, the largest first, taken by
@@ -40,7 +41,7 @@ struct DatabaseCheck {
   std::vector<TableRead> tables;
   IndexCheck indexes;
 };
-DatabaseCheck check_database(const Connection& conn, const std::string& db, int jobs);
+DatabaseCheck check_database(const Connection& conn, const std::string& db, int jobs, bool heapallindexed = true);
 
 // A query of the DRILL_SQL file and the line it starts on.
 struct Probe {
