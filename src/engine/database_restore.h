@@ -18,8 +18,9 @@ class Connection;
 }
 
 // A drill's restore (engine/drill_job.h): into a scratch database of its own (RestoreTarget's
-// drill mode), which `inspect` checks after the row counts, and which is then dropped, whatever
-// happened. RestoreOptions' target_db, tables and clean are not used.
+// drill mode), which `inspect` checks (the row counts too: the drill reads every row, so the
+// restore's own count is skipped), and which is then dropped, whatever happened.
+// RestoreOptions' target_db, tables and clean are not used.
 struct ScratchRestore {
   std::string name;  // "" = coffer_drill_<random>
   std::function<void(const pg::Connection& conn, const std::string& scratch_db)> inspect;
