@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -103,7 +104,11 @@ std::function<JobOutput()> job_for(const std::string& name, const ManagerFactory
     };
   if (name == "drill")
     return [make_manager] {
-      DrillResult r = make_manager()->drill("latest");
+      DrillOptions options;
+      std::error_code ec;
+      const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+      if (!ec) options.program = self.string();  // a physical drill's server runs its wal-fetch
+      DrillResult r = make_manager()->drill("latest", options);
       JobOutput out{r.backup_id, 0, 0, drill_summary(r)};
       if (!r.passed) {  // it ran: the run fails, and the hook still sees which backup and how
         out.failure = "drill of " + r.backup_id + " FAILED: " + drill_failure_summary(r);

@@ -138,4 +138,27 @@ TEST_F(ScheduleServiceRunTest, StartsWithACatchUpFullBackupAndWritesMetrics) {
   EXPECT_EQ(manager.list_backups().size(), 1u);
 }
 
+TEST_F(ScheduleServiceRunTest, ADrillRunsOnItsScheduleAndIsRecordedWithItsMetrics) {
+  const fs::path metrics = dir_ / "coffer.prom";
+  ::setenv("TMPDIR", dir_.c_str(), 1);  // the drill's scratch folder
+  ScheduleService service(settings_of({{"BACKUP_SCHEDULE_FULL", "0 2 * * *"},
+                                       {"BACKUP_SCHEDULE_INCREMENTAL", "off"},
+                                       {"BACKUP_SCHEDULE_CLEANUP", "off"},
+                                       {"BACKUP_SCHEDULE_DRILL", "* * * * * *"},
+                                       {"METRICS_FILE", metrics.string()}}));
+  ScheduleService::Control control;
+  control.max_jobs = 2;  // the catch-up full backup, then a drill of it
+  EXPECT_EQ(service.run(factory(), control), 2);
+  ::unsetenv("TMPDIR");
+  BackupManager manager(config_);
+  const std::vector<HistoryRecord> history = manager.history();
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1].backup_type, "drill");
+  EXPECT_EQ(history[1].status, "success") << history[1].error;
+  EXPECT_EQ(history[1].backup_id, history[0].backup_id);
+  std::ifstream in(metrics);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("coffer_job_last_run_success{job=\"drill\"} 1"), std::string::npos) << text;
+}
+
 }  // namespace coffer::schedule
