@@ -226,7 +226,7 @@ CleanupResult run_cleanup(Repository& repo, const CleanupJobOptions& o) {
     first = false;
   }
   // (f) Half-written packs of killed backups (their temp files): no backup runs under this lock.
-  if (uint64_t temp_bytes = storage.remove_temp_files("data/")) {
+  if (uint64_t temp_bytes = storage.remove_temp_files("data/", std::chrono::seconds(0))) {
     spdlog::info("removed {} bytes of temp files left by interrupted backups", temp_bytes);
     freed += static_cast<int64_t>(temp_bytes);
   }
@@ -237,6 +237,12 @@ CleanupResult run_cleanup(Repository& repo, const CleanupJobOptions& o) {
     for (const std::string& name : w.names) archive.remove(name);
   }
   freed += static_cast<int64_t>(result.wal_bytes_freed);
+  // (h) Temp files of wal-pushes killed mid-write. wal-push takes no lock, so only those an hour
+  // old: a push in progress is never that slow, and it writes its temp file as it goes.
+  if (uint64_t temp_bytes = storage.remove_temp_files("wal/", std::chrono::hours(1))) {
+    spdlog::info("removed {} bytes of temp files left by interrupted wal-pushes", temp_bytes);
+    freed += static_cast<int64_t>(temp_bytes);
+  }
   result.bytes_freed = freed > 0 ? static_cast<uint64_t>(freed) : 0;
   result.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

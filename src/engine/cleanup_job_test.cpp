@@ -265,6 +265,27 @@ TEST_F(CleanupJobTest, RemovesTempFilesOfPacksThatKilledBackupsWereWriting) {
   expect_intact({"full_20241101_020000", "full_20241201_020000", "incremental_20241115_020000"});
 }
 
+TEST_F(CleanupJobTest, RemovesTempFilesOfKilledWalPushesOnlyOnceTheyAreAnHourOld) {
+  three_backups();
+  // wal-push takes no lock: a temp file of a push in progress must stay, one a killed push left
+  // an hour ago goes.
+  const fs::path folder = dir_ / "wal" / "7345000000000000001-15" / "0000000100000000";
+  fs::create_directories(folder);
+  const fs::path old_temp = folder / ".tmp-0123456789abcdef", fresh_temp = folder / ".tmp-fedcba9876543210";
+  for (const fs::path& p : {old_temp, fresh_temp}) {
+    FILE* f = std::fopen(p.c_str(), "w");
+    ASSERT_TRUE(f);
+    std::fwrite("half a segment", 1, 14, f);
+    std::fclose(f);
+  }
+  fs::last_write_time(old_temp, fs::file_time_type::clock::now() - std::chrono::minutes(61));
+  CleanupResult r = run_cleanup(*repo_, options("2024-11-20T00:00:00Z"));
+  EXPECT_FALSE(fs::exists(old_temp));
+  EXPECT_TRUE(fs::exists(fresh_temp)) << "the temp file of a push that may be in progress was removed";
+  EXPECT_GE(r.bytes_freed, 14u);
+  expect_intact({"full_20241101_020000", "full_20241201_020000", "incremental_20241115_020000"});
+}
+
 TEST_F(CleanupJobTest, StopsBeforeDeletingWhenTheLockIsLost) {
   three_backups();
   auto before = objects(*storage_);

@@ -3,6 +3,7 @@
 // names ("data/ab/abcd...", "snapshots/full_20241201_020000"). Objects are written once.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -56,9 +57,11 @@ class Storage {
   // LocalStorage writes them to a temp file as they come, holding no copy in memory.
   virtual std::unique_ptr<ObjectWriter> begin_object(const std::string& folder, size_t size_hint);
   // Removes the temp files that interrupted writes left under `folder` (a killed backup's
-  // half-written pack) and returns the bytes they held. Only while nothing writes there: cleanup
-  // calls it for "data/" under the exclusive lock. S3 objects are never half-written: nothing to do.
-  virtual uint64_t remove_temp_files(const std::string& /*folder*/) { return 0; }
+  // half-written pack, a killed wal-push's segment) unchanged for `min_age` or more, and returns
+  // the bytes they held. Cleanup calls it for "data/" under the exclusive lock (nothing writes
+  // there then: min_age 0), and for "wal/" with an hour (wal-push takes no lock: a push in
+  // progress keeps its temp file). S3 objects are never half-written: nothing to do.
+  virtual uint64_t remove_temp_files(const std::string& /*folder*/, std::chrono::seconds /*min_age*/) { return 0; }
 };
 
 }  // namespace coffer

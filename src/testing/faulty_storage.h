@@ -71,7 +71,9 @@ class FaultyStorage : public Storage {
   // the object's key applied when it is finished ("short" leaves the first half of its first
   // 128 KiB under a temp name).
   std::unique_ptr<ObjectWriter> begin_object(const std::string& folder, size_t size_hint) override;
-  uint64_t remove_temp_files(const std::string& folder) override { return inner_->remove_temp_files(folder); }
+  uint64_t remove_temp_files(const std::string& folder, std::chrono::seconds min_age) override {
+    return inner_->remove_temp_files(folder, min_age);
+  }
 
   // How many faults were injected so far (tests).
   uint64_t injected() const;

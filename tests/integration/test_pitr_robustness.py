@@ -129,6 +129,15 @@ class WalPushRobustnessTest(PitrTestCase):
               f"{mid_write} with its temp object written in part")
         self.assertGreaterEqual(killed, 8, "the kills came too late to test anything")
         self.assertGreater(mid_write, 0, "no kill struck while the object was being written")
+        # Cleanup removes the killed pushes' temp objects once they are an hour old (wal-push takes
+        # no lock: a younger one may be a push in progress, and stays).
+        left = temp_files(env["BACKUP_DIR"])
+        self.assertTrue(left, "the killed pushes left no temp object")
+        young, old = left[0], left[1:]
+        for t in old:
+            os.utime(t, (time.time() - 3700, time.time() - 3700))
+        lib.check(run_as_owner([self.bin, "cleanup"], env), 0)
+        self.assertEqual(temp_files(env["BACKUP_DIR"]), [young])
 
     def test_a_storage_failure_during_or_after_the_write_is_repaired_by_the_repeat(self):
         content = self.segment_copy()

@@ -194,7 +194,7 @@ std::unique_ptr<ObjectWriter> LocalStorage::begin_object(const std::string& fold
   return std::make_unique<LocalObjectWriter>(*this, dir.empty() ? root_ : path_of(dir));
 }
 
-uint64_t LocalStorage::remove_temp_files(const std::string& folder) {
+uint64_t LocalStorage::remove_temp_files(const std::string& folder, std::chrono::seconds min_age) {
   std::string dir = folder;
   while (!dir.empty() && dir.back() == '/') dir.pop_back();
   const fs::path start = dir.empty() ? root_ : path_of(dir);
@@ -205,6 +205,10 @@ uint64_t LocalStorage::remove_temp_files(const std::string& folder) {
        !ec && it != end; it.increment(ec)) {
     std::error_code entry_ec;
     if (!it->is_regular_file(entry_ec) || !is_temp_name(it->path().filename().string())) continue;
+    if (min_age.count() > 0) {
+      const auto changed = it->last_write_time(entry_ec);
+      if (entry_ec || fs::file_time_type::clock::now() - changed < min_age) continue;  // may be in use
+    }
     const uint64_t size = it->file_size(entry_ec);
     if (!entry_ec && ::unlink(it->path().c_str()) == 0) bytes += size;
   }

@@ -27,7 +27,7 @@ class LocalStorage : public Storage {
   void remove(const std::string& key) override;
   std::string describe() const override { return root_.string(); }
   std::unique_ptr<ObjectWriter> begin_object(const std::string& folder, size_t size_hint) override;
-  uint64_t remove_temp_files(const std::string& folder) override;
+  uint64_t remove_temp_files(const std::string& folder, std::chrono::seconds min_age) override;
 
   const std::filesystem::path& root() const { return root_; }
 
