@@ -55,9 +55,10 @@ void drop_scratch(pg::Session& admin, const std::string& name) {
   admin.execute(sql);
 }
 
-// Removes the scratch databases that restores and drills of this host, no longer running, left
-// (a drill's may have any name: --scratch-db).
-void sweep_scratch_databases(pg::Session& admin, const std::function<void(const std::string&)>& warn) {
+// Removes the scratch databases that restores (or, for a drill, drills) of this host, no longer
+// running, left (a drill's may have any name: --scratch-db). Each kind sweeps its own: a killed
+// restore's copy stays for the next restore, which says so where it is looked for.
+void sweep_scratch_databases(pg::Session& admin, const std::function<void(const std::string&)>& warn, bool drill) {
   auto rows = admin.query_rows(
       "SELECT datname, coalesce(pg_catalog.shobj_description(oid, 'pg_database'), '') FROM pg_catalog.pg_database "
       "WHERE pg_catalog.shobj_description(oid, 'pg_database') LIKE 'coffer % in progress: %' ORDER BY datname");
@@ -65,7 +66,7 @@ void sweep_scratch_databases(pg::Session& admin, const std::function<void(const 
     const std::string& name = row[0];
     const std::string& comment = row[1];
     const bool restore = comment.rfind(kInProgress, 0) == 0 && name.rfind(kScratchDatabasePrefix, 0) == 0;
-    if (!restore && comment.rfind(kDrillInProgress, 0) != 0) continue;  // kept for inspection, or not ours
+    if (drill ? comment.rfind(kDrillInProgress, 0) != 0 : !restore) continue;  // another kind's, kept, or not ours
     const int64_t pid = std::strtoll(marker_field(comment, "pid").c_str(), nullptr, 10);
     if (marker_field(comment, "host") != this_host() || !process_gone(pid)) continue;
     try {
@@ -96,7 +97,7 @@ RestoreTarget::RestoreTarget(const pg::Connection& conn, Request request,
     : conn_(conn), request_(std::move(request)), warn_(warn) {
   const std::string& db = request_.dbname;
   pg::Session admin(conn_, admin_db_for(db));
-  sweep_scratch_databases(admin, warn_);
+  sweep_scratch_databases(admin, warn_, request_.drill);
   if (request_.drill) {
     start_drill(admin);
     return;

@@ -36,8 +36,9 @@ class RestoreTarget {
   // Checks the target and prepares the scratch database. Throws Error(kInput) when the target has
   // tables and !clean, or when another session uses a database that would be replaced;
   // Error(kDatabase) when PostgreSQL refuses. Scratch databases that killed restores of this host
-  // or drills of this host left behind are dropped first (each one reported through `warn`). A
-  // drill's scratch name that exists (and is not such a leftover) throws Error(kInput).
+  // left behind are dropped first by a restore, those of killed drills by a drill (each one
+  // reported through `warn`). A drill's scratch name that exists (and is not such a leftover)
+  // throws Error(kInput).
   RestoreTarget(const pg::Connection& conn, Request request, const std::function<void(const std::string&)>& warn);
   ~RestoreTarget();  // drops the scratch database unless committed or kept (a drill's: always)
   RestoreTarget(const RestoreTarget&) = delete;

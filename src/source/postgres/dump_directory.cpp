@@ -118,7 +118,11 @@ std::unique_ptr<DumpDirectory> DumpDirectory::plan(Repository& repo, const Datab
   // The head: the header and table of contents, up to the first data block.
   Bytes head;
   head.reserve(starts.front());
-  d->read_range(0, starts.front(), [&](ByteView b) { head.insert(head.end(), b.begin(), b.end()); });
+  try {
+    d->read_range(0, starts.front(), [&](ByteView b) { head.insert(head.end(), b.begin(), b.end()); });
+  } catch (const Error& e) {
+    fail(e.category(), std::string("the dump's header and table of contents cannot be read: ") + e.what());
+  }
   // Each block ends where the next begins (blocks follow the table of contents' order).
   std::map<int64_t, uint64_t> sizes;
   for (const auto& [id, offset] : part.data_blocks) {
