@@ -117,24 +117,6 @@ std::map<std::string, uint64_t> table_sizes(Session& session) {
 
 }  // namespace
 
-std::vector<TableRead> read_every_row(Session& session) {
-  scan_rows_only(session);
-  std::vector<TableRead> out;
-  for (const TableInfo& t : session.user_tables()) {
-    out.push_back({t, 0, ""});
-    read_table(session, out.back());
-  }
-  return out;
-}
-
-IndexCheck check_btree_indexes(Session& session, bool heapallindexed) {
-  IndexCheck check;
-  const std::string schema = create_amcheck(session, check);
-  if (!check.available) return check;
-  for (const IndexTask& index : btree_indexes(session)) record_index(check, index, check_index(session, schema, index, heapallindexed));
-  return check;
-}
-
 DatabaseCheck check_database(const Connection& conn, const std::string& db, int jobs, bool heapallindexed) {
   DatabaseCheck result;
   std::vector<IndexTask> indexes;

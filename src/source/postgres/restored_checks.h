@@ -20,7 +20,6 @@ struct TableRead {
   uint64_t bytes = 0;
   std::string error;
 };
-std::vector<TableRead> read_every_row(Session& session);
 
 // amcheck's bt_index_check on every valid btree index outside the system schemas: the index's
 // structure, and with `heapallindexed` that every row of its table is in it (a scan of the table
@@ -31,12 +30,11 @@ struct IndexCheck {
   uint64_t checked = 0;
   std::vector<std::string> failures;  // "schema.index: the server's message"
 };
-// Creates the extension in the session's database (a scratch one: never call it elsewhere).
-IndexCheck check_btree_indexes(Session& session, bool heapallindexed = true);
 
 // Both checks above on one database over `jobs` sessions at once (the server's cores work in
 // parallel): each table read and each index check is a task, the largest first, taken by
-// whichever session is free. Results in the order the single-session calls give them.
+// whichever session is free. Results in catalog order (schema, name), whatever `jobs` is.
+// Creates amcheck in `db` (a scratch database: never call it elsewhere).
 struct DatabaseCheck {
   std::vector<TableRead> tables;
   IndexCheck indexes;

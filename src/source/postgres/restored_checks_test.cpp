@@ -47,8 +47,7 @@ TEST_F(PgRestoredChecksTest, EveryRowIsReadInFullThroughToastAndCounted) {
           "INSERT INTO app.docs SELECT g, repeat(md5(g::text), 1000) FROM generate_series(1, 50) g;"
           "CREATE TABLE empty_one (x int)");
   Connection conn(config(db));
-  Session s(conn);
-  std::vector<TableRead> reads = read_every_row(s);
+  std::vector<TableRead> reads = check_database(conn, db, 1).tables;
   ASSERT_EQ(reads.size(), 2u);
   EXPECT_EQ(reads[0].table.schema, "app");
   EXPECT_EQ(reads[0].table.rows, 50u);
@@ -65,22 +64,20 @@ TEST_F(PgRestoredChecksTest, BtreeIndexesPassWhenConsistentAndAnIndexMissingRows
           "CREATE INDEX t_shifted ON t (shift(x)); CREATE INDEX t_hash ON t USING hash (x)");
   Connection conn(config(db));
   {
-    Session s(conn);
-    IndexCheck ok = check_btree_indexes(s);
+    IndexCheck ok = check_database(conn, db, 1).indexes;
     ASSERT_TRUE(ok.available) << ok.why_unavailable;
     EXPECT_EQ(ok.checked, 2u);  // the primary key and t_shifted; the hash index is not a btree
     EXPECT_TRUE(ok.failures.empty()) << ok.failures.front();
   }
   // A function that lied about being immutable: the index no longer matches its table's rows.
   sql(db, "CREATE OR REPLACE FUNCTION shift(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT $1 + 1000000'");
-  Session s(conn);
-  IndexCheck bad = check_btree_indexes(s);
+  IndexCheck bad = check_database(conn, db, 1).indexes;
   EXPECT_EQ(bad.checked, 1u);
   ASSERT_EQ(bad.failures.size(), 1u);
   EXPECT_EQ(bad.failures[0].rfind("public.t_shifted: ", 0), 0u) << bad.failures[0];
   // The structure alone is still sound (the shifted keys keep their order): only heapallindexed,
   // which looks each row up, sees it.
-  IndexCheck structure = check_btree_indexes(s, false);
+  IndexCheck structure = check_database(conn, db, 1, false).indexes;
   EXPECT_EQ(structure.checked, 2u);
   EXPECT_TRUE(structure.failures.empty());
 }
@@ -97,11 +94,11 @@ TEST_F(PgRestoredChecksTest, BothChecksOverSeveralSessionsGiveWhatOneSessionGive
   std::vector<TableRead> one_reads;
   IndexCheck one_indexes;
   {
-    Session s(conn);
-    one_reads = read_every_row(s);
-    one_indexes = check_btree_indexes(s);
+    DatabaseCheck one = check_database(conn, db, 1);  // one session: the reference
+    one_reads = one.tables;
+    one_indexes = one.indexes;
   }
-  for (int jobs : {1, 3}) {
+  for (int jobs : {2, 3}) {
     SCOPED_TRACE("jobs " + std::to_string(jobs));
     DatabaseCheck c = check_database(conn, db, jobs);
     ASSERT_EQ(c.tables.size(), one_reads.size());
