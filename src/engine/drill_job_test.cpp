@@ -29,14 +29,10 @@ class DrillJobTest : public ::testing::Test {
     dir_ = t.dir;
     repo_ = std::move(t.repo);
     fs::create_directories(dir_ / "tmp");
-    if (const char* old = std::getenv("TMPDIR")) old_tmpdir_ = old;
-    ::setenv("TMPDIR", (dir_ / "tmp").c_str(), 1);  // what the drill leaves is seen here
+    tmpdir_.emplace("TMPDIR", (dir_ / "tmp").string());  // what the drill leaves is seen here
   }
   void TearDown() override {
-    if (old_tmpdir_)
-      ::setenv("TMPDIR", old_tmpdir_->c_str(), 1);
-    else
-      ::unsetenv("TMPDIR");
+    tmpdir_.reset();
     fs::remove_all(dir_);
   }
 
@@ -77,7 +73,7 @@ class DrillJobTest : public ::testing::Test {
 
   fs::path dir_;
   std::unique_ptr<Repository> repo_;
-  std::optional<std::string> old_tmpdir_;
+  std::optional<test_support::ScopedEnv> tmpdir_;
   std::vector<std::string> warnings_;
 };
 

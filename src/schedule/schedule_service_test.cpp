@@ -140,7 +140,7 @@ TEST_F(ScheduleServiceRunTest, StartsWithACatchUpFullBackupAndWritesMetrics) {
 
 TEST_F(ScheduleServiceRunTest, ADrillRunsOnItsScheduleAndIsRecordedWithItsMetrics) {
   const fs::path metrics = dir_ / "coffer.prom";
-  ::setenv("TMPDIR", dir_.c_str(), 1);  // the drill's scratch folder
+  test_support::ScopedEnv tmpdir("TMPDIR", dir_.string());  // the drill's scratch folder
   ScheduleService service(settings_of({{"BACKUP_SCHEDULE_FULL", "0 2 * * *"},
                                        {"BACKUP_SCHEDULE_INCREMENTAL", "off"},
                                        {"BACKUP_SCHEDULE_CLEANUP", "off"},
@@ -149,7 +149,6 @@ TEST_F(ScheduleServiceRunTest, ADrillRunsOnItsScheduleAndIsRecordedWithItsMetric
   ScheduleService::Control control;
   control.max_jobs = 2;  // the catch-up full backup, then a drill of it
   EXPECT_EQ(service.run(factory(), control), 2);
-  ::unsetenv("TMPDIR");
   BackupManager manager(config_);
   const std::vector<HistoryRecord> history = manager.history();
   ASSERT_EQ(history.size(), 2u);

@@ -4,8 +4,11 @@
 
 #include <stdlib.h>
 
+#include <cstdlib>
+
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "coffer/error.h"
@@ -13,6 +16,28 @@
 #include "storage/local/local_storage.h"
 
 namespace coffer::test_support {
+
+// Sets an environment variable (TMPDIR for the code that makes temp files there) for as long
+// as this lives, then puts back what was there, or unsets it.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::string& value) : name_(std::move(name)) {
+    if (const char* old = std::getenv(name_.c_str())) old_ = old;
+    ::setenv(name_.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    else
+      ::unsetenv(name_.c_str());
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
 
 // A fresh folder /tmp/<label>-XXXXXX; the caller removes it.
 inline std::filesystem::path make_temp_dir(const std::string& label) {

@@ -21,15 +21,10 @@ class HeldTempTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = test_support::make_temp_dir("coffer-heldtest");
-    const char* old = std::getenv("TMPDIR");
-    if (old) old_tmpdir_ = old;
-    ::setenv("TMPDIR", dir_.c_str(), 1);
+    tmpdir_.emplace("TMPDIR", dir_.string());
   }
   void TearDown() override {
-    if (old_tmpdir_)
-      ::setenv("TMPDIR", old_tmpdir_->c_str(), 1);
-    else
-      ::unsetenv("TMPDIR");
+    tmpdir_.reset();
     fs::remove_all(dir_);
   }
   HeldTemp make(bool folder) {
@@ -39,7 +34,7 @@ class HeldTempTest : public ::testing::Test {
     return t.value_or(HeldTemp{});
   }
   fs::path dir_;
-  std::optional<std::string> old_tmpdir_;
+  std::optional<test_support::ScopedEnv> tmpdir_;
 };
 
 TEST_F(HeldTempTest, MadeUnderTheRestorePrefixPrivateAndNotSweptWhileHeld) {
