@@ -7,9 +7,10 @@ set -euo pipefail
 # (tests/fixtures/pg_server.sh); awscli: an independent S3 client for the tests; zstd: the
 # command-line tool, for the benchmarks (bench/); pybind11-dev, python3-dev and python3-pytest: the
 # Python module `backup` (python/; the container's build turns it off) and its tests.
+# chromium: headless browser for the dashboard tests (tests/integration/test_report.py).
 mapfile -t PKGS < <(sed 's/#.*//' "$(dirname "$0")/build-deps.txt" | xargs -n1)
 [ ${#PKGS[@]} -gt 0 ] || { echo "setup: no packages in $(dirname "$0")/build-deps.txt" >&2; exit 1; }
-PKGS+=(zstd postgresql postgresql-client awscli pybind11-dev python3-dev python3-pytest)
+PKGS+=(zstd postgresql postgresql-client awscli pybind11-dev python3-dev python3-pytest chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

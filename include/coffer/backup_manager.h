@@ -110,6 +110,17 @@ class BackupManager {
   // excluded. 0 when there is no repository yet. Needs no passphrase.
   uint64_t repository_bytes();
 
+  // What deduplication and compression came to: the repository's unique chunks (every index
+  // file), their bytes before compression (a delta blob counts its delta) and as stored
+  // (compressed and sealed, in packs). Reads the index: needs the passphrase. Zeros when there
+  // is no repository yet.
+  struct ChunkTotals {
+    uint64_t chunks = 0;
+    uint64_t raw_bytes = 0;
+    uint64_t stored_bytes = 0;
+  };
+  ChunkTotals chunk_totals();
+
   // Checks the S3 settings (S3_BUCKET, the credentials, S3_ENDPOINT, ...) without asking S3:
   // throws Error(kConfig) naming what is missing or bad. For commands that reach S3 only later
   // (cleanup of the off-site copy, the scheduler's jobs), so a bad setting fails them at start.

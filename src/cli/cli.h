@@ -78,6 +78,7 @@ Runner add_pin(CLI::App& app, GlobalOptions& g);
 Runner add_unpin(CLI::App& app, GlobalOptions& g);
 Runner add_schedule(CLI::App& app, GlobalOptions& g);
 Runner add_status(CLI::App& app, GlobalOptions& g);
+Runner add_report(CLI::App& app, GlobalOptions& g);
 Runner add_repair(CLI::App& app, GlobalOptions& g);
 Runner add_wal_push(CLI::App& app, GlobalOptions& g);
 Runner add_wal_fetch(CLI::App& app, GlobalOptions& g);

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "coffer/clock.h"
+#include "coffer/report.h"
 #include "coffer/schedule_service.h"
 
 namespace coffer::cli {
@@ -16,16 +17,6 @@ namespace coffer::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-double max_age_hours(const schedule::ScheduleService::Settings& settings) {
-  std::optional<std::string> v = settings("STATUS_MAX_AGE_HOURS");
-  if (!v || v->empty()) return 26;
-  char* end = nullptr;
-  double h = std::strtod(v->c_str(), &end);
-  if (*end != '\0' || !(h > 0))
-    fail(ErrorCategory::kConfig, "STATUS_MAX_AGE_HOURS: \"" + *v + "\" is not a positive number of hours");
-  return h;
-}
 
 std::string age_text(double seconds) {
   if (seconds < 120) return std::to_string(static_cast<long>(seconds)) + " s";
@@ -54,6 +45,36 @@ nlohmann::json wal_status_json(const WalArchiveStatus& w, TimePoint now) {
           {"last_error", text_or_null(w.last_error)}};
 }
 
+// Per type: attempts, failures, the median duration and the mean bytes added; then the ratios,
+// the growth and the days left.
+void print_analytics(const nlohmann::json& a) {
+  for (auto& [type, t] : a["types"].items()) {
+    if (t["attempts"].get<uint64_t>() == 0) continue;
+    std::printf("%-13s %llu attempts, %llu failed, median %.1f s, adds %s on average\n", type.c_str(),
+                static_cast<unsigned long long>(t["attempts"].get<uint64_t>()),
+                static_cast<unsigned long long>(t["failures"].get<uint64_t>()), t["median_duration_seconds"].get<double>(),
+                human_bytes(static_cast<uint64_t>(t["mean_bytes_added"].get<double>())).c_str());
+  }
+  auto ratio = [](const nlohmann::json& v) { return v.is_null() ? std::string("-") : fmt::format("{:.2f}x", v.get<double>()); };
+  std::printf("deduplication %s, compression %s, growth %s\n", ratio(a["dedup_ratio"]).c_str(),
+              ratio(a["compression_ratio"]).c_str(),
+              a["growth_bytes_per_day"].is_null()
+                  ? "unknown (too few backups)"
+                  : (human_bytes(static_cast<uint64_t>(std::max(0.0, a["growth_bytes_per_day"].get<double>()))) + "/day")
+                        .c_str());
+  for (const char* room : {"disk", "s3_quota"}) {
+    const auto& r = a[room];
+    if (r.is_null()) continue;
+    std::printf("%s: %s free, %s\n", room == std::string("disk") ? "BACKUP_DIR's filesystem" : "S3 quota",
+                human_bytes(r["free_bytes"].get<uint64_t>()).c_str(),
+                r["days_left"].is_null() ? "not filling" : fmt::format("{:.0f} days left", r["days_left"].get<double>()).c_str());
+  }
+  for (const auto& gap : a["gaps"])
+    if (gap["to"].is_null())
+      std::printf("gap: no successful backup since %s (%.0f h)\n", short_time(gap["from"].get<std::string>()).c_str(),
+                  gap["hours"].get<double>());
+}
+
 }  // namespace
 
 Runner add_status(CLI::App& app, GlobalOptions& g) {
@@ -62,7 +83,8 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                                "failed, or (S3_MODE=copy) the newest backup is not off-site");
   return [&g] {
     const auto settings = service_settings_of(g);
-    const double limit_h = max_age_hours(settings);
+    const ReportSettings report_config = report_settings(settings);
+    const double limit_h = report_config.max_age_hours;
     const schedule::ScheduleService service(settings);
     auto manager = make_manager(g, kReading);
     std::vector<std::string> warnings;  // the off-site check's, shown and kept for the verdict
@@ -72,16 +94,11 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
     });
     const TimePoint now = job_now();
 
-    std::vector<BackupInfo> backups;
-    bool repo_exists = true;
-    try {
-      backups = manager->list_backups();
-    } catch (const Error& e) {
-      if (e.category() != ErrorCategory::kNotFound) throw;
-      repo_exists = false;
-    }
-
-    const std::vector<HistoryRecord> history = manager->history();
+    // The backups, the log and the analytics of both (growth, days left, ratios, gaps).
+    const BackupReport report(*manager, report_config, now);
+    const std::vector<BackupInfo>& backups = report.backups();
+    const bool repo_exists = report.repository_exists();
+    const std::vector<HistoryRecord>& history = report.history();
     nlohmann::json types = nlohmann::json::object();
     for (const char* t : {"full", "incremental", "differential", "cleanup", "drill"}) {
       nlohmann::json last_success = nullptr;
@@ -195,8 +212,11 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
     if (newest_info && newest_info->incomplete())
       warning = "newest backup " + newest_id + " is INCOMPLETE: " + std::to_string(newest_info->unreadable.size()) +
                 " path(s) could not be read, first " + newest_info->unreadable.front();
+    // Room running out (STATUS_MIN_DAYS_LEFT) warns: it is not a failed backup yet.
+    for (const std::string& w : report.warnings()) warning += (warning.empty() ? "" : "; ") + w;
+    const nlohmann::json analytics = report.analytics_json();
     const fs::path dir = manager->config().backup_dir;
-    const uint64_t repo_bytes = repo_exists ? manager->repository_bytes() : 0;
+    const uint64_t repo_bytes = analytics["stored_bytes"].get<uint64_t>();
 
     if (g.json) {
       print_json({{"healthy", healthy},
@@ -212,6 +232,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                   {"last_error", last_error},
                   {"last_drill", last_drill},
                   {"wal", wal_json},
+                  {"analytics", analytics},
                   {"schedule", {{"time_zone", service.time_zone()}, {"jobs", jobs}}},
                   {"repository", {{"path", dir.string()}, {"size_bytes", repo_bytes}, {"backups", backups.size()}}}});
     } else {
@@ -254,6 +275,7 @@ Runner add_status(CLI::App& app, GlobalOptions& g) {
                                                        : "");
       std::printf("repository: %s, %s in %zu backups\n", dir.string().c_str(), human_bytes(repo_bytes).c_str(),
                   backups.size());
+      print_analytics(analytics);
     }
     return healthy ? 0 : 1;
   };

@@ -19,6 +19,7 @@ std::string help_footer() {
   coffer drill latest                       # restore into scratch, check, remove (DRILL_SQL: probes)
   coffer cleanup --dry-run
   coffer status
+  coffer report --html backups.html         # the dashboard page (also live: GET / with METRICS_PORT)
   coffer <command> --help                   # the options of one command
 
 Environment variables (flags beat them; they beat the --config file):
@@ -35,7 +36,8 @@ Environment variables (flags beat them; they beat the --config file):
   S3_SSE, S3_SSE_KMS_KEY_ID, S3_VERIFY_TLS, S3_CA_BUNDLE, S3_RETRY_SECONDS
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE
   BACKUP_SCHEDULE_FULL, _INCREMENTAL, _DIFFERENTIAL, _CLEANUP, _VERIFY, _DRILL, TZ   (coffer schedule)
-  STATUS_MAX_AGE_HOURS, METRICS_FILE, METRICS_PORT, METRICS_ADDRESS
+  STATUS_MAX_AGE_HOURS, STATUS_MIN_DAYS_LEFT, S3_QUOTA, METRICS_FILE, METRICS_PORT, METRICS_ADDRESS,
+  DASHBOARD_TOKEN
   NOTIFY_COMMAND, NOTIFY_ON, NOTIFY_TIMEOUT_SECONDS
   TMPDIR                      where a database restore stages what it must, and a drill restores files
 README.md's "Settings" describes each one.

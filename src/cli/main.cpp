@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   reg(cli::add_unpin);
   reg(cli::add_schedule);
   reg(cli::add_status);
+  reg(cli::add_report);
   reg(cli::add_repair);
   reg(cli::add_wal_push);
   reg(cli::add_wal_fetch);

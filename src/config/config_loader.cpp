@@ -142,7 +142,8 @@ std::vector<SettingView> describe(const Sources& sources) {
     const std::string& name = setting.name;
     if (setting.service) {
       auto it = raw.values.find(name);
-      out.push_back({name, it == raw.values.end() ? "" : it->second.text,
+      const std::string text = it == raw.values.end() ? "" : setting.secret ? "<redacted>" : it->second.text;
+      out.push_back({name, text,
                      origin_name(it == raw.values.end() ? Origin::kDefault : it->second.origin)});
       continue;
     }

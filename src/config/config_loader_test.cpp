@@ -136,8 +136,8 @@ std::string lower(std::string s) {
 // The scheduler service's settings: passed through as text (the schedule module validates them).
 const std::vector<std::string> kServiceSettings = {
     "BACKUP_SCHEDULE_FULL", "BACKUP_SCHEDULE_INCREMENTAL", "BACKUP_SCHEDULE_DIFFERENTIAL",
-    "BACKUP_SCHEDULE_CLEANUP", "BACKUP_SCHEDULE_VERIFY", "BACKUP_SCHEDULE_DRILL", "TZ", "STATUS_MAX_AGE_HOURS", "METRICS_FILE",
-    "METRICS_PORT", "METRICS_ADDRESS", "NOTIFY_COMMAND", "NOTIFY_ON", "NOTIFY_TIMEOUT_SECONDS"};
+    "BACKUP_SCHEDULE_CLEANUP", "BACKUP_SCHEDULE_VERIFY", "BACKUP_SCHEDULE_DRILL", "TZ", "STATUS_MAX_AGE_HOURS",
+    "STATUS_MIN_DAYS_LEFT", "S3_QUOTA", "METRICS_FILE", "METRICS_PORT", "METRICS_ADDRESS", "DASHBOARD_TOKEN", "NOTIFY_COMMAND", "NOTIFY_ON", "NOTIFY_TIMEOUT_SECONDS"};
 
 TEST_F(ConfigLoaderTest, CasesCoverEverySetting) {
   std::vector<std::string> names;
@@ -293,9 +293,10 @@ TEST_F(ConfigLoaderTest, DescribeShowsDerivedValuesAndTheirOrigins) {
 TEST_F(ConfigLoaderTest, SecretsNeverAppearInDescribeOrErrors) {
   const std::string secret = "Sekr1t-Zebra-4417";
   Sources s = with_file("db_password = \"" + secret + "\"\n");
-  s.environment = {{"BACKUP_PASSPHRASE", secret}};
+  s.environment = {{"BACKUP_PASSPHRASE", secret}, {"DASHBOARD_TOKEN", secret}};
   s.flags = {{"AWS_SECRET_ACCESS_KEY", secret}};
   auto views = views_by_name(s);
+  EXPECT_EQ(views["DASHBOARD_TOKEN"].value, "<redacted>");  // a service setting, and a secret
   for (const auto& [name, view] : views) {
     EXPECT_EQ(view.value.find(secret), std::string::npos) << name;
   }

@@ -618,4 +618,18 @@ uint64_t BackupManager::repository_bytes() {
   return total;
 }
 
+BackupManager::ChunkTotals BackupManager::chunk_totals() {
+  std::error_code ec;
+  if (!repository_on_s3(config_, source_s3_) && !fs::is_directory(config_.backup_dir, ec)) return {};
+  Repository& repo = repository(false);
+  repo.load_index();
+  ChunkTotals t;
+  for (const auto& [id, where] : repo.index().chunks()) {
+    ++t.chunks;
+    t.raw_bytes += where.raw_length;
+    t.stored_bytes += where.length;
+  }
+  return t;
+}
+
 }  // namespace coffer

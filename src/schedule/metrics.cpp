@@ -91,6 +91,11 @@ void Metrics::record(const JobRun& run) {
   }
 }
 
+void Metrics::set_analytics(const AnalyticsGauges& gauges) {
+  std::lock_guard lock(mu_);
+  analytics_ = gauges;
+}
+
 void Metrics::set_repository_bytes(uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   repository_bytes_ = bytes;
@@ -214,6 +219,23 @@ std::string Metrics::render(std::optional<TimePoint> now) const {
   if (repository_bytes_) {
     family("coffer_repository_size_bytes", "gauge", "Total size of the repository's objects after the last job.");
     out << "coffer_repository_size_bytes " << *repository_bytes_ << '\n';
+  }
+  if (analytics_) {
+    auto gauge = [&](const char* name, const char* help, const std::optional<double>& v) {
+      if (!v) return;
+      family(name, "gauge", help);
+      out << name << ' ' << number(*v) << '\n';
+    };
+    gauge("coffer_repository_growth_bytes_per_day", "Repository growth per day over the last 30 days (least squares).",
+          analytics_->growth_bytes_per_day);
+    gauge("coffer_dedup_ratio", "Logical bytes of the backups kept per byte of their unique chunks.",
+          analytics_->dedup_ratio);
+    gauge("coffer_compression_ratio", "Bytes of the unique chunks per byte stored.", analytics_->compression_ratio);
+    if (!analytics_->days_left.empty()) {
+      family("coffer_storage_days_left", "gauge", "Days until the room runs out at the current growth.");
+      for (const auto& [room, days] : analytics_->days_left)
+        out << "coffer_storage_days_left{room=\"" << room << "\"} " << number(days) << '\n';
+    }
   }
   render_wal(out, wal, at);
   return out.str();

@@ -28,6 +28,14 @@ struct MetricsSettings {
 // IPv4 literal, a file whose folder does not exist.
 MetricsSettings load_metrics_settings(const EnvLookup& env);
 
+// The analytics (report/analytics.h) a dashboard or an alert wants as numbers.
+struct AnalyticsGauges {
+  std::optional<double> growth_bytes_per_day;
+  std::optional<double> dedup_ratio;
+  std::optional<double> compression_ratio;
+  std::map<std::string, double> days_left;  // "disk", "s3_quota": only rooms that are filling
+};
+
 // Thread-safe: the HTTP endpoint renders while the scheduler records.
 class Metrics {
  public:
@@ -40,6 +48,7 @@ class Metrics {
   void seed_newest_offsite(TimePoint when);
   void record(const JobRun& run);
   void set_repository_bytes(uint64_t bytes);
+  void set_analytics(const AnalyticsGauges& gauges);
   // The WAL archives' state, asked at each render (this host's push record: cheap, and fresh
   // for an alert when archiving stalls). Its errors leave the WAL metrics out.
   void set_wal_source(std::function<std::vector<WalArchiveStatus>()> source);
@@ -67,6 +76,7 @@ class Metrics {
   TimePoint started_;
   std::map<std::string, PerJob> jobs_;
   std::optional<uint64_t> repository_bytes_;
+  std::optional<AnalyticsGauges> analytics_;
   std::optional<TimePoint> newest_offsite_;
   std::function<std::vector<WalArchiveStatus>()> wal_source_;  // when the newest backup copied off-site was made
 };

@@ -80,6 +80,46 @@ TEST(MetricsServer, PortInUseIsAConfigErrorNamingIt) {
   }
 }
 
+TEST(MetricsServer, ServesThePageAtTheRootWhenGivenOne) {
+  MetricsServer server("127.0.0.1", 0, [] { return std::string("m 1\n"); }, [] { return std::string("<html>page</html>"); });
+  std::string r = http(server.port(), "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r;
+  EXPECT_NE(r.find("Content-Type: text/html; charset=utf-8"), std::string::npos) << r;
+  EXPECT_NE(r.find("\r\n\r\n<html>page</html>"), std::string::npos) << r;
+  EXPECT_NE(http(server.port(), "GET /metrics HTTP/1.1\r\n\r\n").find("m 1"), std::string::npos);
+  EXPECT_EQ(http(server.port(), "GET /other HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
+}
+
+TEST(MetricsServer, ThePageNeedsItsTokenWhenOneIsSet) {
+  const std::string token = "s3cr3t-t0ken";
+  MetricsServer server("127.0.0.1", 0, [] { return std::string("m 1\n"); }, [] { return std::string("<html>page</html>"); },
+                       token);
+  auto status_of = [&](const std::string& request) {
+    std::string r = http(server.port(), request);
+    EXPECT_EQ(r.find(token), std::string::npos) << "the reply shows the token: " << r;
+    return r.substr(0, r.find("\r\n"));
+  };
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\n\r\n"), "HTTP/1.1 401 Unauthorized");
+  EXPECT_EQ(status_of("GET /?token=wrong HTTP/1.1\r\n\r\n"), "HTTP/1.1 401 Unauthorized");
+  EXPECT_EQ(status_of("GET /?token=s3cr3t-t0ke HTTP/1.1\r\n\r\n"), "HTTP/1.1 401 Unauthorized");  // a prefix
+  EXPECT_EQ(status_of("GET /?token=s3cr3t-t0ken2 HTTP/1.1\r\n\r\n"), "HTTP/1.1 401 Unauthorized");
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nAuthorization: Bearer nope\r\n\r\n"), "HTTP/1.1 401 Unauthorized");
+  EXPECT_EQ(status_of("GET /?token=s3cr3t-t0ken HTTP/1.1\r\n\r\n"), "HTTP/1.1 200 OK");
+  EXPECT_EQ(status_of("GET /?x=1&token=s3cr3t%2Dt0ken HTTP/1.1\r\n\r\n"), "HTTP/1.1 200 OK");
+  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: x\r\nauthorization: Bearer s3cr3t-t0ken\r\n\r\n"), "HTTP/1.1 200 OK");
+  EXPECT_EQ(status_of("GET /metrics HTTP/1.1\r\n\r\n"), "HTTP/1.1 200 OK");  // Prometheus needs no token
+}
+
+TEST(MetricsServer, BeyondLoopbackThePageIsRefusedWithoutAToken) {
+  // 0.0.0.0 listens on loopback too, which is how this test reaches it.
+  MetricsServer server("0.0.0.0", 0, [] { return std::string("m 1\n"); }, [] { return std::string("<html>page</html>"); });
+  std::string r = http(server.port(), "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 403", 0), 0u) << r;
+  EXPECT_NE(r.find("DASHBOARD_TOKEN"), std::string::npos) << r;
+  EXPECT_EQ(r.find("page"), std::string::npos);
+  EXPECT_NE(http(server.port(), "GET /metrics HTTP/1.1\r\n\r\n").find("m 1"), std::string::npos);
+}
+
 TEST(MetricsServer, StopsPromptlyWhenDestroyed) {
   auto t0 = std::chrono::steady_clock::now();
   int port = 0;

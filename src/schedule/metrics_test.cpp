@@ -53,8 +53,17 @@ TEST(Metrics, RecordsSuccessesFailuresDurationsAndBytesPerJob) {
   m.record(job("incremental", "2026-01-01T09:00:00Z", 5, true, 10));
   m.record(job("incremental", "2026-01-01T10:00:00Z", 7, false));
   m.set_repository_bytes(123456);
+  AnalyticsGauges gauges;
+  gauges.growth_bytes_per_day = 1048576;
+  gauges.dedup_ratio = 2.5;
+  gauges.days_left["disk"] = 42;
+  m.set_analytics(gauges);
   auto s = samples(m.render());
   EXPECT_EQ(s["coffer_scheduler_start_time_seconds"], "1767225600");
+  EXPECT_EQ(s["coffer_repository_growth_bytes_per_day"], "1048576");
+  EXPECT_EQ(s["coffer_dedup_ratio"], "2.5");
+  EXPECT_EQ(s.count("coffer_compression_ratio"), 0u);  // unknown: left out, not 0
+  EXPECT_EQ(s["coffer_storage_days_left{room=\"disk\"}"], "42");
   EXPECT_EQ(s["coffer_job_last_success_timestamp_seconds{job=\"full\"}"], "1767232830");  // 02:00:30
   EXPECT_EQ(s["coffer_job_last_duration_seconds{job=\"full\"}"], "30");
   EXPECT_EQ(s["coffer_job_runs_total{job=\"full\"}"], "1");

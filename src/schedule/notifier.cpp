@@ -18,6 +18,7 @@
 #include "coffer/clock.h"
 #include "coffer/error.h"
 #include "coffer/redact.h"
+#include "config/settings.h"
 #include "util/host.h"
 
 extern char** environ;
@@ -29,8 +30,12 @@ namespace {
 constexpr size_t kMaxOutput = 4096;
 constexpr auto kKillGrace = std::chrono::seconds(2);  // SIGTERM -> SIGKILL
 
-const std::set<std::string> kSecretVariables = {"BACKUP_PASSPHRASE", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY",
-                                                "AWS_SESSION_TOKEN", "PGPASSWORD"};
+// Every secret setting (the settings table says which: a new one is covered too), and libpq's.
+bool is_secret_variable(const std::string& name) {
+  if (name == "PGPASSWORD") return true;
+  const config::Setting* s = config::find_setting(name);
+  return s && s->secret;
+}
 
 // The parent's environment minus secrets, plus the job's details.
 std::vector<std::string> child_environment(const JobRun& run) {
@@ -40,7 +45,7 @@ std::vector<std::string> child_environment(const JobRun& run) {
     size_t eq = kv.find('=');
     if (eq == std::string::npos) continue;
     std::string name = kv.substr(0, eq);
-    if (!kSecretVariables.count(name)) env[name] = kv.substr(eq + 1);
+    if (!is_secret_variable(name)) env[name] = kv.substr(eq + 1);
   }
   const double duration = std::chrono::duration<double>(run.ended - run.started).count();
   env["COFFER_JOB"] = run.name;

@@ -44,11 +44,15 @@ TEST(Notifier, FailedJobRunsTheCommandWithDetailsAndWithoutSecrets) {
   test_support::TempDir dir{"coffer-notify"};
   setenv("DB_PASSWORD", "s3cr3t-db-pw", 1);
   setenv("BACKUP_PASSPHRASE", "s3cr3t-pass", 1);
+  setenv("DASHBOARD_TOKEN", "s3cr3t-token", 1);
+  setenv("PGPASSWORD", "s3cr3t-pg", 1);
   NotifySettings s;
   s.command = "env > '" + (dir.path / "env").string() + "'";
   NotifyOutcome o = Notifier(s).job_finished(failed_full());
   unsetenv("DB_PASSWORD");
   unsetenv("BACKUP_PASSPHRASE");
+  unsetenv("DASHBOARD_TOKEN");
+  unsetenv("PGPASSWORD");
   EXPECT_TRUE(o.ran);
   EXPECT_EQ(o.exit_code, 0);
   std::string env = slurp(dir.path / "env");

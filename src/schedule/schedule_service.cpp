@@ -11,6 +11,8 @@
 
 #include "coffer/backup_manager.h"
 #include "coffer/human_bytes.h"
+#include "coffer/report.h"
+#include "report/html_report.h"
 #include "schedule/metrics.h"
 #include "schedule/metrics_server.h"
 #include "schedule/notifier.h"
@@ -130,11 +132,27 @@ std::function<JobOutput()> job_for(const std::string& name, const ManagerFactory
   };
 }
 
-// Metrics after each job: record it, re-measure the repository, rewrite the textfile. Failures
-// here are logged, never allowed to stop the scheduler.
-void update_metrics(Metrics& metrics, const MetricsSettings& ms, const ManagerFactory& make_manager) {
+AnalyticsGauges gauges_of(const nlohmann::json& a) {
+  auto opt = [](const nlohmann::json& v) { return v.is_null() ? std::nullopt : std::optional<double>(v.get<double>()); };
+  AnalyticsGauges g;
+  g.growth_bytes_per_day = opt(a["growth_bytes_per_day"]);
+  g.dedup_ratio = opt(a["dedup_ratio"]);
+  g.compression_ratio = opt(a["compression_ratio"]);
+  for (const char* room : {"disk", "s3_quota"})
+    if (!a[room].is_null() && !a[room]["days_left"].is_null()) g.days_left[room] = a[room]["days_left"].get<double>();
+  return g;
+}
+
+// Metrics after each job: record it, re-measure the repository and its analytics, rewrite the
+// textfile. Failures here are logged, never allowed to stop the scheduler.
+void update_metrics(Metrics& metrics, const MetricsSettings& ms, const ReportSettings& rs,
+                    const ManagerFactory& make_manager) {
   try {
-    metrics.set_repository_bytes(make_manager()->repository_bytes());
+    const BackupReport report(*make_manager(), rs, job_now());
+    const nlohmann::json a = report.analytics_json();
+    metrics.set_repository_bytes(a["stored_bytes"].get<uint64_t>());
+    metrics.set_analytics(gauges_of(a));
+    for (const std::string& w : report.warnings()) spdlog::warn("{}", w);
   } catch (const std::exception& e) {
     spdlog::warn("metrics: cannot measure the repository: {}", e.what());
   }
@@ -144,6 +162,32 @@ void update_metrics(Metrics& metrics, const MetricsSettings& ms, const ManagerFa
   } catch (const std::exception& e) {
     spdlog::warn("metrics: {}", e.what());
   }
+}
+
+// GET /: the dashboard, rendered at most every kPageCacheSeconds (each render opens the
+// repository, deriving its key), and reloaded by the browser every kPageRefreshSeconds.
+constexpr int kPageRefreshSeconds = 60;
+constexpr int kPageCacheSeconds = 10;
+
+MetricsServer::Render dashboard_page(const ManagerFactory& make_manager, const ReportSettings& rs) {
+  struct Cache {
+    std::string page;
+    std::chrono::steady_clock::time_point made{};
+  };
+  auto cache = std::make_shared<Cache>();  // the server answers one request at a time
+  return [make_manager, rs, cache] {
+    const auto now = std::chrono::steady_clock::now();
+    if (!cache->page.empty() && now - cache->made < std::chrono::seconds(kPageCacheSeconds)) return cache->page;
+    try {
+      cache->page = BackupReport(*make_manager(), rs, job_now()).html(kPageRefreshSeconds);
+    } catch (const std::exception& e) {
+      cache->page = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"" +
+                    std::to_string(kPageRefreshSeconds) + "\"><title>coffer</title></head><body><h1>coffer</h1>" +
+                    "<p>The repository cannot be read: " + report::html_escape(e.what()) + "</p></body></html>\n";
+    }
+    cache->made = now;
+    return cache->page;
+  };
 }
 
 }  // namespace
@@ -168,6 +212,8 @@ int ScheduleService::run(const ManagerFactory& make_manager, const Control& cont
   if (cfg.s3_mode != S3Mode::kOff) configured->check_s3_settings();  // and so does a bad S3 one
   if (schedule_->jobs.empty()) fail(ErrorCategory::kConfig, "every BACKUP_SCHEDULE_* job is off: nothing to schedule");
   const MetricsSettings ms = load_metrics_settings(settings_);
+  const ReportSettings rs = report_settings(settings_);
+  const std::string page_token = settings_("DASHBOARD_TOKEN").value_or("");
   Notifier notifier(load_notify_settings(settings_));
   // Held until this run ends: a second scheduler on this repository stops here.
   const auto only_scheduler = ScheduleLock::acquire(cfg.backup_dir);
@@ -180,10 +226,14 @@ int ScheduleService::run(const ManagerFactory& make_manager, const Control& cont
   metrics->set_wal_source([make_manager] { return make_manager()->wal_status(false); });
   std::unique_ptr<MetricsServer> server;
   if (ms.port != 0) {  // a port in use fails here, before any job
-    server = std::make_unique<MetricsServer>(ms.address, ms.port, [metrics] { return metrics->render(); });
-    spdlog::info("metrics: http://{}:{}/metrics", ms.address, server->port());
+    server = std::make_unique<MetricsServer>(ms.address, ms.port, [metrics] { return metrics->render(); },
+                                             dashboard_page(make_manager, rs), page_token);
+    spdlog::info("metrics: http://{}:{}/metrics, dashboard: http://{}:{}/", ms.address, server->port(), ms.address,
+                 server->port());
+    if (page_token.empty() && ms.address.rfind("127.", 0) != 0)
+      spdlog::warn("the dashboard (GET /) is refused on {}: set DASHBOARD_TOKEN to serve it beyond loopback", ms.address);
   }
-  update_metrics(*metrics, ms, make_manager);
+  update_metrics(*metrics, ms, rs, make_manager);
 
   std::vector<ScheduledTask> tasks;
   for (const JobSchedule& j : schedule_->jobs) tasks.push_back({j.name, j.cron, job_for(j.name, make_manager)});
@@ -205,7 +255,7 @@ int ScheduleService::run(const ManagerFactory& make_manager, const Control& cont
   hooks.stop_requested = stop;
   hooks.job_finished = [&](const JobRun& run) {
     metrics->record(run);
-    update_metrics(*metrics, ms, make_manager);
+    update_metrics(*metrics, ms, rs, make_manager);
     notifier.job_finished(run);
   };
 
